@@ -1,0 +1,24 @@
+import { Type } from 'typebox';
+
+export const Credentials = Type.Object({
+  email: Type.String({ format: 'email', maxLength: 320, examples: ['ada@example.com'] }),
+  password: Type.String({ minLength: 8, maxLength: 72, description: '8 to 72 bytes', examples: ['correct horse battery'] }),
+});
+
+export const UserOut = Type.Object(
+  { id: Type.Integer(), email: Type.String() },
+  { examples: [{ id: 1, email: 'ada@example.com' }] },
+);
+
+// OAuth2 password form (username = email); also accepted as JSON.
+export const LoginForm = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 320, examples: ['ada@example.com'] }),
+  password: Type.String({ minLength: 1, maxLength: 1024, examples: ['correct horse battery'] }),
+  grant_type: Type.Optional(Type.String()),
+  scope: Type.Optional(Type.String()),
+});
+
+export const TokenOut = Type.Object(
+  { access_token: Type.String(), token_type: Type.Literal('bearer') },
+  { examples: [{ access_token: 'eyJhbGciOiJIUzI1NiJ9...', token_type: 'bearer' }] },
+);

@@ -1,0 +1,65 @@
+import { invalidField } from '../http/errors.js';
+import type { EventCreate, EventPatch } from './schemas.js';
+
+// Rules the JSON schema cannot state: a trimmed name, a real future date, a price with two decimals.
+
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+export interface EventValues {
+  eventName?: string;
+  date?: Date;
+  ticketPrice?: string;
+  totalTickets?: number;
+}
+
+export function parseEventCreate(body: EventCreate, now: Date): Required<EventValues> {
+  return parseEventPatch(body, now) as Required<EventValues>;
+}
+
+export function parseEventPatch(body: EventPatch, now: Date): EventValues {
+  const values: EventValues = {};
+  if (body.event_name !== undefined) values.eventName = parseName(body.event_name);
+  if (body.date !== undefined) values.date = parseFutureDate(body.date, now);
+  if (body.ticket_price !== undefined) values.ticketPrice = parsePrice(body.ticket_price);
+  if (body.total_tickets !== undefined) values.totalTickets = body.total_tickets;
+  return values;
+}
+
+function parseName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0) throw invalidField(['body', 'event_name'], 'String should have at least 1 character', 'string_too_short');
+  return trimmed;
+}
+
+function parseFutureDate(text: string, now: Date): Date {
+  const match = ISO_8601.exec(text.trim());
+  if (!match) throw invalidField(['body', 'date'], 'Input should be an ISO 8601 date-time', 'datetime_parsing');
+  const [, year, month, day, hour = '00', minute = '00', second = '00', offset] = match;
+  let iso = text.trim().replace(' ', 'T');
+  if (match[4] === undefined) iso += 'T00:00:00';
+  if (offset === undefined) iso += 'Z';
+  else if (/^[+-]\d{2}$/.test(offset)) iso += ':00';
+  else if (/^[+-]\d{4}$/.test(offset)) iso = iso.slice(0, -2) + ':' + iso.slice(-2);
+  const date = new Date(iso);
+  const fieldsValid =
+    Number(month) >= 1 && Number(month) <= 12 && Number(day) >= 1 && Number(day) <= daysIn(Number(year), Number(month)) &&
+    Number(hour) <= 23 && Number(minute) <= 59 && Number(second) <= 59;
+  if (!fieldsValid || Number.isNaN(date.getTime())) {
+    throw invalidField(['body', 'date'], 'Input should be a valid date-time', 'datetime_parsing');
+  }
+  if (date.getTime() <= now.getTime()) throw invalidField(['body', 'date'], 'Date should be in the future', 'datetime_future');
+  return date;
+}
+
+function daysIn(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function parsePrice(price: number | string): string {
+  const text = typeof price === 'number' ? String(price) : price;
+  const match = /^(\d{1,8})(?:\.(\d{1,2}))?$/.exec(text);
+  if (!match) throw invalidField(['body', 'ticket_price'], 'Decimal should have at most 2 decimal places and 8 digits before the point', 'decimal_max_places');
+  const normalized = `${match[1]}.${(match[2] ?? '').padEnd(2, '0')}`;
+  if (Number(normalized) <= 0) throw invalidField(['body', 'ticket_price'], 'Input should be greater than 0', 'greater_than');
+  return normalized;
+}

@@ -1,0 +1,73 @@
+// The application's errors. Services throw them; src/http/error-handler.ts is the one place that turns
+// them into HTTP answers of the form {"detail": message}.
+
+export class AppError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequest extends AppError {
+  constructor(message: string) {
+    super(400, message);
+  }
+}
+
+export class SoldOut extends BadRequest {
+  constructor() {
+    super('Sold Out');
+  }
+}
+
+export class Unauthorized extends AppError {
+  constructor(message = 'Could not validate credentials') {
+    super(401, message, { 'WWW-Authenticate': 'Bearer' });
+  }
+}
+
+export class Forbidden extends AppError {
+  constructor(message: string) {
+    super(403, message);
+  }
+}
+
+export class NotFound extends AppError {
+  constructor(message: string) {
+    super(404, message);
+  }
+}
+
+export class Conflict extends AppError {
+  constructor(message: string) {
+    super(409, message);
+  }
+}
+
+export class ServiceUnavailable extends AppError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(503, message, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}
+
+/** One entry of a 422 answer, in the shape the old FastAPI service sent. */
+export interface ValidationIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+/** A 422 for input that passed the JSON schema but breaks a rule the schema cannot state. */
+export class InvalidInput extends AppError {
+  constructor(readonly issues: ValidationIssue[]) {
+    super(422, issues.map((issue) => `${issue.loc.join('.')}: ${issue.msg}`).join('; '));
+  }
+}
+
+export function invalidField(loc: (string | number)[], msg: string, type = 'value_error'): InvalidInput {
+  return new InvalidInput([{ loc, msg, type }]);
+}

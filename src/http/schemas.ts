@@ -1,0 +1,24 @@
+import { Type } from 'typebox';
+
+// The error bodies every route documents: {"detail": "..."}, or FastAPI's list for validation failures.
+export const ErrorOut = Type.Object({ detail: Type.String() }, { examples: [{ detail: 'Not Found' }] });
+
+export const ValidationErrorOut = Type.Object(
+  {
+    detail: Type.Array(
+      Type.Object({
+        loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+        msg: Type.String(),
+        type: Type.String(),
+      }),
+    ),
+  },
+  { examples: [{ detail: [{ loc: ['body', 'event_id'], msg: 'must be integer', type: 'type_error' }] }] },
+);
+
+/** A 32-bit id: larger numbers are a 422, never a database overflow. */
+export const Id = Type.Integer({ minimum: 1, maximum: 2147483647, examples: [1] });
+
+export const IdParams = Type.Object({ id: Id });
+
+export const bearer = [{ OAuth2PasswordBearer: [] }];
