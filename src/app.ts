@@ -33,6 +33,8 @@ export async function buildApp({ config, database, logger }: BuildOptions): Prom
   const app = Fastify({
     logger: logger ?? { level: config.logLevel },
     bodyLimit: 1024 * 1024,
+    // Lax like the old pydantic models ("5" is read as 5), but an array or object is never read as a number.
+    ajv: { customOptions: { coerceTypes: true } },
     // Behind a proxy the client address comes from X-Forwarded-For; rate limits (issue 6) key on it.
     trustProxy: false,
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { openDatabase, queryRows, type Database } from '../../src/db/client.js';
+
+export interface TestDatabase {
+  database: Database;
+  /** Set when the tests run on a real server: the throwaway database's URL, for extra processes. */
+  url: string | undefined;
+  drop(): Promise<void>;
+}
+
+/**
+ * A freshly migrated database for one test file: a throwaway database on the server in DATABASE_URL, or
+ * an in-memory embedded PostgreSQL (PGlite) when it is unset.
+ */
+export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const database = await openDatabase({});
+    await database.migrate();
+    return { database, url: undefined, drop: () => database.close() };
+  }
+  const name = `bookfast_test_${randomBytes(6).toString('hex')}`;
+  await withAdmin(serverUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ databaseUrl: url.toString(), poolSize: options.poolSize ?? 8 });
+  await database.migrate();
+  return {
+    database,
+    url: url.toString(),
+    async drop() {
+      await database.close();
+      await withAdmin(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+async function withAdmin(serverUrl: string, work: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await work(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+export interface InventoryDrift {
+  id: number;
+  tickets_sold: number;
+  total_tickets: number;
+  booked: number;
+}
+
+/** Events whose counter disagrees with their booked rows or exceeds capacity: always empty, or a bug. */
+export function findInventoryDrift(database: Database): Promise<InventoryDrift[]> {
+  return queryRows<InventoryDrift>(
+    database.db,
+    sql`SELECT e.id, e.tickets_sold, e.total_tickets, count(t.id) FILTER (WHERE t.status = 'booked')::int AS booked
+        FROM events e LEFT JOIN tickets t ON t.event_id = e.id
+        GROUP BY e.id
+        HAVING e.tickets_sold <> count(t.id) FILTER (WHERE t.status = 'booked') OR e.tickets_sold > e.total_tickets`,
+  );
+}
+
+export async function countBooked(database: Database, eventId: number): Promise<number> {
+  const rows = await queryRows<{ n: number }>(
+    database.db,
+    sql`SELECT count(*)::int AS n FROM tickets WHERE event_id = ${eventId} AND status = 'booked'`,
+  );
+  return rows[0]!.n;
+}
