@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
@@ -52,7 +53,7 @@ const MIN_SECRET_BYTES = 32;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dotenv?: boolean } = {}): Config {
   let raw: RawConfig;
   try {
-    raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, dotenv: (options.dotenv ?? true) ? { quiet: true } : false });
+    raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, env: false, dotenv: (options.dotenv ?? true) ? { quiet: true } : false });
   } catch (error) {
     throw new ConfigError(`invalid configuration: ${(error as Error).message}`);
   }
@@ -72,8 +73,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     logLevel: raw.LOG_LEVEL,
     batchMaxSize: raw.BATCH_MAX_SIZE,
     batchQueueLimit: raw.BATCH_QUEUE_LIMIT,
-    workers: raw.WORKERS ?? 1,
+    workers: resolveWorkers(raw.WORKERS, production, Boolean(raw.DATABASE_URL)),
   };
+}
+
+// One process per core in production; the embedded database belongs to one process, so it runs one.
+function resolveWorkers(given: number | undefined, production: boolean, hasServer: boolean): number {
+  if (!hasServer) {
+    if (given !== undefined && given > 1) throw new ConfigError('WORKERS > 1 needs DATABASE_URL: the embedded database serves one process');
+    return 1;
+  }
+  return given ?? (production ? availableParallelism() : 1);
 }
 
 // Outside production a missing key is generated once and kept in the data folder, so `npm start` needs no

@@ -1,17 +1,21 @@
+import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 
 // Start-up: config -> database -> migrations -> app -> listen. Any failure exits with one clear line.
+// With WORKERS > 1 the primary migrates once, then forks one server per worker; they share the port
+// (node:cluster) and coordinate only through PostgreSQL, which is what keeps them from overselling.
 async function main(): Promise<void> {
   const config = loadConfig();
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolSize: config.dbPoolSize,
-  });
-  await database.migrate();
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
+  return runServer(config, cluster.isPrimary);
+}
+
+async function runServer(config: Config, migrate: boolean): Promise<void> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  if (migrate) await database.migrate();
   const app = await buildApp({ config, database });
   app.addHook('onClose', () => database.close());
 
@@ -22,11 +26,38 @@ async function main(): Promise<void> {
   });
 
   await app.listen({ port: config.port, host: config.host });
-  app.log.info(
-    `BookFast on http://${config.host}:${config.port} (docs at /docs), database: ${
-      database.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'
-    }`,
-  );
+  if (cluster.isPrimary) {
+    app.log.info(
+      `BookFast on http://${config.host}:${config.port} (docs at /docs), database: ${
+        database.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'
+      }`,
+    );
+  }
+}
+
+async function runPrimary(config: Config): Promise<void> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+  await database.migrate();
+  await database.close();
+
+  let stopping = false;
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    console.error(`bookfast: worker ${worker.process.pid} exited with ${code}; starting another`);
+    cluster.fork();
+  });
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    setTimeout(() => process.exit(1), 15_000).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  console.log(`BookFast on http://${config.host}:${config.port} (docs at /docs) with ${config.workers} worker processes`);
 }
 
 main().catch((error: unknown) => {

@@ -31,7 +31,8 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
     database,
     url: url.toString(),
     async drop() {
-      await database.close();
+      // A test may have closed it already (to simulate an outage); the database must go either way.
+      await database.close().catch(() => undefined);
       await withAdmin(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };

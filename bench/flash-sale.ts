@@ -1,0 +1,244 @@
+// `npm run bench`: the flash-sale benchmark. See README "Benchmark". Needs DATABASE_URL (a real PostgreSQL);
+// it works in a throwaway database it creates on that server and drops afterwards.
+import { execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { runOldDesign } from './old-design.js';
+import { renderMarkdown } from './report.js';
+import { cpuSeconds, startServer, stopServer } from './server-process.js';
+
+const { values: args } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '256' },
+    duration: { type: 'string', default: '10' },
+    capacity: { type: 'string', default: '10000000' },
+    workers: { type: 'string', default: '1' },
+    buyers: { type: 'string', default: '200' },
+    'sellout-capacity': { type: 'string', default: '5000' },
+    'sellout-attempts': { type: 'string', default: '20000' },
+    'skip-open-loop': { type: 'boolean', default: false },
+    port: { type: 'string', default: '8077' },
+    out: { type: 'string', default: 'bench/results/latest' },
+  },
+});
+const connections = Number(args.connections);
+const duration = Number(args.duration);
+const workers = Number(args.workers);
+const baseUrl = `http://127.0.0.1:${args.port}`;
+
+const serverUrl = process.env.DATABASE_URL;
+if (!serverUrl) {
+  console.error(
+    'npm run bench needs DATABASE_URL=postgres://user@host:5432/db (a real PostgreSQL server).\n' +
+      'The embedded database is one process on one connection: it is not what a flash sale runs on.',
+  );
+  process.exit(2);
+}
+
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+async function main(): Promise<void> {
+  log('building the server (npm run build)');
+  execSync('npm run build --silent', { stdio: 'inherit' });
+  const benchDb = `bookfast_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${benchDb}`);
+  const dbUrl = Object.assign(new URL(serverUrl!), { pathname: `/${benchDb}` }).toString();
+  const maxConnections = Number((await admin.query<{ max_connections: string }>('SHOW max_connections')).rows[0]!.max_connections);
+  log(`throwaway database ${benchDb}; PostgreSQL max_connections = ${maxConnections}`);
+
+  const server = await startServer(
+    {
+      DATABASE_URL: dbUrl,
+      PORT: String(args.port),
+      HOST: '127.0.0.1',
+      WORKERS: String(workers),
+      LOG_LEVEL: 'warn',
+      RATE_LIMITS: 'off',
+      BCRYPT_COST: '10',
+      SECRET_KEY: randomBytes(32).toString('hex'),
+    },
+    baseUrl,
+  );
+  const db = new pg.Client({ connectionString: dbUrl });
+  await db.connect();
+  try {
+    const results = await runScenarios(server.pid!, db, dbUrl, maxConnections);
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync(`${args.out}.json`, JSON.stringify(results, null, 2));
+    const markdown = renderMarkdown(results);
+    writeFileSync(`${args.out}.md`, markdown);
+    console.log(`\n${markdown}`);
+    log(`wrote ${args.out}.json and ${args.out}.md`);
+    if (!results.invariant.ok) process.exitCode = 1;
+  } finally {
+    await db.end();
+    log(`server exited with ${String(await stopServer(server))} after SIGTERM`);
+    await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, maxConnections: number) {
+  log(`registering and logging in ${args.buyers} buyers`);
+  const tokens = await makeBuyers(Number(args.buyers));
+  const ownerAuth = { authorization: `Bearer ${tokens[0]!}`, 'content-type': 'application/json' };
+  const createEvent = async (name: string, total: number) => {
+    const response = await fetch(`${baseUrl}/events`, {
+      method: 'POST',
+      headers: ownerAuth,
+      body: JSON.stringify({ event_name: name, date: '2030-01-01T20:00:00Z', ticket_price: '49.90', total_tickets: total }),
+    });
+    return ((await response.json()) as { id: number }).id;
+  };
+  const capacity = Math.min(Number(args.capacity), 1_000_000);
+  const hotEvent = await createEvent('Hot event (POST /book)', capacity);
+  const oldEvent = await createEvent('Old design (pure SQL)', capacity);
+  const { rows: owner } = await db.query<{ id: number }>('SELECT id FROM users ORDER BY id LIMIT 1');
+
+  // (a) the old design's transaction, straight at PostgreSQL; connections are capped by max_connections.
+  const oldClients = Math.max(1, Math.min(connections, maxConnections - workers * 8 - 10));
+  log(`(a) old design: BEGIN; SELECT FOR UPDATE; UPDATE; INSERT; COMMIT with ${oldClients} clients for ${duration} s`);
+  const oldCpu = process.cpuUsage();
+  const old = await runOldDesign(dbUrl, oldEvent, owner[0]!.id, oldClients, duration);
+  const oldDesign = { ...old, benchCpuSeconds: cpuOf(oldCpu) };
+
+  log(`(b) GET /health with ${connections} connections for ${duration} s`);
+  const health = await measure(serverPid, { url: `${baseUrl}/health`, connections, duration });
+
+  log(`(c) POST /book on one event with ${connections} connections for ${duration} s`);
+  const book = await measure(serverPid, bookRequests(tokens, hotEvent, { connections, duration }));
+
+  const openLoop = [];
+  if (!args['skip-open-loop']) {
+    for (const share of [0.5, 0.8]) {
+      const rate = Math.max(1, Math.round(book.requestsPerSecond * share));
+      log(`open loop: POST /book at a fixed ${rate} requests/s (${share * 100}% of the maximum) for ${duration} s`);
+      openLoop.push({ share, rate, ...(await measure(serverPid, bookRequests(tokens, hotEvent, { connections, duration, overallRate: rate }))) });
+    }
+  }
+
+  const selloutCapacity = Number(args['sellout-capacity']);
+  const attempts = Number(args['sellout-attempts']);
+  const selloutEvent = await createEvent('Small event (sell-out)', selloutCapacity);
+  log(`sell-out: ${attempts} attempts at ${selloutCapacity} seats`);
+  const soldOutAt = watchSellOut(db, selloutEvent, selloutCapacity);
+  const started = Date.now();
+  const sellout = await measure(serverPid, bookRequests(tokens, selloutEvent, { connections, amount: attempts }));
+  const sellOutSeconds = ((await soldOutAt.done) - started) / 1000;
+
+  const invariant = await checkInvariant(db, [
+    { id: hotEvent, successes: book.ok + openLoop.reduce((sum, run) => sum + run.ok, 0) },
+    { id: selloutEvent, successes: sellout.ok, exactly: selloutCapacity },
+    { id: oldEvent, successes: oldDesign.committed },
+  ]);
+  return {
+    at: new Date().toISOString(),
+    machine: { cores: (await import('node:os')).availableParallelism(), node: process.version },
+    options: { connections, duration, capacity, workers, buyers: tokens.length },
+    oldDesign,
+    health,
+    book,
+    ratios: { bookOverOldDesign: book.okPerSecond / oldDesign.perSecond, bookOverHealth: book.requestsPerSecond / health.requestsPerSecond },
+    openLoop,
+    sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
+    invariant,
+  };
+}
+
+function bookRequests(tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
+  let next = 0;
+  return {
+    url: baseUrl,
+    ...options,
+    requests: [
+      {
+        method: 'POST',
+        path: '/book',
+        body: JSON.stringify({ event_id: eventId }),
+        // Rotate pre-issued tokens, so the load is many buyers, not one.
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...request.headers, 'content-type': 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]!}` },
+        }),
+      },
+    ],
+  };
+}
+
+async function measure(serverPid: number, options: autocannon.Options) {
+  const benchCpu = process.cpuUsage();
+  const serverCpuBefore = cpuSeconds(serverPid);
+  const result = await autocannon({ timeout: 30, ...options });
+  const seconds = result.duration;
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat.count ?? 0]));
+  const ok = statuses['200'] ?? 0;
+  return {
+    seconds,
+    requests: result.requests.total,
+    requestsPerSecond: result.requests.total / seconds,
+    ok,
+    okPerSecond: ok / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    statuses,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    serverCpuSeconds: cpuSeconds(serverPid) - serverCpuBefore,
+    benchCpuSeconds: cpuOf(benchCpu),
+  };
+}
+
+function cpuOf(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+async function makeBuyers(count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  const password = 'bench-password-123';
+  const one = async (i: number) => {
+    const email = `buyer${i}-${randomBytes(3).toString('hex')}@bench.example`;
+    const headers = { 'content-type': 'application/json' };
+    await fetch(`${baseUrl}/register`, { method: 'POST', headers, body: JSON.stringify({ email, password }) });
+    const login = await fetch(`${baseUrl}/login`, { method: 'POST', headers, body: JSON.stringify({ username: email, password }) });
+    tokens.push(((await login.json()) as { access_token: string }).access_token);
+  };
+  for (let i = 0; i < count; i += 16) await Promise.all(Array.from({ length: Math.min(16, count - i) }, (_, j) => one(i + j)));
+  return tokens;
+}
+
+function watchSellOut(db: pg.Client, eventId: number, capacity: number) {
+  const done = new Promise<number>((resolve) => {
+    const poll = async () => {
+      const { rows } = await db.query<{ tickets_sold: number }>('SELECT tickets_sold FROM events WHERE id = $1', [eventId]);
+      if (rows[0]!.tickets_sold >= capacity) resolve(Date.now());
+      else setTimeout(() => void poll(), 20);
+    };
+    void poll();
+  });
+  return { done };
+}
+
+async function checkInvariant(db: pg.Client, events: { id: number; successes: number; exactly?: number }[]) {
+  const problems: string[] = [];
+  for (const event of events) {
+    const { rows } = await db.query<{ tickets_sold: number; total_tickets: number; booked: number }>(
+      `SELECT e.tickets_sold, e.total_tickets, (SELECT count(*)::int FROM tickets t WHERE t.event_id = e.id AND t.status = 'booked') AS booked
+       FROM events e WHERE e.id = $1`,
+      [event.id],
+    );
+    const row = rows[0]!;
+    if (row.tickets_sold !== row.booked) problems.push(`event ${event.id}: tickets_sold ${row.tickets_sold} != booked rows ${row.booked}`);
+    if (row.tickets_sold > row.total_tickets) problems.push(`event ${event.id}: oversold ${row.tickets_sold} > ${row.total_tickets}`);
+    if (row.booked < event.successes) problems.push(`event ${event.id}: ${event.successes} answered 200 but only ${row.booked} booked rows`);
+    if (event.exactly !== undefined && row.booked !== event.exactly) problems.push(`event ${event.id}: sold ${row.booked}, capacity ${event.exactly}`);
+  }
+  return { ok: problems.length === 0, problems };
+}
+
+await main();

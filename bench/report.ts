@@ -1,0 +1,50 @@
+interface Run {
+  requestsPerSecond: number;
+  okPerSecond: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+  serverCpuSeconds: number;
+  benchCpuSeconds: number;
+  seconds: number;
+}
+
+export interface BenchResults {
+  at: string;
+  options: { connections: number; duration: number; workers: number; buyers: number };
+  oldDesign: { clients: number; perSecond: number; p50: number; p99: number; committed: number; benchCpuSeconds: number };
+  health: Run;
+  book: Run;
+  ratios: { bookOverOldDesign: number; bookOverHealth: number };
+  openLoop: (Run & { share: number; rate: number })[];
+  sellout: Run & { capacity: number; attempts: number; sellOutSeconds: number; ok: number };
+  invariant: { ok: boolean; problems: string[] };
+}
+
+const n = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const cpu = (run: Run) => `${n((run.serverCpuSeconds / run.seconds) * 100)}% / ${n((run.benchCpuSeconds / run.seconds) * 100)}%`;
+const codes = (statuses: Record<string, number>) => Object.entries(statuses).map(([code, count]) => `${code}: ${n(count)}`).join(', ');
+
+export function renderMarkdown(r: BenchResults): string {
+  const lines = [
+    `## Flash-sale benchmark (${r.at})`,
+    '',
+    `${r.options.connections} connections, ${r.options.duration} s per run, ${r.options.workers} server process(es), ${r.options.buyers} buyers rotating tokens.`,
+    '',
+    '| run | successful/s | requests/s | p50 ms | p99 ms | statuses | CPU server / bench |',
+    '|---|---:|---:|---:|---:|---|---|',
+    `| (a) old design, SQL only (${r.oldDesign.clients} clients) | ${n(r.oldDesign.perSecond)} | – | ${n(r.oldDesign.p50, 1)} | ${n(r.oldDesign.p99, 1)} | ${n(r.oldDesign.committed)} commits | – / ${n((r.oldDesign.benchCpuSeconds / r.options.duration) * 100)}% |`,
+    `| (b) GET /health | ${n(r.health.okPerSecond)} | ${n(r.health.requestsPerSecond)} | ${r.health.p50} | ${r.health.p99} | ${codes(r.health.statuses)} | ${cpu(r.health)} |`,
+    `| (c) POST /book | ${n(r.book.okPerSecond)} | ${n(r.book.requestsPerSecond)} | ${r.book.p50} | ${r.book.p99} | ${codes(r.book.statuses)} | ${cpu(r.book)} |`,
+    ...r.openLoop.map(
+      (run) => `| POST /book open loop at ${n(run.rate)}/s (${run.share * 100}%) | ${n(run.okPerSecond)} | ${n(run.requestsPerSecond)} | ${run.p50} | ${run.p99} | ${codes(run.statuses)} | ${cpu(run)} |`,
+    ),
+    `| sell-out: ${n(r.sellout.attempts)} attempts, ${n(r.sellout.capacity)} seats | ${n(r.sellout.okPerSecond)} | ${n(r.sellout.requestsPerSecond)} | ${r.sellout.p50} | ${r.sellout.p99} | ${codes(r.sellout.statuses)} | ${cpu(r.sellout)} |`,
+    '',
+    `- **(c)/(a) = ${n(r.ratios.bookOverOldDesign, 2)}** (bookings/s over HTTP vs the old design's transaction with no HTTP)`,
+    `- **(c)/(b) = ${n(r.ratios.bookOverHealth, 2)}** (POST /book requests/s vs GET /health)`,
+    `- sell-out: ${n(r.sellout.capacity)} seats gone in ${n(r.sellout.sellOutSeconds, 2)} s; sold exactly ${n(r.sellout.ok)} with 200`,
+    `- invariant (tickets_sold = booked rows >= 200 answers, never above capacity): ${r.invariant.ok ? 'holds' : `BROKEN: ${r.invariant.problems.join('; ')}`}`,
+  ];
+  return lines.join('\n') + '\n';
+}
