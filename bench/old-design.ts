@@ -1,10 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+
+const OLD_TRANSACTION = `BEGIN;
+SELECT tickets_sold, total_tickets FROM events WHERE id = :eid FOR UPDATE;
+UPDATE events SET tickets_sold = tickets_sold + 1 WHERE id = :eid;
+INSERT INTO tickets (event_id, user_id, status) VALUES (:eid, :uid, 'booked');
+COMMIT;
+`;
+
+/**
+ * The old design's ceiling measured by pgbench (C, one connection per client, no application at all), as
+ * the issue measured it; null when pgbench is not installed, and the caller falls back to runOldDesign.
+ */
+export function runOldDesignWithPgbench(url: string, eventId: number, userId: number, clients: number, seconds: number) {
+  const script = join(tmpdir(), `bookfast-old-design-${process.pid}.sql`);
+  writeFileSync(script, OLD_TRANSACTION);
+  let output: string;
+  try {
+    output = execFileSync(
+      'pgbench',
+      ['-n', '-c', String(clients), '-j', '2', '-T', String(seconds), '-D', `eid=${eventId}`, '-D', `uid=${userId}`, '-f', script, url],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const tps = Number(/tps = ([\d.]+)/.exec(output)?.[1]);
+  const latency = Number(/latency average = ([\d.]+) ms/.exec(output)?.[1]);
+  const committed = Number(/number of transactions actually processed: (\d+)/.exec(output)?.[1]);
+  return { tool: 'pgbench', clients, committed, failed: 0, perSecond: tps, p50: latency, p99: Number.NaN };
+}
 
 /**
  * The old service's booking, per buyer: BEGIN; SELECT ... FOR UPDATE; UPDATE; INSERT; COMMIT, issued straight
  * at PostgreSQL by `clients` connections in a closed loop, with no HTTP in between: the ceiling of that design.
  */
-export async function runOldDesign(url: string, eventId: number, userId: number, clients: number, seconds: number) {
+export async function runOldDesignInNode(url: string, eventId: number, userId: number, clients: number, seconds: number) {
   const pool = new pg.Pool({ connectionString: url, max: clients });
   const deadline = Date.now() + seconds * 1000;
   const latencies: number[] = [];
@@ -47,5 +82,5 @@ export async function runOldDesign(url: string, eventId: number, userId: number,
   await pool.end();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return { clients, committed, failed, perSecond: committed / elapsed, p50: pct(0.5), p99: pct(0.99) };
+  return { tool: 'node-postgres', clients, committed, failed, perSecond: committed / elapsed, p50: pct(0.5), p99: pct(0.99) };
 }

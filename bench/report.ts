@@ -12,7 +12,7 @@ interface Run {
 export interface BenchResults {
   at: string;
   options: { connections: number; duration: number; workers: number; buyers: number };
-  oldDesign: { clients: number; perSecond: number; p50: number; p99: number; committed: number; benchCpuSeconds: number };
+  oldDesign: { tool: string; clients: number; perSecond: number; p50: number; p99: number; committed: number; benchCpuSeconds: number };
   health: Run;
   book: Run;
   ratios: { bookOverOldDesign: number; bookOverHealth: number };
@@ -33,7 +33,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     '| run | successful/s | requests/s | p50 ms | p99 ms | statuses | CPU server / bench |',
     '|---|---:|---:|---:|---:|---|---|',
-    `| (a) old design, SQL only (${r.oldDesign.clients} clients) | ${n(r.oldDesign.perSecond)} | – | ${n(r.oldDesign.p50, 1)} | ${n(r.oldDesign.p99, 1)} | ${n(r.oldDesign.committed)} commits | – / ${n((r.oldDesign.benchCpuSeconds / r.options.duration) * 100)}% |`,
+    `| (a) old design, SQL only (${r.oldDesign.tool}, ${r.oldDesign.clients} clients) | ${n(r.oldDesign.perSecond)} | – | ${n(r.oldDesign.p50, 1)}${r.oldDesign.tool === 'pgbench' ? ' (mean)' : ''} | ${Number.isNaN(r.oldDesign.p99) ? '–' : n(r.oldDesign.p99, 1)} | ${n(r.oldDesign.committed)} commits | – / ${n((r.oldDesign.benchCpuSeconds / r.options.duration) * 100)}% |`,
     `| (b) GET /health | ${n(r.health.okPerSecond)} | ${n(r.health.requestsPerSecond)} | ${r.health.p50} | ${r.health.p99} | ${codes(r.health.statuses)} | ${cpu(r.health)} |`,
     `| (c) POST /book | ${n(r.book.okPerSecond)} | ${n(r.book.requestsPerSecond)} | ${r.book.p50} | ${r.book.p99} | ${codes(r.book.statuses)} | ${cpu(r.book)} |`,
     ...r.openLoop.map(

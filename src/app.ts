@@ -2,7 +2,6 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { authRoutes } from './auth/routes.js';
@@ -13,6 +12,7 @@ import type { Database, Db } from './db/client.js';
 import { eventRoutes } from './events/routes.js';
 import { authPlugin } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { databaseProbe } from './http/health.js';
 import { ErrorOut } from './http/schemas.js';
 
 export interface Deps {
@@ -39,10 +39,11 @@ export async function buildApp({ config, database, logger }: BuildOptions): Prom
     trustProxy: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const batcher = new BookingBatcher(database.db, {
+  const batcher = new BookingBatcher(database, {
     maxBatchSize: config.batchMaxSize,
     queueLimit: config.batchQueueLimit,
     soldOutTtlMs: 250,
+    maxInFlight: config.batchesInFlight,
   });
   const deps: Deps = { config, db: database.db, batcher };
 
@@ -71,6 +72,7 @@ export async function buildApp({ config, database, logger }: BuildOptions): Prom
     () => ({ message: 'BookFast API' }),
   );
 
+  const probeDatabase = databaseProbe(database.db);
   app.get(
     '/health',
     {
@@ -82,7 +84,7 @@ export async function buildApp({ config, database, logger }: BuildOptions): Prom
     },
     async (request, reply) => {
       try {
-        await database.db.execute(sql`SELECT 1`);
+        await probeDatabase();
         return { status: 'ok' as const };
       } catch (error) {
         request.log.warn({ err: error }, 'health check: database unreachable');

@@ -23,6 +23,7 @@ const ConfigSchema = Type.Object({
   ),
   BATCH_MAX_SIZE: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
   BATCH_QUEUE_LIMIT: Type.Integer({ default: 5000, minimum: 1, maximum: 1000000 }),
+  BATCHES_IN_FLIGHT: Type.Integer({ default: 2, minimum: 1, maximum: 8 }),
   WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
 });
 
@@ -42,6 +43,7 @@ export interface Config {
   logLevel: string;
   batchMaxSize: number;
   batchQueueLimit: number;
+  batchesInFlight: number;
   workers: number;
 }
 
@@ -73,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     logLevel: raw.LOG_LEVEL,
     batchMaxSize: raw.BATCH_MAX_SIZE,
     batchQueueLimit: raw.BATCH_QUEUE_LIMIT,
+    batchesInFlight: raw.BATCHES_IN_FLIGHT,
     workers: resolveWorkers(raw.WORKERS, production, Boolean(raw.DATABASE_URL)),
   };
 }

@@ -72,7 +72,7 @@ describe('when many buyers race for the last seats', () => {
 
   it('then seats go in arrival order when a batch asks for more than remain', async () => {
     const event = await createEvent(t.app, owner, { total_tickets: 4 });
-    const batcher = new BookingBatcher(t.testDb.database.db, { maxBatchSize: 100, queueLimit: 100, soldOutTtlMs: 0 });
+    const batcher = new BookingBatcher(t.testDb.database, { maxBatchSize: 100, queueLimit: 100, soldOutTtlMs: 0 });
     // The first call starts a batch of one at once; the other nine queue behind it in call order and go
     // together as the next batch, which has three seats for nine buyers.
     const outcomes = await Promise.allSettled(buyers.slice(0, 10).map((buyer) => batcher.book(event.id, buyer.id)));
@@ -83,7 +83,7 @@ describe('when many buyers race for the last seats', () => {
 
   it('then a full queue answers 503 with Retry-After instead of growing', async () => {
     const event = await createEvent(t.app, owner, { total_tickets: 1000 });
-    const batcher = new BookingBatcher(t.testDb.database.db, { maxBatchSize: 2, queueLimit: 3, soldOutTtlMs: 0 });
+    const batcher = new BookingBatcher(t.testDb.database, { maxBatchSize: 2, queueLimit: 3, soldOutTtlMs: 0 });
     const outcomes = await Promise.allSettled(buyers.slice(0, 10).map((buyer) => batcher.book(event.id, buyer.id)));
     const refused = outcomes.filter((o) => o.status === 'rejected');
     // one batch in flight takes the first buyer, three wait, six are turned away

@@ -1,4 +1,4 @@
-import type { Db } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import { NotFound, ServiceUnavailable, SoldOut } from '../http/errors.js';
 import { bookSeats, type TicketWithEvent } from './inventory.js';
 
@@ -9,6 +9,8 @@ export interface BatcherOptions {
   queueLimit: number;
   /** How long this process trusts "sold out" without asking the database again. */
   soldOutTtlMs: number;
+  /** Batches of one event in the database at once: a second one queues on the row lock, ready to go. */
+  maxInFlight?: number;
 }
 
 interface Waiter {
@@ -19,7 +21,7 @@ interface Waiter {
 
 interface EventQueue {
   waiting: Waiter[];
-  inFlight: boolean;
+  inFlight: number;
   soldOutUntil: number;
 }
 
@@ -34,7 +36,7 @@ export class BookingBatcher {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
-    private readonly db: Db,
+    private readonly database: Database,
     private readonly options: BatcherOptions,
   ) {}
 
@@ -64,21 +66,21 @@ export class BookingBatcher {
   private queueFor(eventId: number): EventQueue {
     let queue = this.queues.get(eventId);
     if (!queue) {
-      queue = { waiting: [], inFlight: false, soldOutUntil: 0 };
+      queue = { waiting: [], inFlight: 0, soldOutUntil: 0 };
       this.queues.set(eventId, queue);
     }
     return queue;
   }
 
   private pump(eventId: number, queue: EventQueue): void {
-    if (queue.inFlight || queue.waiting.length === 0) return;
+    if (queue.inFlight >= (this.options.maxInFlight ?? 1) || queue.waiting.length === 0) return;
     const batch = queue.waiting.splice(0, this.options.maxBatchSize);
-    queue.inFlight = true;
+    queue.inFlight++;
     const run = this.runBatch(eventId, queue, batch).finally(() => {
       this.pending.delete(run);
-      queue.inFlight = false;
+      queue.inFlight--;
       if (queue.waiting.length > 0) this.pump(eventId, queue);
-      else if (queue.soldOutUntil <= Date.now()) this.queues.delete(eventId);
+      else if (queue.inFlight === 0 && queue.soldOutUntil <= Date.now()) this.queues.delete(eventId);
     });
     this.pending.add(run);
   }
@@ -86,7 +88,7 @@ export class BookingBatcher {
   private async runBatch(eventId: number, queue: EventQueue, batch: Waiter[]): Promise<void> {
     let outcome;
     try {
-      outcome = await bookSeats(this.db, eventId, batch.map((waiter) => waiter.userId));
+      outcome = await bookSeats(this.database, eventId, batch.map((waiter) => waiter.userId));
     } catch (error) {
       // The statement failed or its outcome is unknown: nobody is told 200.
       for (const waiter of batch) waiter.reject(error);

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Db } from '../db/client.js';
+import { queryRows, type Database, type Db } from '../db/client.js';
 import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
 import type { EventValues } from '../events/values.js';
 
@@ -30,29 +30,10 @@ export type BookingOutcome =
  * the current count, and the UPDATE and INSERT of the same statement apply it while the lock is held.
  * The counter is written once per batch, never once per ticket.
  */
-export async function bookSeats(db: Db, eventId: number, buyers: number[]): Promise<BookingOutcome> {
-  const rows = await queryRows<
+export async function bookSeats(database: Database, eventId: number, buyers: number[]): Promise<BookingOutcome> {
+  const rows = await database.prepared<
     EventRow & { granted: number; ticket_id: number | null; user_id: number | null; status: 'booked' | null; purchase_date: Date | null }
-  >(
-    db,
-    sql`WITH ev AS (
-          SELECT id, LEAST(${buyers.length}::int, total_tickets - tickets_sold) AS granted
-          FROM events WHERE id = ${eventId} FOR UPDATE
-        ), taken AS (
-          UPDATE events e SET tickets_sold = e.tickets_sold + ev.granted
-          FROM ev WHERE e.id = ev.id AND ev.granted > 0
-          RETURNING ${EVENT_COLUMNS}
-        ), issued AS (
-          INSERT INTO tickets (event_id, user_id, status)
-          SELECT taken.id, buyer.user_id, 'booked'
-          FROM taken, ev, unnest(${toIntArray(buyers)}::int[]) WITH ORDINALITY AS buyer(user_id, ord)
-          WHERE buyer.ord <= ev.granted
-          ORDER BY buyer.ord
-          RETURNING id, user_id, status, purchase_date
-        )
-        SELECT ev.granted, taken.*, issued.id AS ticket_id, issued.user_id, issued.status, issued.purchase_date
-        FROM ev LEFT JOIN taken ON true LEFT JOIN issued ON true`,
-  );
+  >('book_seats', BOOK_SEATS_SQL, [eventId, buyers.length, toIntArray(buyers)]);
   const first = rows[0];
   if (!first) return { kind: 'no-such-event' };
   if (first.granted <= 0 || first.ticket_id === null) {
@@ -68,6 +49,25 @@ export async function bookSeats(db: Db, eventId: number, buyers: number[]): Prom
   }));
   return { kind: 'booked', granted: first.granted, event, tickets };
 }
+
+// $1 event id, $2 number of buyers, $3 their user ids in arrival order. Prepared once per connection.
+const BOOK_SEATS_SQL = `
+  WITH ev AS (
+    SELECT id, LEAST($2::int, total_tickets - tickets_sold) AS granted
+    FROM events WHERE id = $1 FOR UPDATE
+  ), taken AS (
+    UPDATE events e SET tickets_sold = e.tickets_sold + ev.granted
+    FROM ev WHERE e.id = ev.id AND ev.granted > 0
+    RETURNING e.id, e.event_name, e.date, e.ticket_price, e.total_tickets, e.tickets_sold, e.owner_id
+  ), issued AS (
+    INSERT INTO tickets (event_id, user_id, status)
+    SELECT taken.id, buyer.user_id, 'booked'
+    FROM taken, ev, unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)
+    WHERE buyer.ord <= ev.granted
+    RETURNING id, user_id, status, purchase_date
+  )
+  SELECT ev.granted, taken.*, issued.id AS ticket_id, issued.user_id, issued.status, issued.purchase_date
+  FROM ev LEFT JOIN taken ON true LEFT JOIN issued ON true`;
 
 /**
  * Cancels one booked ticket of `userId` and returns its seat, or null when no such booked ticket exists.

@@ -2,13 +2,19 @@
 // them into HTTP answers of the form {"detail": message}.
 
 export class AppError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(statusCode: number, message: string, headers: Readonly<Record<string, string>> = {}) {
+    // These are answers, not bugs: a stack trace would say nothing, and capturing one for every "Sold Out"
+    // of a flash sale costs more than the rest of the refusal.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = new.target.name;
+    this.statusCode = statusCode;
+    this.headers = headers;
   }
 }
 
