@@ -32,7 +32,9 @@ describe('POST /book', () => {
       user_id: buyer.id,
       status: 'booked',
       purchase_date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T.*Z$/),
-      event: { ...event, tickets_sold: 1 },
+      code: expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/),
+      checked_in_at: null,
+      event: { ...event, tickets_sold: 1, tickets_available: 2 },
     });
   });
 

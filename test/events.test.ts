@@ -25,6 +25,7 @@ describe('POST /events', () => {
       ticket_price: '12.50',
       total_tickets: 300,
       tickets_sold: 0,
+      tickets_available: 300,
     });
   });
 
@@ -102,7 +103,7 @@ describe('PATCH /events/{id}', () => {
     const event = await createEvent(t.app, owner);
     const response = await t.app.inject({ method: 'PATCH', url: `/events/${event.id}`, headers: owner.auth, payload: { ticket_price: '75', total_tickets: 20 } });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ ...event, ticket_price: '75.00', total_tickets: 20 });
+    expect(response.json()).toEqual({ ...event, ticket_price: '75.00', total_tickets: 20, tickets_available: 20 });
   });
 
   it('when someone else edits, then 403; an unknown event, 404', async () => {

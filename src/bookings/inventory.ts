@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database, type Db } from '../db/client.js';
-import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
+import { EVENT_COLUMN_LIST, EVENT_COLUMNS, type EventRow } from '../events/repository.js';
 import type { EventValues } from '../events/values.js';
 
-// Every statement that changes an event's seats (tickets_sold, total_tickets, booked tickets) is here, and
-// each is ONE statement: atomic on its own, with no read-then-write gap between processes. The CHECK
-// constraint 0 <= tickets_sold <= total_tickets backs each of them up inside the database.
+// Every statement that changes an event's seats (tickets_sold, tickets_held, total_tickets, booked tickets)
+// is here, and each is ONE statement: atomic on its own, with no read-then-write gap between processes. The
+// CHECK constraints (tickets_sold >= 0, tickets_held >= 0, sold + held <= total) back them up in the database.
 
 export interface TicketRow {
   id: number;
@@ -13,6 +13,8 @@ export interface TicketRow {
   user_id: number;
   status: 'booked' | 'cancelled';
   purchase_date: Date;
+  code: string;
+  checked_in_at: Date | null;
 }
 
 export type TicketWithEvent = TicketRow & { event: EventRow };
@@ -32,7 +34,14 @@ export type BookingOutcome =
  */
 export async function bookSeats(database: Database, eventId: number, buyers: number[]): Promise<BookingOutcome> {
   const rows = await database.prepared<
-    EventRow & { granted: number; ticket_id: number | null; user_id: number | null; status: 'booked' | null; purchase_date: Date | null }
+    EventRow & {
+      granted: number;
+      ticket_id: number | null;
+      user_id: number | null;
+      status: 'booked' | null;
+      purchase_date: Date | null;
+      code: string | null;
+    }
   >('book_seats', BOOK_SEATS_SQL, [eventId, buyers.length, toIntArray(buyers)]);
   const first = rows[0];
   if (!first) return { kind: 'no-such-event' };
@@ -46,27 +55,29 @@ export async function bookSeats(database: Database, eventId: number, buyers: num
     user_id: row.user_id!,
     status: row.status!,
     purchase_date: row.purchase_date!,
+    code: row.code!,
+    checked_in_at: null,
   }));
   return { kind: 'booked', granted: first.granted, event, tickets };
 }
 
 // $1 event id, $2 number of buyers, $3 their user ids in arrival order. Prepared once per connection.
-const BOOK_SEATS_SQL = `
+const BOOK_SEATS_SQL = /* sql */ `
   WITH ev AS (
-    SELECT id, LEAST($2::int, total_tickets - tickets_sold) AS granted
+    SELECT id, LEAST($2::int, total_tickets - tickets_sold - tickets_held) AS granted
     FROM events WHERE id = $1 FOR UPDATE
   ), taken AS (
     UPDATE events e SET tickets_sold = e.tickets_sold + ev.granted
     FROM ev WHERE e.id = ev.id AND ev.granted > 0
-    RETURNING e.id, e.event_name, e.date, e.ticket_price, e.total_tickets, e.tickets_sold, e.owner_id
+    RETURNING ${EVENT_COLUMN_LIST}
   ), issued AS (
     INSERT INTO tickets (event_id, user_id, status)
     SELECT taken.id, buyer.user_id, 'booked'
     FROM taken, ev, unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)
     WHERE buyer.ord <= ev.granted
-    RETURNING id, user_id, status, purchase_date
+    RETURNING id, user_id, status, purchase_date, code
   )
-  SELECT ev.granted, taken.*, issued.id AS ticket_id, issued.user_id, issued.status, issued.purchase_date
+  SELECT ev.granted, taken.*, issued.id AS ticket_id, issued.user_id, issued.status, issued.purchase_date, issued.code
   FROM ev LEFT JOIN taken ON true LEFT JOIN issued ON true`;
 
 /**
@@ -75,28 +86,40 @@ const BOOK_SEATS_SQL = `
  * this one commits, finds it false and releases nothing.
  */
 export async function cancelTicket(db: Db, ticketId: number, userId: number): Promise<TicketWithEvent | null> {
-  const rows = await queryRows<EventRow & { ticket_id: number; user_id: number; status: 'cancelled'; purchase_date: Date }>(
+  const rows = await queryRows<
+    EventRow & { ticket_id: number; user_id: number; status: 'cancelled'; purchase_date: Date; code: string; checked_in_at: Date | null }
+  >(
     db,
     sql`WITH cancelled AS (
           UPDATE tickets SET status = 'cancelled'
           WHERE id = ${ticketId} AND user_id = ${userId} AND status = 'booked'
-          RETURNING id, event_id, user_id, status, purchase_date
+          RETURNING id, event_id, user_id, status, purchase_date, code, checked_in_at
         ), released AS (
           UPDATE events e SET tickets_sold = e.tickets_sold - 1
           FROM cancelled WHERE e.id = cancelled.event_id
           RETURNING ${EVENT_COLUMNS}
         )
-        SELECT released.*, cancelled.id AS ticket_id, cancelled.user_id, cancelled.status, cancelled.purchase_date
+        SELECT released.*, cancelled.id AS ticket_id, cancelled.user_id, cancelled.status, cancelled.purchase_date,
+               cancelled.code, cancelled.checked_in_at
         FROM cancelled JOIN released ON released.id = cancelled.event_id`,
   );
   const row = rows[0];
   if (!row) return null;
   const event = pickEvent(row);
-  return { id: row.ticket_id, event_id: event.id, user_id: row.user_id, status: row.status, purchase_date: row.purchase_date, event };
+  return {
+    id: row.ticket_id,
+    event_id: event.id,
+    user_id: row.user_id,
+    status: row.status,
+    purchase_date: row.purchase_date,
+    code: row.code,
+    checked_in_at: row.checked_in_at,
+    event,
+  };
 }
 
 /**
- * Applies an owner's edit. A new capacity is accepted only if it is not below the seats already sold; the
+ * Applies an owner's edit. A new capacity is accepted only if it is not below the seats sold and held; the
  * UPDATE re-checks that on the newest row version under its row lock, so a capacity cut racing with
  * bookings can never leave tickets_sold > total_tickets. Null when no row matched.
  */
@@ -109,7 +132,7 @@ export async function updateEvent(db: Db, eventId: number, ownerId: number, valu
           ticket_price = COALESCE(${values.ticketPrice ?? null}::numeric, e.ticket_price),
           total_tickets = COALESCE(${values.totalTickets ?? null}::int, e.total_tickets)
         WHERE e.id = ${eventId} AND e.owner_id = ${ownerId}
-          AND e.tickets_sold <= COALESCE(${values.totalTickets ?? null}::int, e.total_tickets)
+          AND e.tickets_sold + e.tickets_held <= COALESCE(${values.totalTickets ?? null}::int, e.total_tickets)
         RETURNING ${EVENT_COLUMNS}`,
   );
   return rows[0] ?? null;
@@ -129,8 +152,8 @@ export async function deleteUnsoldEvent(db: Db, eventId: number, ownerId: number
 }
 
 function pickEvent(row: EventRow): EventRow {
-  const { id, event_name, date, ticket_price, total_tickets, tickets_sold, owner_id } = row;
-  return { id, event_name, date, ticket_price, total_tickets, tickets_sold, owner_id };
+  const { id, event_name, date, ticket_price, total_tickets, tickets_sold, tickets_held, max_per_order, max_per_user, hold_minutes, owner_id } = row;
+  return { id, event_name, date, ticket_price, total_tickets, tickets_sold, tickets_held, max_per_order, max_per_user, hold_minutes, owner_id };
 }
 
 // A Postgres array literal: bound as one text parameter whatever the batch size.

@@ -12,6 +12,8 @@ export function toTicketOut(ticket: TicketWithEvent) {
     user_id: ticket.user_id,
     status: ticket.status,
     purchase_date: new Date(ticket.purchase_date).toISOString(),
+    code: ticket.code,
+    checked_in_at: ticket.checked_in_at ? new Date(ticket.checked_in_at).toISOString() : null,
     event: toEventOut(ticket.event),
   };
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, numeric, pgTable, serial, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
+import { check, index, integer, jsonb, numeric, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
 
 // Table names are part of the contract: operators read them in pgAdmin and report on them in SQL.
 
@@ -10,9 +10,15 @@ export const users = pgTable(
     email: varchar('email', { length: 320 }).notNull(),
     // The bcrypt hash, never the password; named as the old service named it so its reports keep working.
     password: varchar('password', { length: 100 }).notNull(),
+    role: text('role', { enum: ['customer', 'organizer', 'admin'] }).notNull().default('customer'),
+    // Bumped by a password change or POST /logout: tokens carrying an older version are refused.
+    tokenVersion: integer('token_version').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [uniqueIndex('users_email_lower_key').on(sql`lower(${table.email})`)],
+  (table) => [
+    uniqueIndex('users_email_lower_key').on(sql`lower(${table.email})`),
+    check('users_role_valid', sql`${table.role} IN ('customer', 'organizer', 'admin')`),
+  ],
 );
 
 export const events = pgTable(
@@ -25,12 +31,22 @@ export const events = pgTable(
     totalTickets: integer('total_tickets').notNull(),
     // Kept out of every index so that its updates stay HOT (heap-only) on the flash-sale path.
     ticketsSold: integer('tickets_sold').notNull().default(0),
+    // Seats reserved by pending orders (holds); also kept out of every index.
+    ticketsHeld: integer('tickets_held').notNull().default(0),
+    maxPerOrder: integer('max_per_order').notNull().default(10),
+    maxPerUser: integer('max_per_user'),
+    holdMinutes: integer('hold_minutes').notNull().default(10),
     ownerId: integer('owner_id').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
     check('events_tickets_sold_range', sql`${table.ticketsSold} >= 0 AND ${table.ticketsSold} <= ${table.totalTickets}`),
+    check(
+      'events_seats_range',
+      sql`${table.ticketsHeld} >= 0 AND ${table.ticketsSold} + ${table.ticketsHeld} <= ${table.totalTickets}`,
+    ),
     check('events_total_tickets_positive', sql`${table.totalTickets} > 0`),
+    check('events_limits_valid', sql`${table.maxPerOrder} >= 1 AND (${table.maxPerUser} IS NULL OR ${table.maxPerUser} >= 1) AND ${table.holdMinutes} >= 1`),
     index('events_date_id_idx').on(table.date, table.id),
     index('events_owner_id_idx').on(table.ownerId),
   ],
@@ -48,10 +64,77 @@ export const tickets = pgTable(
       .references(() => users.id),
     purchaseDate: timestamp('purchase_date', { withTimezone: true }).notNull().defaultNow(),
     status: text('status', { enum: ['booked', 'cancelled'] }).notNull().default('booked'),
+    orderId: integer('order_id').references(() => orders.id, { onDelete: 'cascade' }),
+    // The check-in code: 244 bits from PostgreSQL's strong random source (gen_random_uuid), URL-safe base64.
+    code: text('code')
+      .notNull()
+      .default(sql`rtrim(translate(encode(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()), 'base64'), '+/', '-_'), '=')`),
+    checkedInAt: timestamp('checked_in_at', { withTimezone: true }),
   },
   (table) => [
     check('tickets_status_valid', sql`${table.status} IN ('booked', 'cancelled')`),
     index('tickets_event_id_status_idx').on(table.eventId, table.status),
     index('tickets_user_id_idx').on(table.userId, table.id),
+    index('tickets_order_id_idx').on(table.orderId),
+    uniqueIndex('tickets_code_key').on(table.code),
   ],
+);
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: serial('id').primaryKey(),
+    eventId: integer('event_id')
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    status: text('status', { enum: ['pending', 'confirmed', 'cancelled', 'expired'] }).notNull(),
+    quantity: integer('quantity').notNull(),
+    totalPrice: numeric('total_price', { precision: 12, scale: 2 }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    // Set while the order is a hold (status pending): when its seats go back to sale.
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+  },
+  (table) => [
+    check('orders_status_valid', sql`${table.status} IN ('pending', 'confirmed', 'cancelled', 'expired')`),
+    check('orders_quantity_positive', sql`${table.quantity} > 0`),
+    index('orders_user_id_idx').on(table.userId, table.id),
+    index('orders_event_id_status_idx').on(table.eventId, table.status),
+    index('orders_pending_expiry_idx').on(table.expiresAt).where(sql`${table.status} = 'pending'`),
+  ],
+);
+
+// A client's retry key: the first response to (user, key) is stored and replayed for 24 hours.
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    key: varchar('key', { length: 255 }).notNull(),
+    requestHash: text('request_hash').notNull(),
+    // Null while the first request is still being served.
+    statusCode: integer('status_code'),
+    response: jsonb('response'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.key] }), index('idempotency_keys_created_at_idx').on(table.createdAt)],
+);
+
+// Buyers waiting for a sold-out event, first come first served.
+export const waitlist = pgTable(
+  'waitlist',
+  {
+    id: serial('id').primaryKey(),
+    eventId: integer('event_id')
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('waitlist_event_user_key').on(table.eventId, table.userId), index('waitlist_event_id_idx').on(table.eventId, table.id)],
 );

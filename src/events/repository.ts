@@ -10,10 +10,16 @@ export interface EventRow {
   ticket_price: string;
   total_tickets: number;
   tickets_sold: number;
+  tickets_held: number;
+  max_per_order: number;
+  max_per_user: number | null;
+  hold_minutes: number;
   owner_id: number | null;
 }
 
-export const EVENT_COLUMNS = sql`e.id, e.event_name, e.date, e.ticket_price, e.total_tickets, e.tickets_sold, e.owner_id`;
+export const EVENT_COLUMN_LIST =
+  'e.id, e.event_name, e.date, e.ticket_price, e.total_tickets, e.tickets_sold, e.tickets_held, e.max_per_order, e.max_per_user, e.hold_minutes, e.owner_id';
+export const EVENT_COLUMNS = sql.raw(EVENT_COLUMN_LIST);
 
 export function toEventOut(row: EventRow): EventOut {
   return {
@@ -23,6 +29,7 @@ export function toEventOut(row: EventRow): EventOut {
     ticket_price: row.ticket_price,
     total_tickets: row.total_tickets,
     tickets_sold: row.tickets_sold,
+    tickets_available: row.total_tickets - row.tickets_sold - row.tickets_held,
   };
 }
 

@@ -9,10 +9,11 @@ export const EventOut = Type.Object(
     ticket_price: Type.String({ description: 'Decimal string: money is never a float' }),
     total_tickets: Type.Integer(),
     tickets_sold: Type.Integer(),
+    tickets_available: Type.Integer({ description: 'Seats still for sale: total − sold − held by pending orders' }),
   },
   {
     examples: [
-      { id: 1, event_name: 'Rust & Roll', date: '2027-06-01T19:30:00.000Z', ticket_price: '50.00', total_tickets: 500, tickets_sold: 12 },
+      { id: 1, event_name: 'Rust & Roll', date: '2027-06-01T19:30:00.000Z', ticket_price: '50.00', total_tickets: 500, tickets_sold: 12, tickets_available: 488 },
     ],
   },
 );

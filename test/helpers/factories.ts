@@ -33,6 +33,7 @@ export interface EventBody {
   ticket_price: string;
   total_tickets: number;
   tickets_sold: number;
+  tickets_available: number;
 }
 
 export async function createEvent(
