@@ -10,6 +10,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The web box office (served at /app/) is built by Vite in the same `npm run build`.
+COPY web ./web
+COPY client ./client
 RUN npm run build
 
 # --- runtime: production dependencies, compiled code and migrations only ---
@@ -23,6 +26,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # Layout matters: dist/src/db/client.js looks for drizzle/meta/_journal.json in an ancestor folder,
 # so the migrations must be /app/drizzle beside /app/dist. server.ts applies them before listening.
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY drizzle ./drizzle
 # Code stays root-owned (read-only to the app); only the data folder is writable by the `node` user.
 RUN mkdir -p /app/data && chown node:node /app/data

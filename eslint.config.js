@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'drizzle/', 'bench/results/', 'web/dist/'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'drizzle/', 'bench/results/', 'web/dist/', 'client/bookfast-api.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -138,11 +138,24 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
   const sellout = await measure(serverPid, bookRequests(tokens, selloutEvent, { connections, amount: attempts }));
   const sellOutSeconds = ((await soldOutAt.done) - started) / 1000;
 
+  // (d) several seats per request: POST /orders with quantity 1, 2, 3, 4 rotating (immediate orders, one
+  // transaction each), on its own event. Seats/s is the figure to set against (c)'s tickets/s.
+  const ordersEvent = await createEvent('Mixed quantities (POST /orders)', capacity);
+  await autocannon(orderRequests(tokens, ordersEvent, { connections, duration: 2 }));
+  const seatsBefore = await countBooked(db, ordersEvent);
+  log(`(d) POST /orders, quantity 1..4 rotating, on one event with ${connections} connections for ${duration} s`);
+  const ordersRun = await measure(serverPid, orderRequests(tokens, ordersEvent, { connections, duration }));
+  const seats = (await countBooked(db, ordersEvent)) - seatsBefore;
+  const orders = { ...ordersRun, seats, seatsPerSecond: seats / ordersRun.seconds, orders: await checkOrders(db, ordersEvent) };
+
   const invariant = await checkInvariant(db, [
     { id: hotEvent, successes: warmupBookings + book.ok + openLoop.reduce((sum, run) => sum + run.ok, 0) },
     { id: selloutEvent, successes: sellout.ok, exactly: selloutCapacity },
     { id: oldEvent, successes: oldDesign.committed },
+    { id: ordersEvent, successes: ordersRun.ok },
   ]);
+  invariant.problems.push(...orders.orders.problems);
+  invariant.ok = invariant.problems.length === 0;
   return {
     at: new Date().toISOString(),
     machine: { cores: (await import('node:os')).availableParallelism(), node: process.version },
@@ -153,6 +166,7 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
     ratios: { bookOverOldDesign: book.okPerSecond / oldDesign.perSecond, bookOverHealth: book.requestsPerSecond / health.requestsPerSecond },
     openLoop,
     sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
+    orders,
     invariant,
   };
 }
@@ -172,6 +186,29 @@ function bookRequests(tokens: string[], eventId: number, options: Partial<autoca
           ...request,
           headers: { ...request.headers, 'content-type': 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]!}` },
         }),
+      },
+    ],
+  };
+}
+
+function orderRequests(tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
+  let next = 0;
+  return {
+    url: baseUrl,
+    ...options,
+    requests: [
+      {
+        method: 'POST',
+        path: '/orders',
+        // Rotate buyers and quantities (1..4), so orders of every size compete for the same event row.
+        setupRequest: (request) => {
+          const i = next++;
+          return {
+            ...request,
+            headers: { ...request.headers, 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]!}` },
+            body: JSON.stringify({ event_id: eventId, quantity: (i % 4) + 1 }),
+          };
+        },
       },
     ],
   };
@@ -234,6 +271,26 @@ function watchSellOut(db: pg.Client, eventId: number, capacity: number) {
     void poll();
   });
   return { done };
+}
+
+// All or nothing per order: every confirmed order of the event has exactly `quantity` booked tickets, and
+// the event's counters agree with its orders (held = seats of pending orders).
+async function checkOrders(db: pg.Client, eventId: number) {
+  const { rows } = await db.query<{ orders: number; broken: number; seats: number; held_drift: boolean }>(
+    `SELECT count(*)::int AS orders,
+            count(*) FILTER (WHERE n <> quantity)::int AS broken,
+            COALESCE(sum(quantity), 0)::int AS seats,
+            (SELECT e.tickets_held <> (SELECT COALESCE(sum(quantity), 0) FROM orders WHERE event_id = $1 AND status = 'pending')
+             FROM events e WHERE e.id = $1) AS held_drift
+     FROM (SELECT o.quantity, (SELECT count(*) FROM tickets t WHERE t.order_id = o.id AND t.status = 'booked') AS n
+           FROM orders o WHERE o.event_id = $1 AND o.status = 'confirmed') per_order`,
+    [eventId],
+  );
+  const row = rows[0]!;
+  const problems: string[] = [];
+  if (row.broken > 0) problems.push(`event ${eventId}: ${row.broken} confirmed orders without exactly their quantity of tickets`);
+  if (row.held_drift) problems.push(`event ${eventId}: tickets_held differs from the seats of pending orders`);
+  return { confirmed: row.orders, seats: row.seats, problems };
 }
 
 async function checkInvariant(db: pg.Client, events: { id: number; successes: number; exactly?: number }[]) {

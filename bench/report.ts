@@ -18,6 +18,8 @@ export interface BenchResults {
   ratios: { bookOverOldDesign: number; bookOverHealth: number };
   openLoop: (Run & { share: number; rate: number })[];
   sellout: Run & { capacity: number; attempts: number; sellOutSeconds: number; ok: number };
+  /** (d) POST /orders with quantities 1..4; absent in results written before it existed. */
+  orders?: Run & { seats: number; seatsPerSecond: number };
   invariant: { ok: boolean; problems: string[] };
 }
 
@@ -40,6 +42,9 @@ export function renderMarkdown(r: BenchResults): string {
       (run) => `| POST /book open loop at ${n(run.rate)}/s (${run.share * 100}%) | ${n(run.okPerSecond)} | ${n(run.requestsPerSecond)} | ${run.p50} | ${run.p99} | ${codes(run.statuses)} | ${cpu(run)} |`,
     ),
     `| sell-out: ${n(r.sellout.attempts)} attempts, ${n(r.sellout.capacity)} seats | ${n(r.sellout.okPerSecond)} | ${n(r.sellout.requestsPerSecond)} | ${r.sellout.p50} | ${r.sellout.p99} | ${codes(r.sellout.statuses)} | ${cpu(r.sellout)} |`,
+    ...(r.orders
+      ? [`| (d) POST /orders, quantity 1..4 (${n(r.orders.seatsPerSecond)} seats/s) | ${n(r.orders.okPerSecond)} | ${n(r.orders.requestsPerSecond)} | ${r.orders.p50} | ${r.orders.p99} | ${codes(r.orders.statuses)} | ${cpu(r.orders)} |`]
+      : []),
     '',
     `- **(c)/(a) = ${n(r.ratios.bookOverOldDesign, 2)}** (bookings/s over HTTP vs the old design's transaction with no HTTP)`,
     `- **(c)/(b) = ${n(r.ratios.bookOverHealth, 2)}** (POST /book requests/s vs GET /health)`,

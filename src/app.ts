@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { authRoutes } from './auth/routes.js';
 import { BookingBatcher } from './bookings/batcher.js';
@@ -10,44 +10,78 @@ import { bookingRoutes } from './bookings/routes.js';
 import type { Config } from './config.js';
 import type { Database, Db } from './db/client.js';
 import { eventRoutes } from './events/routes.js';
+import { orderRoutes } from './orders/routes.js';
+import { holdSweeper } from './orders/sweeper.js';
+import { checkInRoutes } from './checkin/routes.js';
+import { createSeatsBus } from './live/bus.js';
+import { liveRoutes } from './live/routes.js';
+import { LiveSeats } from './live/seats.js';
+import { organizerRoutes } from './organizers/routes.js';
 import { authPlugin } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { securityPlugin } from './http/security.js';
 import { databaseProbe } from './http/health.js';
+import { loggerOptions, type LoggerOptions } from './http/logging.js';
+import { createMetrics, registerMetrics } from './http/metrics.js';
+import { echoRequestId, requestIdFor } from './http/request-id.js';
+import { registerWebApp } from './http/web-app.js';
 import { ErrorOut } from './http/schemas.js';
 
 export interface Deps {
   config: Config;
   db: Db;
   batcher: BookingBatcher;
+  live: LiveSeats;
 }
 
 export interface BuildOptions {
   config: Config;
   database: Database;
-  /** Pino options or false; tests pass false. */
-  logger?: boolean | { level: string };
+  /** Pino options (merged over the redacting defaults; `stream` captures lines) or false; tests pass false. */
+  logger?: boolean | LoggerOptions;
+  /** This process is one of several WORKERS: /metrics then answers for the whole cluster. */
+  clusterWorker?: boolean;
 }
 
 /** Builds the whole API without listening: server.ts listens, tests call it through inject or a port. */
-export async function buildApp({ config, database, logger }: BuildOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, clusterWorker }: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: logger ?? { level: config.logLevel },
+    logger: logger === false ? false : loggerOptions(config.logLevel, typeof logger === 'object' ? logger : {}),
+    // X-Request-Id: a sane incoming one is kept, else generated; echoed on every answer (echoRequestId).
+    requestIdHeader: false,
+    genReqId: requestIdFor,
     bodyLimit: 1024 * 1024,
     // Lax like the old pydantic models ("5" is read as 5), but an array or object is never read as a number.
     ajv: { customOptions: { coerceTypes: true } },
     // Behind a proxy the client address comes from X-Forwarded-For; rate limits (issue 6) key on it.
     trustProxy: false,
+    // Errors the router raises before any route runs (a malformed URL, a path parameter over 100
+    // characters) get the same {"detail": ...} body as every other error.
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as FastifyReply).code(error.statusCode ?? 400).send({ detail: error.message });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const metrics = createMetrics(database, { clusterWorker });
+  // Live seats (GET /events/{id}/live): seat changes are published across processes, coalesced per event.
+  const live = new LiveSeats(database.db, (sink) => createSeatsBus(sink, { database, redisUrl: config.redisUrl, log: app.log }), {
+    intervalMs: 250,
+    log: app.log,
+  });
   const batcher = new BookingBatcher(database, {
     maxBatchSize: config.batchMaxSize,
     queueLimit: config.batchQueueLimit,
     soldOutTtlMs: 250,
     maxInFlight: config.batchesInFlight,
+    observer: metrics.batchObserver,
+    onSeatsChanged: (eventId) => live.seatsChanged(eventId),
   });
-  const deps: Deps = { config, db: database.db, batcher };
+  const deps: Deps = { config, db: database.db, batcher, live };
 
   registerErrorHandling(app);
+  echoRequestId(app);
+  registerMetrics(app, metrics);
+  await app.register(securityPlugin, { config });
   await app.register(formbody);
   await app.register(swagger, {
     openapi: {
@@ -64,7 +98,7 @@ export async function buildApp({ config, database, logger }: BuildOptions): Prom
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(authPlugin, { config });
+  await app.register(authPlugin, { config, db: database.db });
 
   app.get(
     '/',
@@ -73,29 +107,47 @@ export async function buildApp({ config, database, logger }: BuildOptions): Prom
   );
 
   const probeDatabase = databaseProbe(database.db);
+  // Liveness for orchestrators: the process answers; it says nothing about the database (see /health/ready).
   app.get(
-    '/health',
-    {
-      schema: {
-        tags: ['service'],
-        summary: 'Liveness and database reachability',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }), 503: ErrorOut },
-      },
-    },
-    async (request, reply) => {
-      try {
-        await probeDatabase();
-        return { status: 'ok' as const };
-      } catch (error) {
-        request.log.warn({ err: error }, 'health check: database unreachable');
-        return reply.code(503).header('Retry-After', '1').send({ detail: 'Database unavailable' });
-      }
-    },
+    '/health/live',
+    { schema: { tags: ['service'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    () => ({ status: 'ok' as const }),
   );
+  // /health (the old route) and /health/ready: ready to serve means the database answers.
+  for (const url of ['/health', '/health/ready']) {
+    app.get(
+      url,
+      {
+        schema: {
+          tags: ['service'],
+          summary: 'Ready: the database answers',
+          response: { 200: Type.Object({ status: Type.Literal('ok') }), 503: ErrorOut },
+        },
+      },
+      async (request, reply) => {
+        try {
+          await probeDatabase();
+          return { status: 'ok' as const };
+        } catch (error) {
+          request.log.warn({ err: error }, 'health check: database unreachable');
+          return reply.code(503).header('Retry-After', '1').send({ detail: 'Database unavailable' });
+        }
+      },
+    );
+  }
 
   await app.register(authRoutes, deps);
   await app.register(eventRoutes, deps);
   await app.register(bookingRoutes, deps);
+  await app.register(orderRoutes, deps);
+  await app.register(holdSweeper, deps);
+  await app.register(checkInRoutes, deps);
+  await app.register(organizerRoutes, deps);
+  await app.register(liveRoutes, deps);
+  app.decorate('liveSeats', live);
+  // Open streams would keep the server from closing: end them first.
+  app.addHook('preClose', () => live.close());
+  await registerWebApp(app);
 
   // In-flight batches answer before the pool closes.
   app.addHook('onClose', () => batcher.drain());

@@ -25,6 +25,21 @@ const ConfigSchema = Type.Object({
   BATCH_QUEUE_LIMIT: Type.Integer({ default: 5000, minimum: 1, maximum: 1000000 }),
   BATCHES_IN_FLIGHT: Type.Integer({ default: 2, minimum: 1, maximum: 8 }),
   WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  // Orders (issue 4): how often expired holds give their seats back and old idempotency keys are purged.
+  HOLD_SWEEP_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
+  // Organizers (issue 5): true lets any user create events, as the old service did; false, organizers and admins only.
+  OPEN_EVENT_CREATION: Type.Boolean({ default: true }),
+  ADMIN_EMAILS: Type.String({ default: '' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  RATE_LIMITS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  RATE_LIMIT_LOGIN_PER_MINUTE: Type.Integer({ default: 30, minimum: 1 }),
+  RATE_LIMIT_LOGIN_FAILURES: Type.Integer({ default: 10, minimum: 1 }),
+  RATE_LIMIT_LOGIN_FAILURE_WINDOW_MINUTES: Type.Integer({ default: 15, minimum: 1 }),
+  RATE_LIMIT_REGISTER_PER_HOUR: Type.Integer({ default: 20, minimum: 1 }),
+  RATE_LIMIT_BOOKINGS_PER_MINUTE: Type.Integer({ default: 600, minimum: 1 }),
+  CORS_ORIGINS: Type.String({ default: '' }),
+  DB_CONNECT_TIMEOUT_MS: Type.Integer({ default: 3000, minimum: 100, maximum: 60000 }),
+  TOKEN_VERSION_CACHE_MS: Type.Integer({ default: 2000, minimum: 0, maximum: 60000 }),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;
@@ -45,6 +60,22 @@ export interface Config {
   batchQueueLimit: number;
   batchesInFlight: number;
   workers: number;
+  holdSweepSeconds: number;
+  openEventCreation: boolean;
+  /** Lower-cased; these accounts are admins from registration. */
+  adminEmails: string[];
+  redisUrl: string | undefined;
+  rateLimits: {
+    enabled: boolean;
+    loginPerMinute: number;
+    loginFailures: number;
+    loginFailureWindowMinutes: number;
+    registerPerHour: number;
+    bookingsPerMinute: number;
+  };
+  corsOrigins: string[];
+  dbConnectTimeoutMs: number;
+  tokenVersionCacheMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -77,6 +108,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     batchQueueLimit: raw.BATCH_QUEUE_LIMIT,
     batchesInFlight: raw.BATCHES_IN_FLIGHT,
     workers: resolveWorkers(raw.WORKERS, production, Boolean(raw.DATABASE_URL)),
+    holdSweepSeconds: raw.HOLD_SWEEP_SECONDS,
+    openEventCreation: raw.OPEN_EVENT_CREATION,
+    adminEmails: raw.ADMIN_EMAILS.split(',').map((email) => email.trim().toLowerCase()).filter(Boolean),
+    redisUrl: raw.REDIS_URL || undefined,
+    rateLimits: {
+      enabled: raw.RATE_LIMITS === 'on',
+      loginPerMinute: raw.RATE_LIMIT_LOGIN_PER_MINUTE,
+      loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES,
+      loginFailureWindowMinutes: raw.RATE_LIMIT_LOGIN_FAILURE_WINDOW_MINUTES,
+      registerPerHour: raw.RATE_LIMIT_REGISTER_PER_HOUR,
+      bookingsPerMinute: raw.RATE_LIMIT_BOOKINGS_PER_MINUTE,
+    },
+    corsOrigins: raw.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    dbConnectTimeoutMs: raw.DB_CONNECT_TIMEOUT_MS,
+    tokenVersionCacheMs: raw.TOKEN_VERSION_CACHE_MS,
   };
 }
 

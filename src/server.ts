@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
+import { answerClusterMetricRequests } from './http/cluster-metrics.js';
 
 // Start-up: config -> database -> migrations -> app -> listen. Any failure exits with one clear line.
 // With WORKERS > 1 the primary migrates once, then forks one server per worker; they share the port
@@ -14,9 +15,14 @@ async function main(): Promise<void> {
 }
 
 async function runServer(config: Config, migrate: boolean): Promise<void> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+  });
   if (migrate) await database.migrate();
-  const app = await buildApp({ config, database });
+  const app = await buildApp({ config, database, clusterWorker: config.workers > 1 });
   app.addHook('onClose', () => database.close());
 
   // SIGTERM/SIGINT: stop accepting, finish in-flight requests and batches, close the pool, exit 0.
@@ -41,6 +47,7 @@ async function runPrimary(config: Config): Promise<void> {
   await database.close();
 
   let stopping = false;
+  answerClusterMetricRequests();
   for (let i = 0; i < config.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code) => {
     if (stopping) {

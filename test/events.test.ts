@@ -26,6 +26,9 @@ describe('POST /events', () => {
       total_tickets: 300,
       tickets_sold: 0,
       tickets_available: 300,
+      max_per_order: 10,
+      max_per_user: null,
+      hold_minutes: 10,
     });
   });
 

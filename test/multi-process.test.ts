@@ -16,16 +16,16 @@ describe.skipIf(!process.env.DATABASE_URL)('when several server processes sell o
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: secret, DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-mp-')) };
+    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: secret, RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-mp-')) };
     // One cluster of two workers and one single process: three processes, two ports.
     servers = await Promise.all([startServerProcess({ ...env, WORKERS: '2' }), startServerProcess(env)]);
-  });
+  }, 150_000);
 
   afterAll(async () => {
     const codes = await Promise.all(servers.map((server) => server.stop()));
     expect(codes).toEqual([0, 0]);
     await testDb.drop();
-  });
+  }, 60_000);
 
   it('then 300 buyers spread over them get exactly the 100 seats', async () => {
     const [first, second] = servers as [ServerProcess, ServerProcess];

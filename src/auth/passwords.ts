@@ -9,6 +9,10 @@ export function verifyPassword(password: string, hash: string): Promise<boolean>
   return bcrypt.compare(password, hash);
 }
 
+export function needsRehash(hash: string, cost: number): boolean {
+  return bcrypt.getRounds(hash) < cost;
+}
+
 let dummyHash: Promise<string> | undefined;
 
 /** Compares against a throwaway hash so that a login for an unknown email takes as long as a wrong password. */

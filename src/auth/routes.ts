@@ -1,9 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../app.js';
-import { ErrorOut, ValidationErrorOut } from '../http/schemas.js';
-import { Credentials, LoginForm, TokenOut, UserOut } from './schemas.js';
-import { authenticateUser, registerUser } from './service.js';
+import { Type } from 'typebox';
+import { TooManyRequests, Unauthorized } from '../http/errors.js';
+import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
+import { Credentials, LoginForm, PasswordChange, TokenOut, UserOut } from './schemas.js';
+import { authenticateUser, changePassword, registerUser } from './service.js';
 
 export async function authRoutes(instance: FastifyInstance, { db, config }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -18,7 +20,7 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         response: { 200: UserOut, 400: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => registerUser(db, request.body.email, request.body.password, config.bcryptCost),
+    (request) => registerUser(db, request.body.email, request.body.password, config.bcryptCost, config.adminEmails),
   );
 
   app.post(
@@ -30,11 +32,58 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         description: 'OAuth2 password form (`username` is the email), or the same fields as JSON.',
         consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: LoginForm,
-        response: { 200: TokenOut, 401: ErrorOut, 422: ValidationErrorOut },
+        response: { 200: TokenOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut },
       },
     },
     async (request) => {
-      const user = await authenticateUser(db, request.body.username, request.body.password, config.bcryptCost);
+      const account = request.body.username.trim().toLowerCase();
+      const throttle = app.loginThrottle;
+      const wait = (await throttle?.retryAfter(account)) ?? 0;
+      if (wait > 0) throw new TooManyRequests(wait);
+      try {
+        const user = await authenticateUser(db, request.body.username, request.body.password, config.bcryptCost);
+        await throttle?.reset(account);
+        return { access_token: app.issueToken(user), token_type: 'bearer' as const };
+      } catch (error) {
+        if (error instanceof Unauthorized) await throttle?.recordFailure(account);
+        throw error;
+      }
+    },
+  );
+
+  app.post(
+    '/logout',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke every token of the caller (this one included)',
+        security: bearer,
+        response: { 204: Type.Null(), 401: ErrorOut },
+      },
+    },
+    async (request, reply) => {
+      await app.tokenVersions.bump(request.user.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/password',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['auth'],
+        summary: 'Change my password; earlier tokens stop working, a new one is returned',
+        security: bearer,
+        body: PasswordChange,
+        response: { 200: TokenOut, 400: ErrorOut, 401: ErrorOut, 422: ValidationErrorOut },
+      },
+    },
+    async (request) => {
+      const { current_password, new_password } = request.body;
+      const user = await changePassword(db, request.user.id, current_password, new_password, config.bcryptCost);
+      app.tokenVersions.forget(user.id);
       return { access_token: app.issueToken(user), token_type: 'bearer' as const };
     },
   );

@@ -22,3 +22,8 @@ export const TokenOut = Type.Object(
   { access_token: Type.String(), token_type: Type.Literal('bearer') },
   { examples: [{ access_token: 'eyJhbGciOiJIUzI1NiJ9...', token_type: 'bearer' }] },
 );
+
+export const PasswordChange = Type.Object({
+  current_password: Type.String({ minLength: 1, maxLength: 1024 }),
+  new_password: Type.String({ minLength: 8, maxLength: 72, description: '8 to 72 bytes' }),
+});

@@ -1,15 +1,16 @@
 import type { Db } from '../db/client.js';
 import { BadRequest, invalidField, Unauthorized } from '../http/errors.js';
-import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.js';
-import { findUserByEmail, insertUser } from './users.repository.js';
+import { roleAtRegistration } from './roles.js';
+import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './passwords.js';
+import { findUserByEmail, findUserById, insertUser, updatePasswordHash } from './users.repository.js';
 
 const MAX_PASSWORD_BYTES = 72; // bcrypt ignores every byte past the 72nd
 
-export async function registerUser(db: Db, email: string, password: string, bcryptCost: number) {
+export async function registerUser(db: Db, email: string, password: string, bcryptCost: number, adminEmails: readonly string[] = []) {
   if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
     throw invalidField(['body', 'password'], `String should have at most ${MAX_PASSWORD_BYTES} bytes`, 'string_too_long');
   }
-  const user = await insertUser(db, email.trim(), await hashPassword(password, bcryptCost));
+  const user = await insertUser(db, email.trim(), await hashPassword(password, bcryptCost), roleAtRegistration(email, adminEmails));
   if (!user) throw new BadRequest('Email already registered');
   return user;
 }
@@ -22,5 +23,18 @@ export async function authenticateUser(db: Db, email: string, password: string, 
     throw new Unauthorized('Incorrect email or password');
   }
   if (!(await verifyPassword(password, user.password))) throw new Unauthorized('Incorrect email or password');
-  return { id: user.id, email: user.email };
+  // The cost was raised since this hash was made: upgrade it now, while we have the password.
+  if (needsRehash(user.password, bcryptCost)) await updatePasswordHash(db, user.id, await hashPassword(password, bcryptCost), false);
+  return { id: user.id, email: user.email, tokenVersion: user.token_version };
+}
+
+/** Checks the current password, stores the new one and revokes every token issued before. */
+export async function changePassword(db: Db, userId: number, current: string, next: string, bcryptCost: number) {
+  if (Buffer.byteLength(next) > MAX_PASSWORD_BYTES) {
+    throw invalidField(['body', 'new_password'], `String should have at most ${MAX_PASSWORD_BYTES} bytes`, 'string_too_long');
+  }
+  const user = await findUserById(db, userId);
+  if (!user || !(await verifyPassword(current, user.password))) throw new BadRequest('Current password is incorrect');
+  const tokenVersion = await updatePasswordHash(db, userId, await hashPassword(next, bcryptCost), true);
+  return { id: user.id, email: user.email, tokenVersion };
 }

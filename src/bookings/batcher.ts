@@ -1,6 +1,6 @@
 import type { Database } from '../db/client.js';
 import { NotFound, ServiceUnavailable, SoldOut } from '../http/errors.js';
-import { bookSeats, type TicketWithEvent } from './inventory.js';
+import { bookSeats, type BookingOutcome, type TicketWithEvent } from './inventory.js';
 
 export interface BatcherOptions {
   /** Most buyers one statement books; bounds how long anyone waits behind a batch. */
@@ -11,10 +11,35 @@ export interface BatcherOptions {
   soldOutTtlMs: number;
   /** Batches of one event in the database at once: a second one queues on the row lock, ready to go. */
   maxInFlight?: number;
+  /** Told about every batch and every in-memory refusal (metrics); must be cheap and never throw. */
+  observer?: BatchObserver;
+  /** Told after a commit that changed an event's seats (live availability); must be cheap and never throw. */
+  onSeatsChanged?: (eventId: number) => void;
+}
+
+export interface BatchReport {
+  eventId: number;
+  /** Buyers in the batch. */
+  size: number;
+  booked: number;
+  soldOut: number;
+  /** The statement failed or its outcome is unknown: nobody was booked. */
+  failed: boolean;
+  /** Time the statement took, row-lock wait included. */
+  seconds: number;
+  /** Time the oldest buyer of the batch waited in memory before it was sent. */
+  waitedSeconds: number;
+}
+
+export interface BatchObserver {
+  batchDone(report: BatchReport): void;
+  refusedFromMemory(eventId: number): void;
 }
 
 interface Waiter {
   userId: number;
+  /** performance.now() when it joined the queue. */
+  since: number;
   resolve(ticket: TicketWithEvent): void;
   reject(error: unknown): void;
 }
@@ -23,7 +48,19 @@ interface EventQueue {
   waiting: Waiter[];
   inFlight: number;
   soldOutUntil: number;
+  /** Until then, buyers of this event are sent straight to the order path: it has a per-buyer limit. */
+  limitedUntil: number;
 }
+
+/**
+ * Not an answer: the event has a per-buyer limit, which one batch statement cannot check (see bookSeats), so
+ * the caller must book through placeOrder instead. Nothing was booked.
+ */
+export class PerUserLimitApplies extends Error {}
+
+// How long "this event has a per-buyer limit" is trusted from memory. Only a speed hint: the batch statement
+// re-checks the limit under the row lock, and the order path is correct for any event.
+const LIMITED_TTL_MS = 1000;
 
 /**
  * Natural batching for the flash sale. Buyers of one event queue here; while one batch is in the database,
@@ -42,12 +79,16 @@ export class BookingBatcher {
 
   book(eventId: number, userId: number): Promise<TicketWithEvent> {
     const queue = this.queueFor(eventId);
-    if (queue.soldOutUntil > Date.now()) return Promise.reject(new SoldOut());
+    if (queue.soldOutUntil > Date.now()) {
+      this.options.observer?.refusedFromMemory(eventId);
+      return Promise.reject(new SoldOut());
+    }
+    if (queue.limitedUntil > Date.now()) return Promise.reject(new PerUserLimitApplies());
     if (queue.waiting.length >= this.options.queueLimit) {
       return Promise.reject(new ServiceUnavailable('Too many bookings are waiting for this event, retry shortly'));
     }
     return new Promise<TicketWithEvent>((resolve, reject) => {
-      queue.waiting.push({ userId, resolve, reject });
+      queue.waiting.push({ userId, since: performance.now(), resolve, reject });
       this.pump(eventId, queue);
     });
   }
@@ -56,6 +97,18 @@ export class BookingBatcher {
   seatsReturned(eventId: number): void {
     const queue = this.queues.get(eventId);
     if (queue) queue.soldOutUntil = 0;
+    this.seatsChanged(eventId);
+  }
+
+  /** Any committed change of an event's seats made outside a batch (holds, expiries): live clients hear of it. */
+  seatsChanged(eventId: number): void {
+    this.options.onSeatsChanged?.(eventId);
+  }
+
+  /** The owner set or removed the event's per-buyer limit: forget what memory said about it. */
+  perUserLimitChanged(eventId: number): void {
+    const queue = this.queues.get(eventId);
+    if (queue) queue.limitedUntil = 0;
   }
 
   /** Resolves once every batch already sent to the database has answered (graceful shutdown). */
@@ -66,7 +119,7 @@ export class BookingBatcher {
   private queueFor(eventId: number): EventQueue {
     let queue = this.queues.get(eventId);
     if (!queue) {
-      queue = { waiting: [], inFlight: 0, soldOutUntil: 0 };
+      queue = { waiting: [], inFlight: 0, soldOutUntil: 0, limitedUntil: 0 };
       this.queues.set(eventId, queue);
     }
     return queue;
@@ -80,22 +133,30 @@ export class BookingBatcher {
       this.pending.delete(run);
       queue.inFlight--;
       if (queue.waiting.length > 0) this.pump(eventId, queue);
-      else if (queue.inFlight === 0 && queue.soldOutUntil <= Date.now()) this.queues.delete(eventId);
+      else if (queue.inFlight === 0 && Math.max(queue.soldOutUntil, queue.limitedUntil) <= Date.now()) this.queues.delete(eventId);
     });
     this.pending.add(run);
   }
 
   private async runBatch(eventId: number, queue: EventQueue, batch: Waiter[]): Promise<void> {
+    const started = performance.now();
     let outcome;
     try {
       outcome = await bookSeats(this.database, eventId, batch.map((waiter) => waiter.userId));
     } catch (error) {
       // The statement failed or its outcome is unknown: nobody is told 200.
+      this.report(eventId, batch, started, undefined);
       for (const waiter of batch) waiter.reject(error);
       return;
     }
+    this.report(eventId, batch, started, outcome);
     if (outcome.kind === 'no-such-event') {
       for (const waiter of batch) waiter.reject(new NotFound('Event not found'));
+      return;
+    }
+    if (outcome.kind === 'per-user-limit') {
+      queue.limitedUntil = Date.now() + LIMITED_TTL_MS;
+      for (const waiter of batch) waiter.reject(new PerUserLimitApplies());
       return;
     }
     // Tickets of one buyer are interchangeable, so hand each waiter the next ticket issued to its user id.
@@ -111,5 +172,26 @@ export class BookingBatcher {
       else waiter.reject(new SoldOut());
     });
     if (outcome.granted < batch.length) queue.soldOutUntil = Date.now() + this.options.soldOutTtlMs;
+    // Once per batch, never per ticket; coalesced further before anything is published.
+    if (outcome.granted > 0) this.options.onSeatsChanged?.(eventId);
+  }
+
+  private report(eventId: number, batch: Waiter[], started: number, outcome: BookingOutcome | undefined): void {
+    const observer = this.options.observer;
+    if (!observer) return;
+    const booked = outcome?.kind === 'booked' ? outcome.granted : 0;
+    try {
+      observer.batchDone({
+        eventId,
+        size: batch.length,
+        booked,
+        soldOut: outcome?.kind === 'booked' ? batch.length - booked : 0,
+        failed: outcome === undefined,
+        seconds: (performance.now() - started) / 1000,
+        waitedSeconds: (started - batch[0]!.since) / 1000,
+      });
+    } catch {
+      // A metrics fault must never cost a buyer the answer.
+    }
   }
 }

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Database, type Db } from '../db/client.js';
 import { EVENT_COLUMN_LIST, EVENT_COLUMNS, type EventRow } from '../events/repository.js';
 import type { EventValues } from '../events/values.js';
+import { orderColumns, pickEvent, ticketColumns, toOrders, type FlatOrderRow, type OrderWithTickets } from './rows.js';
 
 // Every statement that changes an event's seats (tickets_sold, tickets_held, total_tickets, booked tickets)
 // is here, and each is ONE statement: atomic on its own, with no read-then-write gap between processes. The
@@ -21,6 +22,9 @@ export type TicketWithEvent = TicketRow & { event: EventRow };
 
 export type BookingOutcome =
   | { kind: 'no-such-event' }
+  // The event has a per-buyer limit: one statement cannot count a buyer's seats after taking the lock, so
+  // these buyers go through placeOrder (a transaction) instead; nothing was booked.
+  | { kind: 'per-user-limit' }
   | { kind: 'booked'; granted: number; event: EventRow; tickets: TicketRow[] };
 
 /**
@@ -30,12 +34,14 @@ export type BookingOutcome =
  * Safe under any concurrency: `FOR UPDATE` takes the event's row lock (waiting for any other batch, cancel or
  * capacity change on that event to commit, then re-reading the newest row), so `granted` is computed from
  * the current count, and the UPDATE and INSERT of the same statement apply it while the lock is held.
- * The counter is written once per batch, never once per ticket.
+ * The counter is written once per batch, never once per ticket. Overdue holds of the event are expired in
+ * the same statement (lazy release, under the same lock), so their seats sell at once.
  */
 export async function bookSeats(database: Database, eventId: number, buyers: number[]): Promise<BookingOutcome> {
   const rows = await database.prepared<
     EventRow & {
       granted: number;
+      limited: boolean;
       ticket_id: number | null;
       user_id: number | null;
       status: 'booked' | null;
@@ -45,6 +51,7 @@ export async function bookSeats(database: Database, eventId: number, buyers: num
   >('book_seats', BOOK_SEATS_SQL, [eventId, buyers.length, toIntArray(buyers)]);
   const first = rows[0];
   if (!first) return { kind: 'no-such-event' };
+  if (first.limited) return { kind: 'per-user-limit' };
   if (first.granted <= 0 || first.ticket_id === null) {
     return { kind: 'booked', granted: 0, event: first, tickets: [] };
   }
@@ -61,39 +68,58 @@ export async function bookSeats(database: Database, eventId: number, buyers: num
   return { kind: 'booked', granted: first.granted, event, tickets };
 }
 
+// Expires the overdue holds of the event locked in CTE `ev`, returning their quantities. Runs after `ev` took
+// the row lock (it reads `ev`); an order confirmed or cancelled meanwhile is re-checked on its newest row
+// version (status = 'pending' fails) and skipped. `event_id + 0` steers the planner to the partial index
+// orders_pending_expiry_idx (only overdue holds, few since the sweeper runs) rather than all holds of the event.
+const EXPIRE_OVERDUE_HOLDS_OF_EV = /* sql */ `UPDATE orders o SET status = 'expired'
+    FROM ev WHERE o.status = 'pending' AND o.expires_at <= now() AND o.event_id + 0 = ev.id
+    RETURNING o.quantity`;
+
 // $1 event id, $2 number of buyers, $3 their user ids in arrival order. Prepared once per connection.
 const BOOK_SEATS_SQL = /* sql */ `
   WITH ev AS (
-    SELECT id, LEAST($2::int, total_tickets - tickets_sold - tickets_held) AS granted
+    SELECT id, total_tickets - tickets_sold - tickets_held AS free, max_per_user IS NOT NULL AS limited
     FROM events WHERE id = $1 FOR UPDATE
+  ), expired AS (
+    ${EXPIRE_OVERDUE_HOLDS_OF_EV}
+  ), quota AS (
+    SELECT ev.id, ev.limited, freed.seats AS freed,
+           CASE WHEN ev.limited THEN 0 ELSE LEAST($2::int, ev.free + freed.seats) END AS granted
+    FROM ev, (SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired) freed
   ), taken AS (
-    UPDATE events e SET tickets_sold = e.tickets_sold + ev.granted
-    FROM ev WHERE e.id = ev.id AND ev.granted > 0
+    UPDATE events e SET tickets_sold = e.tickets_sold + quota.granted, tickets_held = e.tickets_held - quota.freed
+    FROM quota WHERE e.id = quota.id AND (quota.granted > 0 OR quota.freed > 0)
     RETURNING ${EVENT_COLUMN_LIST}
   ), issued AS (
     INSERT INTO tickets (event_id, user_id, status)
     SELECT taken.id, buyer.user_id, 'booked'
-    FROM taken, ev, unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)
-    WHERE buyer.ord <= ev.granted
+    FROM taken, quota, unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)
+    WHERE buyer.ord <= quota.granted
     RETURNING id, user_id, status, purchase_date, code
   )
-  SELECT ev.granted, taken.*, issued.id AS ticket_id, issued.user_id, issued.status, issued.purchase_date, issued.code
-  FROM ev LEFT JOIN taken ON true LEFT JOIN issued ON true`;
+  SELECT quota.granted, quota.limited, taken.*, issued.id AS ticket_id, issued.user_id, issued.status, issued.purchase_date, issued.code
+  FROM quota LEFT JOIN taken ON true LEFT JOIN issued ON true`;
 
 /**
  * Cancels one booked ticket of `userId` and returns its seat, or null when no such booked ticket exists.
  * Exactly once: the UPDATE locks the ticket row, so a concurrent cancel re-checks `status = 'booked'` after
- * this one commits, finds it false and releases nothing.
+ * this one commits, finds it false and releases nothing. The event row is locked first, as in every statement
+ * here (event, then orders, then tickets): cancelling a whole order locks in that order, so no deadlock.
  */
 export async function cancelTicket(db: Db, ticketId: number, userId: number): Promise<TicketWithEvent | null> {
   const rows = await queryRows<
     EventRow & { ticket_id: number; user_id: number; status: 'cancelled'; purchase_date: Date; code: string; checked_in_at: Date | null }
   >(
     db,
-    sql`WITH cancelled AS (
-          UPDATE tickets SET status = 'cancelled'
-          WHERE id = ${ticketId} AND user_id = ${userId} AND status = 'booked'
-          RETURNING id, event_id, user_id, status, purchase_date, code, checked_in_at
+    sql`WITH ev AS (
+          SELECT e.id FROM events e JOIN tickets t ON t.event_id = e.id
+          WHERE t.id = ${ticketId} AND t.user_id = ${userId} AND t.status = 'booked'
+          FOR UPDATE OF e
+        ), cancelled AS (
+          UPDATE tickets t SET status = 'cancelled'
+          FROM ev WHERE t.id = ${ticketId} AND t.user_id = ${userId} AND t.status = 'booked' AND t.event_id = ev.id
+          RETURNING t.id, t.event_id, t.user_id, t.status, t.purchase_date, t.code, t.checked_in_at
         ), released AS (
           UPDATE events e SET tickets_sold = e.tickets_sold - 1
           FROM cancelled WHERE e.id = cancelled.event_id
@@ -123,15 +149,18 @@ export async function cancelTicket(db: Db, ticketId: number, userId: number): Pr
  * UPDATE re-checks that on the newest row version under its row lock, so a capacity cut racing with
  * bookings can never leave tickets_sold > total_tickets. Null when no row matched.
  */
-export async function updateEvent(db: Db, eventId: number, ownerId: number, values: EventValues): Promise<EventRow | null> {
+export async function updateEvent(db: Db, eventId: number, ownerId: number | null, values: EventValues): Promise<EventRow | null> {
   const rows = await queryRows<EventRow>(
     db,
     sql`UPDATE events e SET
           event_name = COALESCE(${values.eventName ?? null}::varchar, e.event_name),
           date = COALESCE(${values.date?.toISOString() ?? null}::timestamptz, e.date),
           ticket_price = COALESCE(${values.ticketPrice ?? null}::numeric, e.ticket_price),
-          total_tickets = COALESCE(${values.totalTickets ?? null}::int, e.total_tickets)
-        WHERE e.id = ${eventId} AND e.owner_id = ${ownerId}
+          total_tickets = COALESCE(${values.totalTickets ?? null}::int, e.total_tickets),
+          max_per_order = COALESCE(${values.maxPerOrder ?? null}::int, e.max_per_order),
+          max_per_user = CASE WHEN ${values.maxPerUser !== undefined}::boolean THEN ${values.maxPerUser ?? null}::int ELSE e.max_per_user END,
+          hold_minutes = COALESCE(${values.holdMinutes ?? null}::int, e.hold_minutes)
+        WHERE e.id = ${eventId} AND e.owner_id IS NOT DISTINCT FROM ${ownerId}::int
           AND e.tickets_sold + e.tickets_held <= COALESCE(${values.totalTickets ?? null}::int, e.total_tickets)
         RETURNING ${EVENT_COLUMNS}`,
   );
@@ -143,17 +172,254 @@ export async function updateEvent(db: Db, eventId: number, ownerId: number, valu
  * taken by DELETE orders it against bookings: a booking that committed first makes tickets_sold > 0 and
  * the delete matches nothing; a booking that comes after finds no event.
  */
-export async function deleteUnsoldEvent(db: Db, eventId: number, ownerId: number): Promise<boolean> {
+export async function deleteUnsoldEvent(db: Db, eventId: number, ownerId: number | null): Promise<boolean> {
   const rows = await queryRows<{ id: number }>(
     db,
-    sql`DELETE FROM events WHERE id = ${eventId} AND owner_id = ${ownerId} AND tickets_sold = 0 RETURNING id`,
+    sql`DELETE FROM events WHERE id = ${eventId} AND owner_id IS NOT DISTINCT FROM ${ownerId}::int AND tickets_sold = 0 RETURNING id`,
   );
   return rows.length > 0;
 }
 
-function pickEvent(row: EventRow): EventRow {
-  const { id, event_name, date, ticket_price, total_tickets, tickets_sold, tickets_held, max_per_order, max_per_user, hold_minutes, owner_id } = row;
-  return { id, event_name, date, ticket_price, total_tickets, tickets_sold, tickets_held, max_per_order, max_per_user, hold_minutes, owner_id };
+// ---- Orders: several seats at once, holds that expire. Lock order everywhere: event row, then orders, then
+// tickets, so that no two of these statements can wait on each other in a cycle (no deadlocks).
+
+/**
+ * Takes the event's row lock and expires its overdue holds (seats back: tickets_held -= their quantity).
+ * Null when there is no such event. Inside a transaction the lock is kept until commit (placeOrder); on its
+ * own (the sweeper) it is released at once. Safe: `FOR UPDATE` waits for every other writer of the event and
+ * re-reads its newest row; each expiry re-checks `status = 'pending'` on the order's newest version, so an
+ * order confirmed meanwhile is never expired, and each hold's seats come back exactly once.
+ */
+export async function lockEventReleasingExpiredHolds(db: Db, eventId: number): Promise<{ event: EventRow; released: number } | null> {
+  const rows = await queryRows<EventRow & { released: number }>(
+    db,
+    sql`WITH ev AS (
+          SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ${eventId} FOR UPDATE
+        ), expired AS (
+          ${sql.raw(EXPIRE_OVERDUE_HOLDS_OF_EV)}
+        ), freed AS (
+          SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired
+        ), released AS (
+          UPDATE events e SET tickets_held = e.tickets_held - freed.seats FROM freed WHERE e.id = ${eventId} AND freed.seats > 0
+          RETURNING e.id
+        )
+        SELECT ev.*, freed.seats AS released FROM ev, freed`,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return { event: { ...pickEvent(row), tickets_held: row.tickets_held - row.released }, released: row.released };
+}
+
+export interface OrderRequest {
+  eventId: number;
+  userId: number;
+  quantity: number;
+  /** Hold the seats (status pending, for the event's hold_minutes) instead of booking them now. */
+  hold: boolean;
+  /** The caller already knows the event limits seats per buyer: go straight to the counting transaction. */
+  perUserLimit?: boolean;
+}
+
+export type PlaceOutcome = { released: number } & (
+  | { kind: 'no-such-event' }
+  | { kind: 'over-order-limit'; limit: number }
+  | { kind: 'sold-out' }
+  | { kind: 'over-user-limit'; limit: number; owned: number }
+  | { kind: 'placed'; placed: OrderWithTickets }
+);
+
+/**
+ * Books (or holds) `quantity` seats of one event for one buyer, all or nothing, within the event's limits.
+ * Without a per-buyer limit this is one statement; with one, a transaction that counts the buyer's seats.
+ */
+export async function placeOrder(db: Db, request: OrderRequest): Promise<PlaceOutcome> {
+  if (request.perUserLimit) return placeOrderCountingBuyer(db, request);
+  const outcome = await placeOrderAtOnce(db, request);
+  if (outcome.kind !== 'per-user-limit') return outcome;
+  const counted = await placeOrderCountingBuyer(db, request);
+  return { ...counted, released: counted.released + outcome.released };
+}
+
+/**
+ * One statement, like the booking batch: `FOR UPDATE` takes the event's row lock and re-reads its newest row;
+ * overdue holds are expired under it; the limits and the seats left are read from that row, and the order,
+ * its tickets and the counters are written before the lock is released. Refuses (nothing written but the
+ * expiries) when the event has a per-buyer limit: counting the buyer's seats needs a snapshot taken after
+ * the lock, which one statement does not have.
+ */
+async function placeOrderAtOnce(db: Db, { eventId, userId, quantity, hold }: OrderRequest): Promise<PlaceOutcome | { kind: 'per-user-limit'; released: number }> {
+  const rows = await queryRows<FlatOrderRow & { verdict: 'per-user-limit' | 'over-order-limit' | 'sold-out' | 'placed'; released: number; order_limit: number }>(
+    db,
+    sql`WITH ev AS (
+          SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ${eventId} FOR UPDATE
+        ), expired AS (
+          ${sql.raw(EXPIRE_OVERDUE_HOLDS_OF_EV)}
+        ), verdict AS (
+          SELECT ev.id, ev.max_per_order, freed.seats AS released,
+                 CASE WHEN ev.max_per_user IS NOT NULL THEN 'per-user-limit'
+                      WHEN ${quantity}::int > ev.max_per_order THEN 'over-order-limit'
+                      WHEN ev.total_tickets - ev.tickets_sold - ev.tickets_held + freed.seats < ${quantity}::int THEN 'sold-out'
+                      ELSE 'placed' END AS verdict
+          FROM ev, (SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired) freed
+        ), placed AS (
+          INSERT INTO orders (event_id, user_id, status, quantity, total_price, expires_at)
+          SELECT ev.id, ${userId}, ${hold ? 'pending' : 'confirmed'}, ${quantity}::int, ev.ticket_price * ${quantity}::int,
+                 CASE WHEN ${hold}::boolean THEN now() + ev.hold_minutes * interval '1 minute' END
+          FROM ev, verdict WHERE verdict.verdict = 'placed'
+          RETURNING *
+        ), counted AS (
+          UPDATE events e
+          SET tickets_sold = e.tickets_sold + CASE WHEN placed.id IS NULL THEN 0 ELSE ${hold ? 0 : quantity}::int END,
+              tickets_held = e.tickets_held - verdict.released + CASE WHEN placed.id IS NULL THEN 0 ELSE ${hold ? quantity : 0}::int END
+          FROM verdict LEFT JOIN placed ON true
+          WHERE e.id = verdict.id AND (verdict.released > 0 OR placed.id IS NOT NULL)
+          RETURNING ${EVENT_COLUMNS}
+        ), issued AS (
+          INSERT INTO tickets (event_id, user_id, status, order_id)
+          SELECT placed.event_id, placed.user_id, 'booked', placed.id FROM placed, generate_series(1, placed.quantity)
+          WHERE placed.status = 'confirmed'
+          RETURNING *
+        )
+        SELECT verdict.verdict, verdict.released, verdict.max_per_order AS order_limit, counted.*,
+               ${sql.raw(orderColumns('placed'))}, ${sql.raw(ticketColumns('issued'))}
+        FROM verdict LEFT JOIN counted ON true LEFT JOIN placed ON true LEFT JOIN issued ON true
+        ORDER BY issued.id`,
+  );
+  const first = rows[0];
+  if (!first) return { kind: 'no-such-event', released: 0 };
+  const { verdict, released } = first;
+  if (verdict === 'placed') return { kind: 'placed', placed: toOrders(rows)[0]!, released };
+  if (verdict === 'over-order-limit') return { kind: 'over-order-limit', limit: first.order_limit, released };
+  return { kind: verdict, released };
+}
+
+/**
+ * For events with a per-buyer limit: a transaction of two statements. The first takes the event's row lock
+ * (releasing overdue holds); the second starts after it, so its snapshot holds every committed change to this
+ * event's seats, tickets and orders, and none can commit until we do. The seat count (from the locked row)
+ * and the buyer's count are therefore checked and applied atomically: concurrent orders of one buyer take
+ * turns and cannot pass max_per_user.
+ */
+function placeOrderCountingBuyer(db: Db, { eventId, userId, quantity, hold }: OrderRequest): Promise<PlaceOutcome> {
+  return db.transaction(async (tx): Promise<PlaceOutcome> => {
+    const locked = await lockEventReleasingExpiredHolds(tx, eventId);
+    if (!locked) return { kind: 'no-such-event', released: 0 };
+    const { event, released } = locked;
+    if (quantity > event.max_per_order) return { kind: 'over-order-limit', limit: event.max_per_order, released };
+    if (event.total_tickets - event.tickets_sold - event.tickets_held < quantity) return { kind: 'sold-out', released };
+    const rows = await queryRows<FlatOrderRow & { owned: number }>(
+      tx,
+      // The buyer's seats (booked tickets + pending holds) are counted only when the event has a limit.
+      sql`WITH owned AS (
+            SELECT CASE WHEN ${event.max_per_user !== null}::boolean THEN
+                     (SELECT count(*) FROM tickets WHERE event_id = ${eventId} AND user_id = ${userId} AND status = 'booked')::int
+                   + (SELECT COALESCE(sum(quantity), 0) FROM orders WHERE event_id = ${eventId} AND user_id = ${userId} AND status = 'pending')::int
+                   ELSE 0 END AS seats
+          ), placed AS (
+            INSERT INTO orders (event_id, user_id, status, quantity, total_price, expires_at)
+            SELECT e.id, ${userId}, ${hold ? 'pending' : 'confirmed'}, ${quantity}::int, e.ticket_price * ${quantity}::int,
+                   CASE WHEN ${hold}::boolean THEN now() + e.hold_minutes * interval '1 minute' END
+            FROM events e, owned
+            WHERE e.id = ${eventId} AND (e.max_per_user IS NULL OR owned.seats + ${quantity}::int <= e.max_per_user)
+            RETURNING *
+          ), counted AS (
+            UPDATE events e SET tickets_sold = e.tickets_sold + ${hold ? 0 : quantity}::int,
+                                tickets_held = e.tickets_held + ${hold ? quantity : 0}::int
+            FROM placed WHERE e.id = placed.event_id
+            RETURNING ${EVENT_COLUMNS}
+          ), issued AS (
+            INSERT INTO tickets (event_id, user_id, status, order_id)
+            SELECT placed.event_id, placed.user_id, 'booked', placed.id FROM placed, generate_series(1, placed.quantity)
+            WHERE placed.status = 'confirmed'
+            RETURNING *
+          )
+          SELECT owned.seats AS owned, counted.*, ${sql.raw(orderColumns('placed'))}, ${sql.raw(ticketColumns('issued'))}
+          FROM owned LEFT JOIN placed ON true LEFT JOIN counted ON true LEFT JOIN issued ON true
+          ORDER BY issued.id`,
+    );
+    const first = rows[0]!;
+    if ((first.order_id as number | null) === null) return { kind: 'over-user-limit', limit: event.max_per_user ?? 0, owned: first.owned, released };
+    return { kind: 'placed', placed: toOrders(rows)[0]!, released };
+  });
+}
+
+// The event of order $1 of user $2, row-locked before the order itself (see the lock order above).
+const lockEventOfOrder = (orderId: number, userId: number) =>
+  sql`SELECT e.id FROM events e JOIN orders o ON o.event_id = e.id WHERE o.id = ${orderId} AND o.user_id = ${userId} FOR UPDATE OF e`;
+
+/**
+ * Confirms a pending hold of `userId`, or expires it if it is overdue: exactly one of the two, in one
+ * statement, so a confirm racing the expiry either books the tickets or finds the seats already returned.
+ * The UPDATE re-checks `status = 'pending'` on the order's newest version under its row lock, after the event
+ * lock: whichever of confirm, expiry or cancel comes second finds the order no longer pending and does nothing.
+ * Null when no pending order of that user matched.
+ */
+export async function settleHold(db: Db, orderId: number, userId: number): Promise<OrderWithTickets | null> {
+  const rows = await queryRows<FlatOrderRow>(
+    db,
+    sql`WITH ev AS (${lockEventOfOrder(orderId, userId)}
+        ), settled AS (
+          UPDATE orders o SET status = CASE WHEN o.expires_at > now() THEN 'confirmed' ELSE 'expired' END
+          FROM ev WHERE o.id = ${orderId} AND o.event_id = ev.id AND o.status = 'pending'
+          RETURNING o.*
+        ), moved AS (
+          UPDATE events e SET tickets_held = e.tickets_held - s.quantity,
+                              tickets_sold = e.tickets_sold + CASE WHEN s.status = 'confirmed' THEN s.quantity ELSE 0 END
+          FROM settled s WHERE e.id = s.event_id
+          RETURNING ${EVENT_COLUMNS}
+        ), issued AS (
+          INSERT INTO tickets (event_id, user_id, status, order_id)
+          SELECT s.event_id, s.user_id, 'booked', s.id FROM settled s, generate_series(1, s.quantity) WHERE s.status = 'confirmed'
+          RETURNING *
+        )
+        SELECT moved.*, ${sql.raw(orderColumns('settled'))}, ${sql.raw(ticketColumns('issued'))}
+        FROM settled JOIN moved ON true LEFT JOIN issued ON true
+        ORDER BY issued.id`,
+  );
+  return toOrders(rows)[0] ?? null;
+}
+
+/**
+ * Cancels an order of `userId` in the given status and returns its seats: a pending hold gives back its held
+ * seats; a confirmed order cancels its still-booked tickets and gives back theirs. One statement each; the
+ * UPDATE re-checks the status on the order's newest version (after the event lock), so a cancel racing a
+ * confirm, an expiry or another cancel applies once or not at all. Null when nothing matched.
+ */
+export async function cancelOrder(
+  db: Db,
+  orderId: number,
+  userId: number,
+  status: 'pending' | 'confirmed',
+): Promise<{ eventId: number; seats: number } | null> {
+  const statement =
+    status === 'pending'
+      ? sql`WITH ev AS (${lockEventOfOrder(orderId, userId)}
+            ), cancelled AS (
+              UPDATE orders o SET status = 'cancelled' FROM ev
+              WHERE o.id = ${orderId} AND o.event_id = ev.id AND o.status = 'pending'
+              RETURNING o.event_id, o.quantity
+            ), released AS (
+              UPDATE events e SET tickets_held = e.tickets_held - c.quantity FROM cancelled c WHERE e.id = c.event_id
+              RETURNING e.id
+            )
+            SELECT event_id, quantity AS seats FROM cancelled`
+      : sql`WITH ev AS (${lockEventOfOrder(orderId, userId)}
+            ), cancelled AS (
+              UPDATE orders o SET status = 'cancelled' FROM ev
+              WHERE o.id = ${orderId} AND o.event_id = ev.id AND o.status = 'confirmed'
+              RETURNING o.id, o.event_id
+            ), voided AS (
+              UPDATE tickets t SET status = 'cancelled' FROM cancelled c WHERE t.order_id = c.id AND t.status = 'booked'
+              RETURNING t.id
+            ), released AS (
+              UPDATE events e SET tickets_sold = e.tickets_sold - (SELECT count(*) FROM voided)::int
+              FROM cancelled c WHERE e.id = c.event_id
+              RETURNING e.id
+            )
+            SELECT event_id, (SELECT count(*) FROM voided)::int AS seats FROM cancelled`;
+  const rows = await queryRows<{ event_id: number; seats: number }>(db, statement);
+  const row = rows[0];
+  return row ? { eventId: row.event_id, seats: row.seats } : null;
 }
 
 // A Postgres array literal: bound as one text parameter whatever the batch size.

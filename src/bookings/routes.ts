@@ -1,27 +1,66 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import type { Deps } from '../app.js';
+import { idempotencyHooks, IdempotencyHeaders } from '../http/idempotency.js';
 import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
-import { BookBody, TicketOut } from './schemas.js';
-import { bookTicket, cancelOwnTicket } from './service.js';
+import { BookBody, PageQuery, TicketOut } from './schemas.js';
+import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets } from './service.js';
 
 export async function bookingRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const idempotent = idempotencyHooks(db);
 
   app.post(
     '/book',
     {
       onRequest: app.authenticate,
+      preHandler: idempotent.preHandler,
+      onSend: idempotent.onSend,
       schema: {
         tags: ['bookings'],
         summary: 'Book one ticket',
-        description: 'Sold out answers 400 `{"detail": "Sold Out"}`. Under extreme load, 503 with `Retry-After`.',
+        description:
+          'Sold out answers 400 `{"detail": "Sold Out"}`. Under extreme load, 503 with `Retry-After`. ' +
+          'When the event limits tickets per buyer (max_per_user), a booking past it is 409. ' +
+          'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`) and books nothing.',
         security: bearer,
+        headers: IdempotencyHeaders,
         body: BookBody,
-        response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
+        response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
       },
     },
-    (request) => bookTicket(batcher, request.body.event_id, request.user.id),
+    (request) => bookTicket(batcher, db, request.body.event_id, request.user.id),
+  );
+
+  app.get(
+    '/tickets',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['bookings'],
+        summary: 'My tickets, newest first, each with its event',
+        security: bearer,
+        querystring: PageQuery,
+        response: { 200: Type.Array(TicketOut), 401: ErrorOut, 422: ValidationErrorOut },
+      },
+    },
+    (request) => listOwnTickets(db, request.user.id, request.query.skip, request.query.limit),
+  );
+
+  app.get(
+    '/tickets/:id',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['bookings'],
+        summary: 'One of my tickets',
+        security: bearer,
+        params: IdParams,
+        response: { 200: TicketOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut },
+      },
+    },
+    (request) => getOwnTicket(db, request.params.id, request.user.id),
   );
 
   app.post(

@@ -4,6 +4,12 @@ import { Id } from '../http/schemas.js';
 
 export const BookBody = Type.Object({ event_id: Id });
 
+/** skip/limit of the caller's own lists (tickets, orders), as GET /events pages. */
+export const PageQuery = Type.Object({
+  skip: Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 }),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+});
+
 export const TicketOut = Type.Object(
   {
     id: Type.Integer(),
@@ -25,7 +31,18 @@ export const TicketOut = Type.Object(
         purchase_date: '2026-11-25T10:00:00.000Z',
         code: 'q7Vt0yqkM1b3Zc0m6k2k1w7Qm8yN2e6R0u3Xn4Zp',
         checked_in_at: null,
-        event: { id: 1, event_name: 'Rust & Roll', date: '2027-06-01T19:30:00.000Z', ticket_price: '50.00', total_tickets: 500, tickets_sold: 13, tickets_available: 487 },
+        event: {
+          id: 1,
+          event_name: 'Rust & Roll',
+          date: '2027-06-01T19:30:00.000Z',
+          ticket_price: '50.00',
+          total_tickets: 500,
+          tickets_sold: 13,
+          tickets_available: 487,
+          max_per_order: 10,
+          max_per_user: 4,
+          hold_minutes: 10,
+        },
       },
     ],
   },

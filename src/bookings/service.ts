@@ -1,9 +1,10 @@
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
 import { BadRequest, Forbidden, NotFound } from '../http/errors.js';
-import type { BookingBatcher } from './batcher.js';
+import { placeOrderOrRefuse } from '../orders/place.js';
+import { PerUserLimitApplies, type BookingBatcher } from './batcher.js';
 import { cancelTicket, type TicketWithEvent } from './inventory.js';
-import { findTicket } from './tickets.repository.js';
+import { findTicket, findTicketWithEvent, listTickets } from './tickets.repository.js';
 
 export function toTicketOut(ticket: TicketWithEvent) {
   return {
@@ -18,8 +19,26 @@ export function toTicketOut(ticket: TicketWithEvent) {
   };
 }
 
-export async function bookTicket(batcher: BookingBatcher, eventId: number, userId: number) {
-  return toTicketOut(await batcher.book(eventId, userId));
+export async function bookTicket(batcher: BookingBatcher, db: Db, eventId: number, userId: number) {
+  try {
+    return toTicketOut(await batcher.book(eventId, userId));
+  } catch (error) {
+    if (!(error instanceof PerUserLimitApplies)) throw error;
+  }
+  // The event limits seats per buyer: book this one seat as an order, where the limit is checked under the lock.
+  const { event, tickets } = await placeOrderOrRefuse(db, batcher, { eventId, userId, quantity: 1, hold: false, perUserLimit: true });
+  return toTicketOut({ ...tickets[0]!, event });
+}
+
+export async function getOwnTicket(db: Db, ticketId: number, userId: number) {
+  const ticket = await findTicketWithEvent(db, ticketId);
+  if (!ticket) throw new NotFound('Ticket not found');
+  if (ticket.user_id !== userId) throw new Forbidden('Not your ticket');
+  return toTicketOut(ticket);
+}
+
+export async function listOwnTickets(db: Db, userId: number, skip: number, limit: number) {
+  return (await listTickets(db, userId, skip, limit)).map(toTicketOut);
 }
 
 export async function cancelOwnTicket(db: Db, batcher: BookingBatcher, ticketId: number, userId: number) {

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import type { TicketRow } from './inventory.js';
+import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
+import type { TicketRow, TicketWithEvent } from './inventory.js';
+import { pickEvent } from './rows.js';
 
 export async function findTicket(db: Db, ticketId: number): Promise<TicketRow | null> {
   const rows = await queryRows<TicketRow>(
@@ -8,4 +10,29 @@ export async function findTicket(db: Db, ticketId: number): Promise<TicketRow | 
     sql`SELECT id, event_id, user_id, status, purchase_date, code, checked_in_at FROM tickets WHERE id = ${ticketId}`,
   );
   return rows[0] ?? null;
+}
+
+type TicketEventRow = EventRow & { ticket_id: number; user_id: number; status: TicketRow['status']; purchase_date: Date; code: string; checked_in_at: Date | null };
+
+// The ticket with its event, read in the same query.
+const TICKET_WITH_EVENT = sql`SELECT ${EVENT_COLUMNS}, t.id AS ticket_id, t.user_id, t.status, t.purchase_date, t.code, t.checked_in_at
+  FROM tickets t JOIN events e ON e.id = t.event_id`;
+
+export async function findTicketWithEvent(db: Db, ticketId: number): Promise<TicketWithEvent | null> {
+  const rows = await queryRows<TicketEventRow>(db, sql`${TICKET_WITH_EVENT} WHERE t.id = ${ticketId}`);
+  return rows[0] ? toTicketWithEvent(rows[0]) : null;
+}
+
+/** A page of one buyer's tickets, newest first (index tickets_user_id_idx), each with its event. */
+export async function listTickets(db: Db, userId: number, skip: number, limit: number): Promise<TicketWithEvent[]> {
+  const rows = await queryRows<TicketEventRow>(
+    db,
+    sql`${TICKET_WITH_EVENT} WHERE t.user_id = ${userId} ORDER BY t.id DESC OFFSET ${skip} LIMIT ${limit}`,
+  );
+  return rows.map(toTicketWithEvent);
+}
+
+function toTicketWithEvent(row: TicketEventRow): TicketWithEvent {
+  const { ticket_id, user_id, status, purchase_date, code, checked_in_at } = row;
+  return { id: ticket_id, event_id: row.id, user_id, status, purchase_date, code, checked_in_at, event: pickEvent(row) };
 }

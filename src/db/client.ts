@@ -17,6 +17,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface Database {
   readonly db: Db;
   readonly kind: 'postgres' | 'pglite';
+  /** The server's URL (PostgreSQL only), for a connection outside the pool: the live-seats LISTEN. */
+  readonly url: string | undefined;
   /**
    * Runs a named statement that the server parses and plans once per connection, then reuses: for the
    * booking hot path, where planning would otherwise cost as much as executing.
@@ -24,6 +26,14 @@ export interface Database {
   prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]>;
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** Connection pool use, for metrics; only a PostgreSQL server has a pool. */
+  stats?(): PoolStats;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export interface DatabaseOptions {
@@ -31,6 +41,8 @@ export interface DatabaseOptions {
   /** Where the embedded database keeps its files; omit for an in-memory one (tests). */
   dataDir?: string | undefined;
   poolSize?: number;
+  /** How long a request may wait for a pooled connection before it fails (503) rather than hangs. */
+  connectTimeoutMs?: number;
 }
 
 const MIGRATIONS_FOLDER = findMigrationsFolder();
@@ -38,15 +50,17 @@ const MIGRATIONS_FOLDER = findMigrationsFolder();
 const MIGRATION_LOCK_KEY = 7_201_914;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 8) : openPglite(options.dataDir);
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.poolSize ?? 8, options.connectTimeoutMs ?? 3_000)
+    : openPglite(options.dataDir);
 }
 
-function openPostgres(url: string, poolSize: number): Database {
+function openPostgres(url: string, poolSize: number, connectTimeoutMs: number): Database {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     // A database that is down or a pool that is exhausted must fail fast, not hang the request.
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: connectTimeoutMs,
     statement_timeout: 15_000,
     lock_timeout: 10_000,
     idle_in_transaction_session_timeout: 30_000,
@@ -58,6 +72,8 @@ function openPostgres(url: string, poolSize: number): Database {
   return {
     db,
     kind: 'postgres',
+    url,
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     prepared: async <T>(name: string, text: string, values: unknown[]) =>
       (await pool.query<T & pg.QueryResultRow>({ name, text, values })).rows,
     async migrate() {
@@ -97,6 +113,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   return {
     db,
     kind: 'pglite',
+    url: undefined,
     prepared: async <T>(_name: string, text: string, values: unknown[]) => (await client.query<T>(text, values)).rows,
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER }),
     async close() {

@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../app.js';
 import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
-import { EventCreate, EventIdParams, EventListQuery, EventOut, EventPatch } from './schemas.js';
-import { createEvent, editEvent, getEvent, listUpcomingFirst, removeEvent } from './service.js';
+import { EventCreate, EventIdParams, EventListOut, EventListQuery, EventOut, EventPatch } from './schemas.js';
+import { createEvent, editEvent, getEvent, listEventPage, removeEvent } from './service.js';
 
-export async function eventRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
+export async function eventRoutes(instance: FastifyInstance, { db, batcher, config }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -15,11 +15,19 @@ export async function eventRoutes(instance: FastifyInstance, { db, batcher }: De
       schema: {
         tags: ['events'],
         summary: 'List events, ordered by date then id',
+        description:
+          'Filters: `upcoming=true`, `q` (part of the name, any case), `from` <= date < `to` (ISO 8601). The body is the page; ' +
+          '`X-Total-Count` says how many match in all and `Link: <...>; rel="next"` points to the next page, if any.',
         querystring: EventListQuery,
-        response: { 200: Type.Array(EventOut), 422: ValidationErrorOut },
+        response: { 200: EventListOut, 422: ValidationErrorOut },
       },
     },
-    (request) => listUpcomingFirst(db, request.query.skip, request.query.limit),
+    async (request, reply) => {
+      const page = await listEventPage(db, request.query);
+      reply.header('X-Total-Count', String(page.total));
+      if (page.nextSkip !== null) reply.header('Link', nextPageLink(request.query, page.nextSkip));
+      return page.events;
+    },
   );
 
   app.post(
@@ -29,12 +37,13 @@ export async function eventRoutes(instance: FastifyInstance, { db, batcher }: De
       schema: {
         tags: ['events'],
         summary: 'Create an event; the caller becomes its owner',
+        description: 'With `OPEN_EVENT_CREATION=false`, only organizers and admins may (403 otherwise).',
         security: bearer,
         body: EventCreate,
-        response: { 200: EventOut, 401: ErrorOut, 422: ValidationErrorOut },
+        response: { 200: EventOut, 401: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => createEvent(db, request.body, request.user.id),
+    (request) => createEvent(db, request.body, request.user.id, config.openEventCreation),
   );
 
   const getOne = {
@@ -55,7 +64,7 @@ export async function eventRoutes(instance: FastifyInstance, { db, batcher }: De
       onRequest: app.authenticate,
       schema: {
         tags: ['events'],
-        summary: 'Change any of an event’s fields (owner only)',
+        summary: 'Change any of an event’s fields (owner or admin)',
         description: 'total_tickets cannot go below the tickets already sold (400).',
         security: bearer,
         params: EventIdParams,
@@ -72,15 +81,25 @@ export async function eventRoutes(instance: FastifyInstance, { db, batcher }: De
       onRequest: app.authenticate,
       schema: {
         tags: ['events'],
-        summary: 'Delete an event with no booked tickets (owner only)',
+        summary: 'Delete an event with no booked tickets (owner or admin)',
         security: bearer,
         params: EventIdParams,
         response: { 204: Type.Null(), 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut },
       },
     },
     async (request, reply) => {
-      await removeEvent(db, request.params.id, request.user.id);
+      await removeEvent(db, batcher, request.params.id, request.user.id);
       return reply.code(204).send(null);
     },
   );
+}
+
+// The next page keeps the client's filters; a relative reference (RFC 8288) stays right behind any proxy.
+function nextPageLink(query: EventListQuery, skip: number): string {
+  const params = new URLSearchParams();
+  const { upcoming, q, from, to } = query;
+  for (const [name, value] of Object.entries({ skip, limit: query.limit, upcoming, q, from, to })) {
+    if (value !== undefined) params.set(name, String(value));
+  }
+  return `</events?${params.toString()}>; rel="next"`;
 }

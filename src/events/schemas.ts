@@ -10,10 +10,24 @@ export const EventOut = Type.Object(
     total_tickets: Type.Integer(),
     tickets_sold: Type.Integer(),
     tickets_available: Type.Integer({ description: 'Seats still for sale: total − sold − held by pending orders' }),
+    max_per_order: Type.Integer({ description: 'Most seats one order may take' }),
+    max_per_user: Type.Union([Type.Integer(), Type.Null()], { description: 'Most seats one buyer may own and hold in total; null: no limit' }),
+    hold_minutes: Type.Integer({ description: 'How long a hold (POST /orders with "hold": true) keeps its seats' }),
   },
   {
     examples: [
-      { id: 1, event_name: 'Rust & Roll', date: '2027-06-01T19:30:00.000Z', ticket_price: '50.00', total_tickets: 500, tickets_sold: 12, tickets_available: 488 },
+      {
+        id: 1,
+        event_name: 'Rust & Roll',
+        date: '2027-06-01T19:30:00.000Z',
+        ticket_price: '50.00',
+        total_tickets: 500,
+        tickets_sold: 12,
+        tickets_available: 488,
+        max_per_order: 10,
+        max_per_user: 4,
+        hold_minutes: 10,
+      },
     ],
   },
 );
@@ -39,15 +53,44 @@ const eventFields = {
   total_tickets: Type.Integer({ minimum: 1, maximum: 1_000_000, examples: [500] }),
 };
 
-export const EventCreate = Type.Object(eventFields);
+// Sales settings, optional on create (defaults: 10 per order, no per-buyer limit, 10-minute holds).
+const salesSettings = {
+  max_per_order: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Most seats one order may take; default 10', examples: [10] })),
+  // A type list, not anyOf: with type coercion on, anyOf would read 0 as null ("no limit") instead of refusing it.
+  max_per_user: Type.Optional(
+    Type.Unsafe<number | null>({
+      type: ['integer', 'null'],
+      minimum: 1,
+      maximum: 1_000_000,
+      description: 'Most seats one buyer may own (booked) and hold (pending) in total; null: no limit (the default)',
+      examples: [4],
+    }),
+  ),
+  hold_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, description: 'How long a hold keeps its seats; default 10', examples: [10] })),
+};
+
+export const EventCreate = Type.Object({ ...eventFields, ...salesSettings });
 export type EventCreate = Static<typeof EventCreate>;
 
-export const EventPatch = Type.Partial(Type.Object(eventFields));
+export const EventPatch = Type.Partial(Type.Object({ ...eventFields, ...salesSettings }));
 export type EventPatch = Static<typeof EventPatch>;
 
 export const EventListQuery = Type.Object({
   skip: Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 }),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  upcoming: Type.Optional(Type.Boolean({ description: 'true: only events still to come (date after now)' })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Case-insensitive part of the name', examples: ['rust'] })),
+  from: Type.Optional(Type.String({ minLength: 10, maxLength: 40, description: 'ISO 8601; events on or after it', examples: ['2027-06-01'] })),
+  to: Type.Optional(Type.String({ minLength: 10, maxLength: 40, description: 'ISO 8601; events before it (exclusive)', examples: ['2027-07-01'] })),
+});
+export type EventListQuery = Static<typeof EventListQuery>;
+
+export const EventListOut = Type.Array(EventOut, {
+  // Read by @fastify/swagger into the response's documented headers.
+  headers: {
+    'X-Total-Count': { type: 'integer', description: 'Events matching the filters, all pages' },
+    Link: { type: 'string', description: '`<...>; rel="next"` with the next page, when there is one' },
+  },
 });
 
 export const EventIdParams = Type.Object({ id: Id });

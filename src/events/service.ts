@@ -1,17 +1,28 @@
+import { assertMayCreateEvents, assertOwnerOrAdmin } from '../auth/roles.js';
 import type { BookingBatcher } from '../bookings/batcher.js';
 import { deleteUnsoldEvent, updateEvent } from '../bookings/inventory.js';
 import type { Db } from '../db/client.js';
-import { BadRequest, Forbidden, NotFound } from '../http/errors.js';
-import { findEvent, insertEvent, listEvents, toEventOut, type EventRow } from './repository.js';
-import type { EventCreate, EventPatch } from './schemas.js';
-import { parseEventCreate, parseEventPatch } from './values.js';
+import { BadRequest, invalidField, NotFound } from '../http/errors.js';
+import { findEvent, insertEvent, listEvents, toEventOut, type EventFilter, type EventRow } from './repository.js';
+import type { EventCreate, EventListQuery, EventPatch } from './schemas.js';
+import { parseEventCreate, parseEventPatch, parseIsoDate } from './values.js';
 
-export async function createEvent(db: Db, body: EventCreate, ownerId: number) {
-  return toEventOut(await insertEvent(db, parseEventCreate(body, new Date()), ownerId));
+export async function createEvent(db: Db, body: EventCreate, ownerId: number, openEventCreation = true) {
+  const values = parseEventCreate(body, new Date());
+  await assertMayCreateEvents(db, ownerId, openEventCreation);
+  return toEventOut(await insertEvent(db, values, ownerId));
 }
 
-export async function listUpcomingFirst(db: Db, skip: number, limit: number) {
-  return (await listEvents(db, skip, limit)).map(toEventOut);
+/** A page of the events matching the query's filters, how many match in all, and where the next page starts. */
+export async function listEventPage(db: Db, query: EventListQuery) {
+  const filter: EventFilter = { upcoming: query.upcoming === true };
+  if (query.q !== undefined) filter.nameContains = query.q;
+  if (query.from !== undefined) filter.from = parseIsoDate(query.from, ['query', 'from']);
+  if (query.to !== undefined) filter.to = parseIsoDate(query.to, ['query', 'to']);
+  if (filter.from && filter.to && filter.to <= filter.from) throw invalidField(['query', 'to'], 'to should be after from', 'value_error');
+  const { events, total } = await listEvents(db, filter, query.skip, query.limit);
+  const nextSkip = query.skip + query.limit < total ? query.skip + query.limit : null;
+  return { events: events.map(toEventOut), total, nextSkip };
 }
 
 export async function getEvent(db: Db, eventId: number) {
@@ -20,23 +31,31 @@ export async function getEvent(db: Db, eventId: number) {
 
 export async function editEvent(db: Db, batcher: BookingBatcher, eventId: number, body: EventPatch, userId: number) {
   const values = parseEventPatch(body, new Date());
-  assertOwner(await requireEvent(db, eventId), userId);
-  const updated = await updateEvent(db, eventId, userId, values);
+  const event = await requireEvent(db, eventId);
+  await assertOwner(db, event, userId);
+  // An admin edits on the owner's behalf: the guarded update still matches the owner's row.
+  const updated = await updateEvent(db, eventId, event.owner_id, values);
   if (updated) {
     if (values.totalTickets !== undefined) batcher.seatsReturned(eventId);
+    if (values.maxPerUser !== undefined) batcher.perUserLimitChanged(eventId);
     return toEventOut(updated);
   }
   // The guarded update matched nothing: find out which guard refused it.
   const current = await requireEvent(db, eventId);
-  assertOwner(current, userId);
+  await assertOwner(db, current, userId);
   throw new BadRequest(`total_tickets cannot be below the ${current.tickets_sold} tickets already sold`);
 }
 
-export async function removeEvent(db: Db, eventId: number, userId: number): Promise<void> {
-  assertOwner(await requireEvent(db, eventId), userId);
-  if (await deleteUnsoldEvent(db, eventId, userId)) return;
+export async function removeEvent(db: Db, batcher: BookingBatcher, eventId: number, userId: number): Promise<void> {
+  const event = await requireEvent(db, eventId);
+  await assertOwner(db, event, userId);
+  if (await deleteUnsoldEvent(db, eventId, event.owner_id)) {
+    // Live clients of the event re-read it, find it gone, and their streams end.
+    batcher.seatsChanged(eventId);
+    return;
+  }
   const current = await requireEvent(db, eventId);
-  assertOwner(current, userId);
+  await assertOwner(db, current, userId);
   throw new BadRequest(`Cannot delete an event with ${current.tickets_sold} booked tickets; cancel them first`);
 }
 
@@ -46,6 +65,7 @@ async function requireEvent(db: Db, eventId: number): Promise<EventRow> {
   return event;
 }
 
-function assertOwner(event: EventRow, userId: number): void {
-  if (event.owner_id !== userId) throw new Forbidden('Only the event owner can change it');
+// Admins pass too; the role is read only when the caller is not the owner.
+function assertOwner(db: Db, event: EventRow, userId: number): Promise<void> {
+  return assertOwnerOrAdmin(db, event.owner_id, userId, 'Only the event owner can change it');
 }

@@ -10,10 +10,17 @@ export interface EventValues {
   date?: Date;
   ticketPrice?: string;
   totalTickets?: number;
+  // Sales settings; their ranges are all in the JSON schema. maxPerUser null means "no limit".
+  maxPerOrder?: number;
+  maxPerUser?: number | null;
+  holdMinutes?: number;
 }
 
-export function parseEventCreate(body: EventCreate, now: Date): Required<EventValues> {
-  return parseEventPatch(body, now) as Required<EventValues>;
+/** A new event's values: the four fields are required, the sales settings keep their defaults when absent. */
+export type NewEventValues = EventValues & Required<Pick<EventValues, 'eventName' | 'date' | 'ticketPrice' | 'totalTickets'>>;
+
+export function parseEventCreate(body: EventCreate, now: Date): NewEventValues {
+  return parseEventPatch(body, now) as NewEventValues;
 }
 
 export function parseEventPatch(body: EventPatch, now: Date): EventValues {
@@ -22,6 +29,9 @@ export function parseEventPatch(body: EventPatch, now: Date): EventValues {
   if (body.date !== undefined) values.date = parseFutureDate(body.date, now);
   if (body.ticket_price !== undefined) values.ticketPrice = parsePrice(body.ticket_price);
   if (body.total_tickets !== undefined) values.totalTickets = body.total_tickets;
+  if (body.max_per_order !== undefined) values.maxPerOrder = body.max_per_order;
+  if (body.max_per_user !== undefined) values.maxPerUser = body.max_per_user;
+  if (body.hold_minutes !== undefined) values.holdMinutes = body.hold_minutes;
   return values;
 }
 
@@ -32,8 +42,15 @@ function parseName(name: string): string {
 }
 
 function parseFutureDate(text: string, now: Date): Date {
+  const date = parseIsoDate(text, ['body', 'date']);
+  if (date.getTime() <= now.getTime()) throw invalidField(['body', 'date'], 'Date should be in the future', 'datetime_future');
+  return date;
+}
+
+/** An ISO 8601 date or date-time (no offset means UTC); a 422 naming `loc` otherwise. */
+export function parseIsoDate(text: string, loc: (string | number)[]): Date {
   const match = ISO_8601.exec(text.trim());
-  if (!match) throw invalidField(['body', 'date'], 'Input should be an ISO 8601 date-time', 'datetime_parsing');
+  if (!match) throw invalidField(loc, 'Input should be an ISO 8601 date-time', 'datetime_parsing');
   const [, year, month, day, hour = '00', minute = '00', second = '00', offset] = match;
   let iso = text.trim().replace(' ', 'T');
   if (match[4] === undefined) iso += 'T00:00:00';
@@ -45,9 +62,8 @@ function parseFutureDate(text: string, now: Date): Date {
     Number(month) >= 1 && Number(month) <= 12 && Number(day) >= 1 && Number(day) <= daysIn(Number(year), Number(month)) &&
     Number(hour) <= 23 && Number(minute) <= 59 && Number(second) <= 59;
   if (!fieldsValid || Number.isNaN(date.getTime())) {
-    throw invalidField(['body', 'date'], 'Input should be a valid date-time', 'datetime_parsing');
+    throw invalidField(loc, 'Input should be a valid date-time', 'datetime_parsing');
   }
-  if (date.getTime() <= now.getTime()) throw invalidField(['body', 'date'], 'Date should be in the future', 'datetime_future');
   return date;
 }
 

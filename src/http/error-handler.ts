@@ -26,6 +26,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ detail: error.message });
     }
+    if (isClientDataRejectedByDatabase(error)) {
+      // Class 22 (data exception): input that passed the schema but that PostgreSQL cannot store, such as a
+      // NUL character in a string. The client sent it, so it is a 4xx; nothing was written.
+      return reply.code(400).send({ detail: 'Invalid input: a value cannot be stored (for example a NUL character in text)' });
+    }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');
       return reply.code(503).header('Retry-After', '1').send({ detail: 'Service temporarily unavailable, retry shortly' });
@@ -64,9 +69,18 @@ const ISSUE_TYPE: Record<string, string> = {
   additionalProperties: 'extra_forbidden',
 };
 
-function isDatabaseUnavailable(error: { code?: string; message?: string }): boolean {
+function isClientDataRejectedByDatabase(error: { code?: string; cause?: unknown }): boolean {
+  const code = error.code ?? (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
+function isDatabaseUnavailable(error: { code?: string; message?: string; cause?: unknown }): boolean {
+  // Drizzle wraps the driver's error ("Failed query: ...") and keeps the original as `cause`.
+  if (error.cause && typeof error.cause === 'object' && isDatabaseUnavailable(error.cause)) return true;
   if (error.code && RETRYABLE_SQLSTATE.has(error.code)) return true;
   if (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET') return true;
   const message = error.message ?? '';
-  return /timeout exceeded when trying to connect|Connection terminated|connection is closed/i.test(message);
+  return /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client has encountered a connection error|Client was closed/i.test(
+    message,
+  );
 }

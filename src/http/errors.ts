@@ -60,6 +60,12 @@ export class ServiceUnavailable extends AppError {
   }
 }
 
+export class TooManyRequests extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super(429, `Too many attempts, retry in ${retryAfterSeconds} s`, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}
+
 /** One entry of a 422 answer, in the shape the old FastAPI service sent. */
 export interface ValidationIssue {
   loc: (string | number)[];

@@ -3,6 +3,9 @@ import { Type } from 'typebox';
 // The error bodies every route documents: {"detail": "..."}, or FastAPI's list for validation failures.
 export const ErrorOut = Type.Object({ detail: Type.String() }, { examples: [{ detail: 'Not Found' }] });
 
+/** ErrorOut with a route's own example, so /docs shows the actual reason. */
+export const errorOut = (example: string) => Type.Object({ detail: Type.String() }, { examples: [{ detail: example }] });
+
 export const ValidationErrorOut = Type.Object(
   {
     detail: Type.Array(

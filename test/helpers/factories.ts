@@ -34,12 +34,15 @@ export interface EventBody {
   total_tickets: number;
   tickets_sold: number;
   tickets_available: number;
+  max_per_order: number;
+  max_per_user: number | null;
+  hold_minutes: number;
 }
 
 export async function createEvent(
   app: FastifyInstance,
   owner: TestUser,
-  fields: Partial<Record<'event_name' | 'date' | 'ticket_price' | 'total_tickets', unknown>> = {},
+  fields: Partial<Record<'event_name' | 'date' | 'ticket_price' | 'total_tickets' | 'max_per_order' | 'max_per_user' | 'hold_minutes', unknown>> = {},
 ): Promise<EventBody> {
   const response = await app.inject({
     method: 'POST',

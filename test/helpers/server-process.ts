@@ -29,7 +29,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 45_000;
+  // Generous: tsx compiles the sources at start, and CI runs two test files at once on two cores.
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
     if (Date.now() > deadline) {

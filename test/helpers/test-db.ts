@@ -51,18 +51,24 @@ async function withAdmin(serverUrl: string, work: (client: pg.Client) => Promise
 export interface InventoryDrift {
   id: number;
   tickets_sold: number;
+  tickets_held: number;
   total_tickets: number;
   booked: number;
+  pending: number;
 }
 
-/** Events whose counter disagrees with their booked rows or exceeds capacity: always empty, or a bug. */
+/**
+ * Events whose counters disagree with their rows (tickets_sold = booked tickets, tickets_held = seats of
+ * pending orders) or exceed capacity: always empty, or a bug.
+ */
 export function findInventoryDrift(database: Database): Promise<InventoryDrift[]> {
   return queryRows<InventoryDrift>(
     database.db,
-    sql`SELECT e.id, e.tickets_sold, e.total_tickets, count(t.id) FILTER (WHERE t.status = 'booked')::int AS booked
-        FROM events e LEFT JOIN tickets t ON t.event_id = e.id
-        GROUP BY e.id
-        HAVING e.tickets_sold <> count(t.id) FILTER (WHERE t.status = 'booked') OR e.tickets_sold > e.total_tickets`,
+    sql`SELECT e.id, e.tickets_sold, e.tickets_held, e.total_tickets, b.booked, p.pending
+        FROM events e,
+          LATERAL (SELECT count(*)::int AS booked FROM tickets t WHERE t.event_id = e.id AND t.status = 'booked') b,
+          LATERAL (SELECT COALESCE(sum(o.quantity), 0)::int AS pending FROM orders o WHERE o.event_id = e.id AND o.status = 'pending') p
+        WHERE e.tickets_sold <> b.booked OR e.tickets_held <> p.pending OR e.tickets_sold + e.tickets_held > e.total_tickets`,
   );
 }
 

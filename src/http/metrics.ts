@@ -1,0 +1,122 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BatchObserver } from '../bookings/batcher.js';
+import type { Database, PoolStats } from '../db/client.js';
+import { askPrimaryForClusterMetrics, shareWithPrimary } from './cluster-metrics.js';
+
+export interface AppMetrics {
+  /** This app's own registry: several apps in one process (tests) never share or collide. */
+  readonly registry: Registry;
+  /** Handed to the booking batcher: counts bookings and sold-outs, times batches. */
+  readonly batchObserver: BatchObserver;
+  /** The Prometheus text: this process's metrics, or the whole cluster's when it is a worker. */
+  exposition(): Promise<string>;
+}
+
+// Seconds. The hot path answers in milliseconds; the top buckets catch a database that stalls.
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/**
+ * Creates the metrics of one app: HTTP, booking hot path, database pool, process. `clusterWorker`: this
+ * process is one of BookFast's WORKERS, so a scrape (which reaches any one worker) answers for all of them.
+ */
+export function createMetrics(database: Database, options: { clusterWorker?: boolean } = {}): AppMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const bookings = new Counter({
+    name: 'bookfast_bookings_total',
+    help: 'Tickets booked through POST /book, per event',
+    labelNames: ['event_id'],
+    registers: [registry],
+  });
+  const soldOut = new Counter({
+    name: 'bookfast_sold_out_total',
+    help: 'Buyers answered "Sold Out", per event (from a batch or from the in-memory sold-out mark)',
+    labelNames: ['event_id'],
+    registers: [registry],
+  });
+  const batchSize = new Histogram({
+    name: 'bookfast_booking_batch_size',
+    help: 'Buyers written by one booking statement',
+    buckets: BATCH_SIZE_BUCKETS,
+    registers: [registry],
+  });
+  const batchDuration = new Histogram({
+    name: 'bookfast_booking_batch_duration_seconds',
+    help: 'Time one booking statement spent in the database, row-lock wait included',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const queueWait = new Histogram({
+    name: 'bookfast_booking_queue_wait_seconds',
+    help: 'How long the oldest buyer of a batch waited in memory before the batch was sent',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const batchErrors = new Counter({
+    name: 'bookfast_booking_batch_errors_total',
+    help: 'Booking statements that failed (none of their buyers was told 200)',
+    registers: [registry],
+  });
+
+  const stats = database.stats?.bind(database);
+  if (stats) {
+    // Read at scrape time only: no cost per request.
+    const pool = (name: string, help: string, read: (s: PoolStats) => number) =>
+      new Gauge({ name, help, registers: [registry], collect() { this.set(read(stats())); } });
+    pool('bookfast_db_pool_connections', 'PostgreSQL connections open in the pool', (s) => s.total);
+    pool('bookfast_db_pool_idle_connections', 'Pooled connections idle', (s) => s.idle);
+    pool('bookfast_db_pool_waiting_requests', 'Queries waiting for a pooled connection', (s) => s.waiting);
+  }
+
+  const batchObserver: BatchObserver = {
+    batchDone({ eventId, size, booked, soldOut: refused, failed, seconds, waitedSeconds }) {
+      batchSize.observe(size);
+      batchDuration.observe(seconds);
+      queueWait.observe(waitedSeconds);
+      if (failed) batchErrors.inc();
+      const event = String(eventId);
+      if (booked > 0) bookings.inc({ event_id: event }, booked);
+      if (refused > 0) soldOut.inc({ event_id: event }, refused);
+    },
+    refusedFromMemory(eventId) {
+      soldOut.inc({ event_id: String(eventId) });
+    },
+  };
+
+  if (options.clusterWorker) {
+    shareWithPrimary(registry);
+    return { registry, batchObserver, exposition: askPrimaryForClusterMetrics };
+  }
+  return { registry, batchObserver, exposition: () => registry.metrics() };
+}
+
+/**
+ * Times every request (one histogram observation in onResponse) by route pattern, never the raw URL, so
+ * `/events/1` and `/events/2` are one series; serves GET /metrics in Prometheus text format.
+ */
+export function registerMetrics(app: FastifyInstance, { registry, exposition }: AppMetrics): void {
+  const requestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by route pattern, method and status (its _count is the request count)',
+    labelNames: ['route', 'method', 'status_code'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    requestDuration.observe(
+      // Unknown URLs share one series: a scanner must not create a series per probe.
+      { route: request.routeOptions.url ?? 'unmatched', method: request.method, status_code: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+
+  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => {
+    const text = await exposition();
+    return reply.type(registry.contentType).send(text);
+  });
+}

@@ -1,0 +1,66 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Deps } from '../app.js';
+import { EventIdParams } from '../events/schemas.js';
+import { getEvent } from '../events/service.js';
+import { ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
+import type { SeatsWatcher } from './seats.js';
+import { startEventStream } from './sse.js';
+
+const HEARTBEAT_MS = 15_000;
+
+export async function liveRoutes(instance: FastifyInstance, { db, live }: Deps): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
+    '/events/:id/live',
+    {
+      schema: {
+        tags: ['live'],
+        summary: 'Seats left, live (Server-Sent Events)',
+        description:
+          'A `text/event-stream`. Each message is one `data:` line of JSON, ' +
+          '`{"tickets_available": n, "tickets_sold": n, "total_tickets": n}`: one on connect, then one whenever the ' +
+          'numbers change, in any server process; bursts are coalesced to at most 4 messages a second. A comment ' +
+          'line comes every 15 s. The stream ends if the event is deleted. Use `EventSource` in a browser.',
+        params: EventIdParams,
+        produces: ['text/event-stream'],
+        response: {
+          200: {
+            description: 'The stream',
+            content: {
+              'text/event-stream': {
+                schema: Type.String({ examples: ['data: {"tickets_available":488,"tickets_sold":12,"total_tickets":500}\n\n'] }),
+              },
+            },
+          },
+          404: errorOut('Event not found'),
+          422: ValidationErrorOut,
+          503: ErrorOut,
+        },
+      },
+    },
+    async (request, reply) => {
+      const eventId = request.params.id;
+      // An unknown event is a plain 404, before any stream starts.
+      await getEvent(db, eventId);
+      const stream = startEventStream(reply, HEARTBEAT_MS);
+      const watcher: SeatsWatcher = { send: (snapshot) => stream.send(snapshot), end: () => stream.end() };
+      // Whoever ends the stream (client, server, deleted event), the watcher goes with it.
+      let gone = false;
+      stream.onClose(() => {
+        gone = true;
+        live.unwatch(eventId, watcher);
+      });
+      if (gone) return;
+      try {
+        await live.watch(eventId, watcher);
+      } catch (error) {
+        // The headers are sent: all that is left to say is goodbye; EventSource reconnects by itself.
+        request.log.warn({ err: error }, 'live seats: could not subscribe');
+        stream.end();
+      }
+    },
+  );
+}

@@ -1,0 +1,94 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Deps } from '../app.js';
+import { PageQuery } from '../bookings/schemas.js';
+import { idempotencyHooks, IdempotencyHeaders } from '../http/idempotency.js';
+import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
+import { OrderCreate, OrderOut } from './schemas.js';
+import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats } from './service.js';
+
+export async function orderRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const idempotent = idempotencyHooks(db);
+  const mine = { 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut };
+
+  app.post(
+    '/orders',
+    {
+      onRequest: app.authenticate,
+      preHandler: idempotent.preHandler,
+      onSend: idempotent.onSend,
+      schema: {
+        tags: ['orders'],
+        summary: 'Buy or hold several seats at once',
+        description:
+          'All or nothing: fewer seats left than `quantity` is 400 `{"detail": "Sold Out"}` and nothing is sold. ' +
+          '`quantity` above the event’s max_per_order is 422; passing its max_per_user (tickets you own plus seats you hold) is 409. ' +
+          'With `"hold": true` the seats are reserved (status `pending`) until `expires_at`; confirm them with POST /orders/{id}/confirm. ' +
+          'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`); the same key with another body is 422.',
+        security: bearer,
+        headers: IdempotencyHeaders,
+        body: OrderCreate,
+        response: { 200: OrderOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
+      },
+    },
+    (request) => orderSeats(db, batcher, request.user.id, request.body),
+  );
+
+  app.get(
+    '/orders',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['orders'],
+        summary: 'My orders, newest first, each with its event and tickets',
+        security: bearer,
+        querystring: PageQuery,
+        response: { 200: Type.Array(OrderOut), 401: ErrorOut, 422: ValidationErrorOut },
+      },
+    },
+    (request) => listOwnOrders(db, request.user.id, request.query.skip, request.query.limit),
+  );
+
+  app.get(
+    '/orders/:id',
+    {
+      onRequest: app.authenticate,
+      schema: { tags: ['orders'], summary: 'One of my orders', security: bearer, params: IdParams, response: { 200: OrderOut, ...mine } },
+    },
+    (request) => getOwnOrder(db, request.params.id, request.user.id),
+  );
+
+  app.post(
+    '/orders/:id/confirm',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['orders'],
+        summary: 'Turn my hold into booked tickets',
+        description: 'Only a pending order whose hold has not expired; otherwise 409 (an expired hold’s seats are already back on sale).',
+        security: bearer,
+        params: IdParams,
+        response: { 200: OrderOut, 409: ErrorOut, ...mine },
+      },
+    },
+    (request) => confirmOwnOrder(db, batcher, request.params.id, request.user.id),
+  );
+
+  app.post(
+    '/orders/:id/cancel',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['orders'],
+        summary: 'Cancel my order; its seats return to sale',
+        description: 'A hold gives its seats back; a confirmed order cancels its booked tickets. Already cancelled or expired: 409.',
+        security: bearer,
+        params: IdParams,
+        response: { 200: OrderOut, 409: ErrorOut, ...mine },
+      },
+    },
+    (request) => cancelOwnOrder(db, batcher, request.params.id, request.user.id),
+  );
+}

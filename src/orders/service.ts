@@ -1,0 +1,79 @@
+import type { BookingBatcher } from '../bookings/batcher.js';
+import { cancelOrder, settleHold } from '../bookings/inventory.js';
+import type { OrderWithTickets } from '../bookings/rows.js';
+import { toTicketOut } from '../bookings/service.js';
+import type { Db } from '../db/client.js';
+import { toEventOut } from '../events/repository.js';
+import { AppError, Conflict, Forbidden, NotFound } from '../http/errors.js';
+import { placeOrderOrRefuse } from './place.js';
+import { findOrder, listOrders } from './repository.js';
+import type { OrderCreate } from './schemas.js';
+
+export function toOrderOut({ order, event, tickets }: OrderWithTickets) {
+  return {
+    id: order.id,
+    event_id: order.event_id,
+    user_id: order.user_id,
+    status: order.status,
+    quantity: order.quantity,
+    tickets: tickets.map((ticket) => toTicketOut({ ...ticket, event })),
+    total_price: order.total_price,
+    created_at: new Date(order.created_at).toISOString(),
+    expires_at: order.status === 'pending' && order.expires_at ? new Date(order.expires_at).toISOString() : null,
+    event: toEventOut(event),
+  };
+}
+
+export async function orderSeats(db: Db, batcher: BookingBatcher, userId: number, body: OrderCreate) {
+  const request = { eventId: body.event_id, userId, quantity: body.quantity, hold: body.hold ?? false };
+  return toOrderOut(await placeOrderOrRefuse(db, batcher, request));
+}
+
+/** Turns my pending hold into booked tickets; 409 if it expired (its seats are then already back on sale). */
+export async function confirmOwnOrder(db: Db, batcher: BookingBatcher, orderId: number, userId: number) {
+  const settled = await settleHold(db, orderId, userId);
+  if (settled?.order.status === 'confirmed') {
+    // Held seats became sold ones: live clients see tickets_sold move.
+    batcher.seatsChanged(settled.event.id);
+    return toOrderOut(settled);
+  }
+  if (settled) {
+    // It was overdue: the same statement expired it and returned its seats.
+    batcher.seatsReturned(settled.event.id);
+    throw new Conflict('The hold has expired; its seats were released');
+  }
+  throw whyNot(await findOrder(db, orderId), userId, 'confirmed');
+}
+
+/** Cancels my hold (seats back) or my confirmed order (its booked tickets cancelled, seats back). */
+export async function cancelOwnOrder(db: Db, batcher: BookingBatcher, orderId: number, userId: number) {
+  // Try as a hold, then as a confirmed order: each statement re-checks the status under the locks, so a
+  // concurrent confirm between the two is cancelled as the confirmed order it has become.
+  const cancelled = (await cancelOrder(db, orderId, userId, 'pending')) ?? (await cancelOrder(db, orderId, userId, 'confirmed'));
+  const order = await findOrder(db, orderId);
+  if (cancelled && order) {
+    if (cancelled.seats > 0) batcher.seatsReturned(cancelled.eventId);
+    return toOrderOut(order);
+  }
+  throw whyNot(order, userId, 'cancelled');
+}
+
+export async function getOwnOrder(db: Db, orderId: number, userId: number) {
+  const order = await findOrder(db, orderId);
+  if (!order || order.order.user_id !== userId) throw whyNot(order, userId, 'read');
+  return toOrderOut(order);
+}
+
+export async function listOwnOrders(db: Db, userId: number, skip: number, limit: number) {
+  return (await listOrders(db, userId, skip, limit)).map(toOrderOut);
+}
+
+// Nothing changed: say why, from the order as it is now.
+function whyNot(found: OrderWithTickets | null, userId: number, wanted: 'confirmed' | 'cancelled' | 'read'): AppError {
+  if (!found) return new NotFound('Order not found');
+  if (found.order.user_id !== userId) return new Forbidden('Not your order');
+  const { status } = found.order;
+  if (status === 'expired') return new Conflict('The hold has expired; its seats were released');
+  if (status === wanted) return new Conflict(`Order is already ${status}`);
+  return new Conflict(`Order is ${status}; only a pending order can be ${wanted}`);
+}

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import type { Deps } from '../app.js';
+import type { BookingBatcher } from '../bookings/batcher.js';
+import { lockEventReleasingExpiredHolds } from '../bookings/inventory.js';
+import type { Db } from '../db/client.js';
+import { purgeExpiredIdempotencyKeys } from '../http/idempotency.js';
+import { findEventsWithOverdueHolds } from './repository.js';
+
+// Expired holds give their seats back two ways, on purpose:
+// - lazily, under the event's row lock, in the same statement or transaction as every booking or order of that
+//   event (bookSeats, placeOrder): a buyer never finds seats "held" by a hold that is already over, whatever
+//   the timer does, and the release costs one probe of the partial index orders_pending_expiry_idx;
+// - by this sweeper, every HOLD_SWEEP_SECONDS, for events nobody is buying right now: their tickets_available
+//   (GET /events) must come back too, without anyone calling an endpoint.
+// Either path expires a hold with `status = 'pending' AND expires_at <= now()` re-checked on its newest row,
+// so the two (and a racing confirm) can never both act on one hold. Every process sweeps; that is harmless.
+
+const EVENTS_PER_SWEEP = 500;
+
+/** Expires every overdue hold (one event at a time, each under its own row lock); returns the seats released. */
+export async function sweepExpiredHolds(db: Db, batcher: BookingBatcher): Promise<number> {
+  let released = 0;
+  for (const eventId of await findEventsWithOverdueHolds(db, EVENTS_PER_SWEEP)) {
+    const outcome = await lockEventReleasingExpiredHolds(db, eventId);
+    if (outcome && outcome.released > 0) {
+      batcher.seatsReturned(eventId);
+      released += outcome.released;
+    }
+  }
+  await purgeExpiredIdempotencyKeys(db);
+  return released;
+}
+
+/** Runs the sweeper in the background of the app: unref'd (never keeps the process alive), stopped on close. */
+export async function holdSweeper(app: FastifyInstance, { db, batcher, config }: Deps): Promise<void> {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    // One sweep at a time: a slow one is not stacked on.
+    running ??= sweepExpiredHolds(db, batcher)
+      .then(() => undefined)
+      .catch((error: unknown) => app.log.warn({ err: error }, 'hold sweeper: sweep failed; retrying at the next tick'))
+      .finally(() => {
+        running = undefined;
+      });
+  }, config.holdSweepSeconds * 1000);
+  timer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await running;
+  });
+}

@@ -1,0 +1,65 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../db/client.js';
+
+export interface SalesFigures {
+  capacity: number;
+  held: number;
+  available: number;
+  sold: number;
+  cancelled: number;
+  checked_in: number;
+  /** Exact decimal string, computed in SQL numeric: the price of every booked ticket, summed. */
+  revenue: string;
+}
+
+/** Seats, ticket counts and revenue of one event, in one statement (one snapshot); null when there is no such event. */
+export async function salesFigures(db: Db, eventId: number): Promise<SalesFigures | null> {
+  const rows = await queryRows<SalesFigures>(
+    db,
+    sql`SELECT e.total_tickets AS capacity, e.tickets_held AS held,
+               e.total_tickets - e.tickets_sold - e.tickets_held AS available,
+               count(t.id) FILTER (WHERE t.status = 'booked')::int AS sold,
+               count(t.id) FILTER (WHERE t.status = 'cancelled')::int AS cancelled,
+               count(t.id) FILTER (WHERE t.checked_in_at IS NOT NULL)::int AS checked_in,
+               (e.ticket_price * count(t.id) FILTER (WHERE t.status = 'booked'))::text AS revenue
+        FROM events e LEFT JOIN tickets t ON t.event_id = e.id
+        WHERE e.id = ${eventId}
+        GROUP BY e.id`,
+  );
+  return rows[0] ?? null;
+}
+
+export interface HourlySales {
+  hour: Date;
+  sold: number;
+}
+
+/** Tickets still booked, by the UTC hour they were bought, oldest first; hours with none are left out. */
+export function salesPerHour(db: Db, eventId: number): Promise<HourlySales[]> {
+  return queryRows<HourlySales>(
+    db,
+    sql`SELECT date_trunc('hour', purchase_date, 'UTC') AS hour, count(*)::int AS sold
+        FROM tickets WHERE event_id = ${eventId} AND status = 'booked'
+        GROUP BY 1 ORDER BY 1`,
+  );
+}
+
+export interface AttendeeRow {
+  ticket_id: number;
+  user_id: number;
+  email: string;
+  status: 'booked' | 'cancelled';
+  purchase_date: Date;
+  checked_in_at: Date | null;
+}
+
+/** One page of an event's tickets with their holders, in ticket order (stable across pages). */
+export function listAttendees(db: Db, eventId: number, skip: number, limit: number): Promise<AttendeeRow[]> {
+  return queryRows<AttendeeRow>(
+    db,
+    sql`SELECT t.id AS ticket_id, t.user_id, u.email, t.status, t.purchase_date, t.checked_in_at
+        FROM tickets t JOIN users u ON u.id = t.user_id
+        WHERE t.event_id = ${eventId}
+        ORDER BY t.id OFFSET ${skip} LIMIT ${limit}`,
+  );
+}

@@ -1,0 +1,70 @@
+// Tiny DOM helpers. Text always goes in through textContent, never innerHTML: event names are user data.
+
+type Props = Record<string, string | number | boolean | undefined>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value === undefined || value === false) continue;
+    if (name === 'className') element.className = String(value);
+    else element.setAttribute(name, value === true ? '' : String(value));
+  }
+  element.append(...children);
+  return element;
+}
+
+export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`#${id} missing from index.html`);
+  return element as T;
+}
+
+export function setText(element: HTMLElement, text: string): void {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+/** Says one outcome in the page's live region (read out by screen readers) and on screen. */
+export function announce(message: string, tone: 'info' | 'success' | 'error' = 'info'): void {
+  const status = byId('status');
+  status.className = `status ${tone}`;
+  // Same text twice in a row would not be read again; a zero-width change makes it new.
+  status.textContent = message + (status.textContent === message ? '\u200b' : '');
+}
+
+/** Disables a button (and marks it busy) while work runs; the caller's own re-render may replace it. */
+export async function whileBusy<T>(button: HTMLButtonElement, busyLabel: string, work: () => Promise<T>): Promise<T> {
+  const label = button.textContent;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  button.textContent = busyLabel;
+  try {
+    return await work();
+  } finally {
+    button.removeAttribute('aria-busy');
+    button.textContent = label;
+    button.disabled = false;
+  }
+}
+
+/** Like whileBusy for a whole form: every control is disabled until the request answers. */
+export async function formBusy<T>(form: HTMLFormElement, work: () => Promise<T>): Promise<T> {
+  const controls = [...form.elements].filter((el): el is HTMLInputElement | HTMLButtonElement => 'disabled' in el);
+  for (const control of controls) control.disabled = true;
+  form.setAttribute('aria-busy', 'true');
+  try {
+    return await work();
+  } finally {
+    form.removeAttribute('aria-busy');
+    for (const control of controls) control.disabled = false;
+  }
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+export function formatDate(iso: string): string {
+  return dateFormat.format(new Date(iso));
+}
+
+export function plural(count: number, one: string, many: string): string {
+  return `${count.toLocaleString()} ${count === 1 ? one : many}`;
+}
