@@ -17,6 +17,8 @@ import { createSeatsBus } from './live/bus.js';
 import { liveRoutes } from './live/routes.js';
 import { LiveSeats } from './live/seats.js';
 import { organizerRoutes } from './organizers/routes.js';
+import { WaitlistPromoter } from './waitlist/promoter.js';
+import { waitlistRoutes } from './waitlist/routes.js';
 import { authPlugin } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { securityPlugin } from './http/security.js';
@@ -68,6 +70,8 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     intervalMs: 250,
     log: app.log,
   });
+  // Seats that come back go to the waiting list first, right after the commit that returned them.
+  const waitlist = new WaitlistPromoter(database.db, { log: app.log, onSeatsChanged: (eventId) => live.seatsChanged(eventId) });
   const batcher = new BookingBatcher(database, {
     maxBatchSize: config.batchMaxSize,
     queueLimit: config.batchQueueLimit,
@@ -75,6 +79,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     maxInFlight: config.batchesInFlight,
     observer: metrics.batchObserver,
     onSeatsChanged: (eventId) => live.seatsChanged(eventId),
+    onSeatsReturned: (eventId) => waitlist.promote(eventId),
   });
   const deps: Deps = { config, db: database.db, batcher, live };
 
@@ -144,6 +149,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(checkInRoutes, deps);
   await app.register(organizerRoutes, deps);
   await app.register(liveRoutes, deps);
+  await app.register(waitlistRoutes, deps);
   app.decorate('liveSeats', live);
   // Open streams would keep the server from closing: end them first.
   app.addHook('preClose', () => live.close());
@@ -151,5 +157,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
 
   // In-flight batches answer before the pool closes.
   app.addHook('onClose', () => batcher.drain());
+  // Promotions started by those batches, cancels or the sweeper finish before the pool closes.
+  app.addHook('onClose', () => waitlist.idle());
   return app;
 }

@@ -15,6 +15,8 @@ export interface BatcherOptions {
   observer?: BatchObserver;
   /** Told after a commit that changed an event's seats (live availability); must be cheap and never throw. */
   onSeatsChanged?: (eventId: number) => void;
+  /** Told after a commit that gave seats back (the waiting list's turn); must be cheap and never throw. */
+  onSeatsReturned?: (eventId: number) => void;
 }
 
 export interface BatchReport {
@@ -93,11 +95,12 @@ export class BookingBatcher {
     });
   }
 
-  /** Seats came back (cancellation, bigger capacity): stop answering "sold out" from memory at once. */
+  /** Seats came back (cancellation, bigger capacity, expiry): stop answering "sold out" from memory, offer them to the line. */
   seatsReturned(eventId: number): void {
     const queue = this.queues.get(eventId);
     if (queue) queue.soldOutUntil = 0;
     this.seatsChanged(eventId);
+    this.options.onSeatsReturned?.(eventId);
   }
 
   /** Any committed change of an event's seats made outside a batch (holds, expiries): live clients hear of it. */

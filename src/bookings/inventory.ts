@@ -422,6 +422,57 @@ export async function cancelOrder(
   return row ? { eventId: row.event_id, seats: row.seats } : null;
 }
 
+// ---- Waiting list: seats that come back go to the first in line as holds of one seat.
+
+export interface Promotion {
+  /** Seats of overdue holds expired on the way (already counted in `holds`' seats or back on sale). */
+  released: number;
+  /** The holds created, in line order. */
+  holds: { orderId: number; userId: number }[];
+}
+
+/**
+ * Gives each free seat of the event to the next buyer in its waiting list: deletes their waitlist rows and
+ * creates a pending order of one seat for hold_minutes each (tickets_held += holds). Overdue holds are
+ * expired first (lazy release), so their seats go to the line too. One statement, safe under any concurrency:
+ * `FOR UPDATE` on the event serialises it with every other writer of the event's seats (bookings, cancels,
+ * joins to the line) and reads the newest counts, so it never hands out more than the free seats. The line
+ * is read with `FOR UPDATE` under the LIMIT (PostgreSQL locks before it counts): a row that a concurrent
+ * promotion already deleted fails its lock and is skipped, the next one taken instead; and only rows this
+ * statement deleted get an order, so each buyer gets exactly one hold per turn in line.
+ */
+export async function promoteWaitlist(db: Db, eventId: number): Promise<Promotion> {
+  const rows = await queryRows<{ released: number; order_id: number | null; user_id: number | null }>(
+    db,
+    sql`WITH ev AS (
+          SELECT e.id, e.ticket_price, e.hold_minutes, e.total_tickets - e.tickets_sold - e.tickets_held AS free
+          FROM events e WHERE e.id = ${eventId} FOR UPDATE
+        ), expired AS (
+          ${sql.raw(EXPIRE_OVERDUE_HOLDS_OF_EV)}
+        ), freed AS (
+          SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired
+        ), chosen AS (
+          SELECT w.id FROM waitlist w WHERE w.event_id = ${eventId} ORDER BY w.id
+          LIMIT (SELECT COALESCE(GREATEST(ev.free + freed.seats, 0), 0) FROM ev, freed)
+          FOR UPDATE
+        ), promoted AS (
+          DELETE FROM waitlist w USING chosen WHERE w.id = chosen.id RETURNING w.id, w.user_id
+        ), held AS (
+          INSERT INTO orders (event_id, user_id, status, quantity, total_price, expires_at)
+          SELECT ev.id, p.user_id, 'pending', 1, ev.ticket_price, now() + ev.hold_minutes * interval '1 minute'
+          FROM ev, promoted p ORDER BY p.id
+          RETURNING id, user_id
+        ), counted AS (
+          UPDATE events e SET tickets_held = e.tickets_held - freed.seats + (SELECT count(*) FROM held)::int
+          FROM freed WHERE e.id = ${eventId} AND (freed.seats > 0 OR EXISTS (SELECT 1 FROM held))
+          RETURNING e.id
+        )
+        SELECT freed.seats AS released, held.id AS order_id, held.user_id FROM freed LEFT JOIN held ON true ORDER BY held.id`,
+  );
+  const holds = rows.flatMap((row) => (row.order_id === null || row.user_id === null ? [] : [{ orderId: row.order_id, userId: row.user_id }]));
+  return { released: rows[0]?.released ?? 0, holds };
+}
+
 // A Postgres array literal: bound as one text parameter whatever the batch size.
 function toIntArray(values: number[]): string {
   return `{${values.join(',')}}`;

@@ -76,8 +76,9 @@ export const EventPatch = Type.Partial(Type.Object({ ...eventFields, ...salesSet
 export type EventPatch = Static<typeof EventPatch>;
 
 export const EventListQuery = Type.Object({
-  skip: Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  // Optional for clients (the defaults fill them in), so typed clients need not pass them.
+  skip: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
   upcoming: Type.Optional(Type.Boolean({ description: 'true: only events still to come (date after now)' })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Case-insensitive part of the name', examples: ['rust'] })),
   from: Type.Optional(Type.String({ minLength: 10, maxLength: 40, description: 'ISO 8601; events on or after it', examples: ['2027-06-01'] })),

@@ -20,8 +20,9 @@ export async function listEventPage(db: Db, query: EventListQuery) {
   if (query.from !== undefined) filter.from = parseIsoDate(query.from, ['query', 'from']);
   if (query.to !== undefined) filter.to = parseIsoDate(query.to, ['query', 'to']);
   if (filter.from && filter.to && filter.to <= filter.from) throw invalidField(['query', 'to'], 'to should be after from', 'value_error');
-  const { events, total } = await listEvents(db, filter, query.skip, query.limit);
-  const nextSkip = query.skip + query.limit < total ? query.skip + query.limit : null;
+  const { skip = 0, limit = 10 } = query;
+  const { events, total } = await listEvents(db, filter, skip, limit);
+  const nextSkip = skip + limit < total ? skip + limit : null;
   return { events: events.map(toEventOut), total, nextSkip };
 }
 

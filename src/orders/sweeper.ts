@@ -4,6 +4,7 @@ import type { BookingBatcher } from '../bookings/batcher.js';
 import { lockEventReleasingExpiredHolds } from '../bookings/inventory.js';
 import type { Db } from '../db/client.js';
 import { purgeExpiredIdempotencyKeys } from '../http/idempotency.js';
+import { findEventsOwingPromotion } from '../waitlist/repository.js';
 import { findEventsWithOverdueHolds } from './repository.js';
 
 // Expired holds give their seats back two ways, on purpose:
@@ -27,6 +28,8 @@ export async function sweepExpiredHolds(db: Db, batcher: BookingBatcher): Promis
       released += outcome.released;
     }
   }
+  // Free seats with buyers in line (a promotion that failed, seats freed by a batch's lazy expiry): their turn.
+  for (const eventId of await findEventsOwingPromotion(db, EVENTS_PER_SWEEP)) batcher.seatsReturned(eventId);
   await purgeExpiredIdempotencyKeys(db);
   return released;
 }

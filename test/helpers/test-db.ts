@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
+import { findInventoryDrift as findDrift, type InventoryDrift } from '../../src/bookings/audit.js';
 import { openDatabase, queryRows, type Database } from '../../src/db/client.js';
 
 export interface TestDatabase {
@@ -48,28 +49,12 @@ async function withAdmin(serverUrl: string, work: (client: pg.Client) => Promise
   }
 }
 
-export interface InventoryDrift {
-  id: number;
-  tickets_sold: number;
-  tickets_held: number;
-  total_tickets: number;
-  booked: number;
-  pending: number;
-}
-
 /**
- * Events whose counters disagree with their rows (tickets_sold = booked tickets, tickets_held = seats of
- * pending orders) or exceed capacity: always empty, or a bug.
+ * Events whose counters disagree with their rows or exceed capacity: always empty, or a bug. The same check
+ * operators run with `npm run audit:inventory`.
  */
 export function findInventoryDrift(database: Database): Promise<InventoryDrift[]> {
-  return queryRows<InventoryDrift>(
-    database.db,
-    sql`SELECT e.id, e.tickets_sold, e.tickets_held, e.total_tickets, b.booked, p.pending
-        FROM events e,
-          LATERAL (SELECT count(*)::int AS booked FROM tickets t WHERE t.event_id = e.id AND t.status = 'booked') b,
-          LATERAL (SELECT COALESCE(sum(o.quantity), 0)::int AS pending FROM orders o WHERE o.event_id = e.id AND o.status = 'pending') p
-        WHERE e.tickets_sold <> b.booked OR e.tickets_held <> p.pending OR e.tickets_sold + e.tickets_held > e.total_tickets`,
-  );
+  return findDrift(database.db);
 }
 
 export async function countBooked(database: Database, eventId: number): Promise<number> {

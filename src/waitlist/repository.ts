@@ -1,0 +1,71 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../db/client.js';
+
+// The line itself. Joining takes the event's row lock (see joinWaitlist); promotion, which turns places in
+// line into holds, changes seats and lives in bookings/inventory.ts (promoteWaitlist).
+
+export interface WaitlistPlace {
+  event_id: number;
+  user_id: number;
+  position: number;
+  created_at: Date;
+}
+
+export type JoinOutcome = { kind: 'no-such-event' } | { kind: 'seats-available' } | { kind: 'already-in-line' } | { kind: 'joined'; id: number };
+
+/**
+ * Puts the buyer in line, only while the event has no free seat. `FOR UPDATE` on the event orders the join
+ * with promotion and every seat change: a seat that came back before it is seen (409, book it instead), one
+ * that comes back after it triggers a promotion that finds this row. The unique (event_id, user_id) index
+ * makes a second join a no-op, even when two arrive at once.
+ */
+export async function joinWaitlist(db: Db, eventId: number, userId: number): Promise<JoinOutcome> {
+  const rows = await queryRows<{ free: number; id: number | null }>(
+    db,
+    sql`WITH ev AS (
+          SELECT e.id, e.total_tickets - e.tickets_sold - e.tickets_held AS free FROM events e WHERE e.id = ${eventId} FOR UPDATE
+        ), joined AS (
+          INSERT INTO waitlist (event_id, user_id) SELECT ev.id, ${userId} FROM ev WHERE ev.free <= 0
+          ON CONFLICT (event_id, user_id) DO NOTHING
+          RETURNING id
+        )
+        SELECT ev.free, joined.id FROM ev LEFT JOIN joined ON true`,
+  );
+  const row = rows[0];
+  if (!row) return { kind: 'no-such-event' };
+  if (row.free > 0) return { kind: 'seats-available' };
+  if (row.id === null) return { kind: 'already-in-line' };
+  return { kind: 'joined', id: row.id };
+}
+
+/** Leaves the line; false when the buyer was not in it (never joined, left, or already promoted). */
+export async function leaveWaitlist(db: Db, eventId: number, userId: number): Promise<boolean> {
+  const rows = await queryRows<{ id: number }>(db, sql`DELETE FROM waitlist WHERE event_id = ${eventId} AND user_id = ${userId} RETURNING id`);
+  return rows.length > 0;
+}
+
+/** The buyer's place in line now (1 = next), or null when not in it. Uses the (event_id, id) index. */
+export async function findPlace(db: Db, eventId: number, userId: number): Promise<WaitlistPlace | null> {
+  const rows = await queryRows<WaitlistPlace>(
+    db,
+    sql`SELECT w.event_id, w.user_id, w.created_at,
+               (SELECT count(*) FROM waitlist ahead WHERE ahead.event_id = w.event_id AND ahead.id < w.id)::int + 1 AS position
+        FROM waitlist w WHERE w.event_id = ${eventId} AND w.user_id = ${userId}`,
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Events with free seats and someone in line: normally none for long (promotion follows every return of
+ * seats), but a failed promotion or a seat freed by a path that does not trigger one is caught up here.
+ */
+export async function findEventsOwingPromotion(db: Db, limit: number): Promise<number[]> {
+  const rows = await queryRows<{ id: number }>(
+    db,
+    // Driven by the waiting list (small: only sold-out events have one), never by a scan of all events.
+    sql`SELECT e.id FROM events e
+        WHERE e.id IN (SELECT DISTINCT event_id FROM waitlist) AND e.total_tickets - e.tickets_sold - e.tickets_held > 0
+        LIMIT ${limit}`,
+  );
+  return rows.map((row) => row.id);
+}
