@@ -601,9 +601,9 @@ export interface paths {
          */
         get: {
             parameters: {
-                query: {
-                    skip: number;
-                    limit: number;
+                query?: {
+                    skip?: number;
+                    limit?: number;
                     /** @description true: only events still to come (date after now) */
                     upcoming?: boolean;
                     /**
