@@ -155,6 +155,18 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   app.addHook('preClose', () => live.close());
   await registerWebApp(app);
 
+  // During a graceful close, answers to requests already in flight also end their keep-alive connection:
+  // otherwise those sockets turn idle after the close began and hold the server open for the 72 s
+  // keep-alive timeout (new requests already get 503 and Connection: close from Fastify).
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   // In-flight batches answer before the pool closes.
   app.addHook('onClose', () => batcher.drain());
   // Promotions started by those batches, cancels or the sweeper finish before the pool closes.

@@ -17,6 +17,8 @@ export interface ServerProcess {
   child: ChildProcess;
   baseUrl: string;
   stop(): Promise<number | null>;
+  /** What the process wrote to stderr (warnings and errors: it logs at warn level). */
+  stderr(): string;
 }
 
 /** Runs src/server.ts as a real separate process (through tsx) and waits for /health. */
@@ -47,6 +49,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   return {
     child,
     baseUrl,
+    stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       const exited = once(child, 'exit') as Promise<[number | null]>;
