@@ -58,7 +58,8 @@ describe.skipIf(!process.env.DATABASE_URL)('when the database or the server fail
   });
 
   it('then a server restarted mid-burst (SIGTERM) finishes what it accepted, exits 0, and loses nothing', { timeout: 300_000 }, async () => {
-    const event = await createEvent(t.app, buyers[0]!, { total_tickets: 500 });
+    // More seats than the burst asks for, so that the restarted server still has seats to sell.
+    const event = await createEvent(t.app, buyers[0]!, { total_tickets: 1000 });
     const env = { DATABASE_URL: t.testDb.url!, SECRET_KEY: t.config.secretKey, RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-restart-')) };
     const server = await startServerProcess(env);
     let answered = 0;
