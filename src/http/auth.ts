@@ -1,4 +1,4 @@
-import fastifyJwt from '@fastify/jwt';
+import { createSigner, createVerifier } from 'fast-jwt';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { TokenVersions } from '../auth/token-versions.js';
@@ -11,11 +11,11 @@ export interface AuthUser {
   email: string;
 }
 
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: { sub: string; email: string; ver: number; iat?: number };
-    user: AuthUser & { tokenVersion: number; issuedAt: number };
-  }
+interface TokenPayload {
+  sub: string;
+  email: string;
+  ver: number;
+  iat?: number;
 }
 
 const ISSUER = 'bookfast';
@@ -29,43 +29,57 @@ declare module 'fastify' {
     issueToken(user: AuthUser & { tokenVersion: number }): string;
     tokenVersions: TokenVersions;
   }
+  interface FastifyRequest {
+    /** Set by app.authenticate; only routes that ran it may read it. */
+    user: AuthUser & { tokenVersion: number; issuedAt: number };
+  }
 }
 
 // The user id travels in `sub`, so the booking path verifies a token (microseconds, HMAC) without a query.
 // Tokens carry sub, email, ver (the user's token version), iat, exp, iss and aud.
+// fast-jwt directly (the library under @fastify/jwt): that plugin decoded every token a second time to find
+// its key, which cost more than the verification itself on the booking path.
 export const authPlugin = fp(async (app: FastifyInstance, options: { config: Config; db: Db }) => {
   const { config } = options;
-  await app.register(fastifyJwt, {
-    secret: config.secretKey,
-    sign: { algorithm: config.algorithm, expiresIn: `${config.accessTokenExpireMinutes}m`, iss: ISSUER, aud: AUDIENCE },
+  const sign = createSigner({
+    key: config.secretKey,
+    algorithm: config.algorithm,
+    expiresIn: config.accessTokenExpireMinutes * 60_000,
+    iss: ISSUER,
+    aud: AUDIENCE,
+  });
+  const verify = createVerifier({
+    key: config.secretKey,
     // Pinning the algorithm refuses `none` and any other HMAC or RSA variant a forger might choose.
-    // The cache remembers verified tokens (until they expire): a buyer hammering /book pays the HMAC once.
-    verify: { algorithms: [config.algorithm], allowedIss: ISSUER, allowedAud: AUDIENCE, cache: 10_000 },
-    formatUser: (payload) => ({
-      id: Number(payload.sub),
-      email: payload.email,
-      tokenVersion: payload.ver,
-      issuedAt: payload.iat ?? 0,
-    }),
+    algorithms: [config.algorithm],
+    allowedIss: ISSUER,
+    allowedAud: AUDIENCE,
+    // Verified tokens are remembered until they expire, so a buyer hammering /book pays decoding and the
+    // HMAC once (a hit costs about 3 µs, a full verification about 9 µs).
+    cache: 10_000,
   });
 
+  app.decorateRequest('user', null as unknown as FastifyRequest['user']);
   app.decorate('tokenVersions', new TokenVersions(options.db, config.tokenVersionCacheMs));
   app.decorate('issueToken', (user: AuthUser & { tokenVersion: number }) =>
-    app.jwt.sign({ sub: String(user.id), email: user.email, ver: user.tokenVersion }),
+    sign({ sub: String(user.id), email: user.email, ver: user.tokenVersion }),
   );
 
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const header = request.headers.authorization;
-    if (!header || !/^Bearer\s+\S+$/i.test(header)) throw new Unauthorized('Not authenticated');
+    const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new Unauthorized('Not authenticated');
+    let payload: TokenPayload;
     try {
-      await request.jwtVerify();
+      payload = verify(match[1]!) as TokenPayload;
     } catch {
       throw new Unauthorized();
     }
-    const { id, tokenVersion, issuedAt } = request.user;
-    if (!Number.isSafeInteger(id) || id < 1 || !Number.isSafeInteger(tokenVersion)) throw new Unauthorized();
-    if (issuedAt > Date.now() / 1000 + CLOCK_SKEW_SECONDS) throw new Unauthorized();
+    const user = { id: Number(payload.sub), email: payload.email, tokenVersion: payload.ver, issuedAt: payload.iat ?? 0 };
+    if (!Number.isSafeInteger(user.id) || user.id < 1 || !Number.isSafeInteger(user.tokenVersion)) throw new Unauthorized();
+    if (user.issuedAt > Date.now() / 1000 + CLOCK_SKEW_SECONDS) throw new Unauthorized();
     // A logout or password change bumped the version: every token issued before it is dead.
-    if ((await app.tokenVersions.current(id)) !== tokenVersion) throw new Unauthorized('Token has been revoked');
+    if ((await app.tokenVersions.current(user.id)) !== user.tokenVersion) throw new Unauthorized('Token has been revoked');
+    request.user = user;
   });
 });
