@@ -23,7 +23,7 @@ import { authPlugin } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { securityPlugin } from './http/security.js';
 import { databaseProbe } from './http/health.js';
-import { loggerOptions, type LoggerOptions } from './http/logging.js';
+import { lazyChildLoggerFactory, loggerOptions, type LoggerOptions } from './http/logging.js';
 import { createMetrics, registerMetrics } from './http/metrics.js';
 import { echoRequestId, requestIdFor } from './http/request-id.js';
 import { registerWebApp } from './http/web-app.js';
@@ -52,6 +52,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     // X-Request-Id: a sane incoming one is kept, else generated; echoed on every answer (echoRequestId).
     requestIdHeader: false,
     genReqId: requestIdFor,
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: 1024 * 1024,
     // Lax like the old pydantic models ("5" is read as 5), but an array or object is never read as a number.
     ajv: { customOptions: { coerceTypes: true } },

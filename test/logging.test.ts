@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
+import { lazyChildLoggerFactory } from '../src/http/logging.js';
 import { testConfig } from './helpers/build-test-app.js';
 import { uniqueEmail } from './helpers/factories.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
@@ -128,5 +129,41 @@ describe('secrets in logs', () => {
     const [line] = logged();
     expect(JSON.stringify(line)).not.toContain('hashhashhash');
     expect(line).toMatchObject({ err: { message: expect.stringContaining('params: [Redacted]'), cause: { code: '23505' } } });
+  });
+});
+
+describe('request loggers made only when a line is written', () => {
+  const quietApp = async (level: string, sink: string[]) => {
+    const quiet = Fastify({ logger: { level, stream: { write: (line: string) => sink.push(line) } }, childLoggerFactory: lazyChildLoggerFactory });
+    quiet.get('/', async (request) => {
+      request.log.info({ step: 'info' }, 'below warn');
+      request.log.warn({ step: 'warn' }, 'a warning');
+      request.log.child({ part: 'inner' }).error('from a child');
+      return { level: request.log.level };
+    });
+    await quiet.ready();
+    return quiet;
+  };
+
+  it('when the level is warn, then info lines are dropped and the warn and error lines carry the request id', async () => {
+    const sink: string[] = [];
+    const quiet = await quietApp('warn', sink);
+    const response = await quiet.inject({ url: '/', headers: { 'x-request-id': 'quiet-1' } });
+    await quiet.close();
+    expect(response.json()).toEqual({ level: 'warn' });
+    const written = sink.map((line) => JSON.parse(line) as LogLine);
+    expect(written.map((line) => line.msg)).toEqual(['a warning', 'from a child']);
+    expect(written.every((line) => typeof line.reqId === 'string' && line.reqId.length > 0)).toBe(true);
+    expect(written[1]).toMatchObject({ part: 'inner' });
+  });
+
+  it('when the level is info, then the request logs its own lines and ours, all with one request id', async () => {
+    const sink: string[] = [];
+    const quiet = await quietApp('info', sink);
+    await quiet.inject({ url: '/' });
+    await quiet.close();
+    const written = sink.map((line) => JSON.parse(line) as LogLine).filter((line) => line.reqId !== undefined);
+    expect(written.map((line) => line.msg)).toEqual(['incoming request', 'below warn', 'a warning', 'from a child', 'request completed']);
+    expect(new Set(written.map((line) => line.reqId)).size).toBe(1);
   });
 });
