@@ -42,30 +42,28 @@ export async function bookSeats(database: Database, eventId: number, buyers: num
     EventRow & {
       granted: number;
       limited: boolean;
-      ticket_id: number | null;
-      user_id: number | null;
-      status: 'booked' | null;
+      ticket_ids: number[] | null;
+      user_ids: number[] | null;
+      codes: string[] | null;
       purchase_date: Date | null;
-      code: string | null;
     }
-  >('book_seats', BOOK_SEATS_SQL, [eventId, buyers.length, toIntArray(buyers)]);
-  const first = rows[0];
-  if (!first) return { kind: 'no-such-event' };
-  if (first.limited) return { kind: 'per-user-limit' };
-  if (first.granted <= 0 || first.ticket_id === null) {
-    return { kind: 'booked', granted: 0, event: first, tickets: [] };
-  }
-  const event: EventRow = pickEvent(first);
-  const tickets = rows.map((row) => ({
-    id: row.ticket_id!,
+  >('book_seats_v2', BOOK_SEATS_SQL, [eventId, buyers.length, toIntArray(buyers)]);
+  const row = rows[0];
+  if (!row) return { kind: 'no-such-event' };
+  if (row.limited) return { kind: 'per-user-limit' };
+  const { ticket_ids: ids, user_ids: userIds, codes, purchase_date: purchaseDate } = row;
+  if (row.granted <= 0 || !ids || !userIds || !codes || !purchaseDate) return { kind: 'booked', granted: 0, event: row, tickets: [] };
+  const event: EventRow = pickEvent(row);
+  const tickets = ids.map((id, i) => ({
+    id,
     event_id: event.id,
-    user_id: row.user_id!,
-    status: row.status!,
-    purchase_date: row.purchase_date!,
-    code: row.code!,
+    user_id: userIds[i]!,
+    status: 'booked' as const,
+    purchase_date: purchaseDate,
+    code: codes[i]!,
     checked_in_at: null,
   }));
-  return { kind: 'booked', granted: first.granted, event, tickets };
+  return { kind: 'booked', granted: row.granted, event, tickets };
 }
 
 // Expires the overdue holds of the event locked in CTE `ev`, returning their quantities. Runs after `ev` took
@@ -96,10 +94,16 @@ const BOOK_SEATS_SQL = /* sql */ `
     SELECT taken.id, buyer.user_id, 'booked'
     FROM taken, quota, unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)
     WHERE buyer.ord <= quota.granted
-    RETURNING id, user_id, status, purchase_date, code
+    RETURNING id, user_id, purchase_date, code
+  ), issued_arrays AS (
+    -- One result row per batch, not one per ticket with the event repeated: the driver parses the event and
+    -- the purchase time once. The aggregates read the rows in one order, so index i of each array is one
+    -- ticket; purchase_date defaults to now(), the transaction's start, the same for every ticket here.
+    SELECT array_agg(id) AS ticket_ids, array_agg(user_id) AS user_ids, array_agg(code) AS codes, max(purchase_date) AS purchase_date
+    FROM issued
   )
-  SELECT quota.granted, quota.limited, taken.*, issued.id AS ticket_id, issued.user_id, issued.status, issued.purchase_date, issued.code
-  FROM quota LEFT JOIN taken ON true LEFT JOIN issued ON true`;
+  SELECT quota.granted, quota.limited, taken.*, issued_arrays.*
+  FROM quota LEFT JOIN taken ON true CROSS JOIN issued_arrays`;
 
 /**
  * Cancels one booked ticket of `userId` and returns its seat, or null when no such booked ticket exists.

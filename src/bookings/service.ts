@@ -6,6 +6,18 @@ import { PerUserLimitApplies, type BookingBatcher } from './batcher.js';
 import { cancelTicket, type TicketWithEvent } from './inventory.js';
 import { findTicket, findTicketWithEvent, listTickets } from './tickets.repository.js';
 
+// A batch hands one event row to all of its buyers: shape it once, not once per answer.
+const eventOuts = new WeakMap<TicketWithEvent['event'], ReturnType<typeof toEventOut>>();
+
+function eventOutOf(event: TicketWithEvent['event']) {
+  let out = eventOuts.get(event);
+  if (!out) {
+    out = toEventOut(event);
+    eventOuts.set(event, out);
+  }
+  return out;
+}
+
 export function toTicketOut(ticket: TicketWithEvent) {
   return {
     id: ticket.id,
@@ -15,7 +27,7 @@ export function toTicketOut(ticket: TicketWithEvent) {
     purchase_date: new Date(ticket.purchase_date).toISOString(),
     code: ticket.code,
     checked_in_at: ticket.checked_in_at ? new Date(ticket.checked_in_at).toISOString() : null,
-    event: toEventOut(ticket.event),
+    event: eventOutOf(ticket.event),
   };
 }
 
