@@ -23,7 +23,7 @@ const ConfigSchema = Type.Object({
   ),
   BATCH_MAX_SIZE: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
   BATCH_QUEUE_LIMIT: Type.Integer({ default: 5000, minimum: 1, maximum: 1000000 }),
-  BATCHES_IN_FLIGHT: Type.Integer({ default: 2, minimum: 1, maximum: 8 }),
+  BATCHES_IN_FLIGHT: Type.Integer({ default: 1, minimum: 1, maximum: 8 }),
   WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   // Orders (issue 4): how often expired holds give their seats back and old idempotency keys are purged.
   HOLD_SWEEP_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),

@@ -9,7 +9,7 @@ export interface BatcherOptions {
   queueLimit: number;
   /** How long this process trusts "sold out" without asking the database again. */
   soldOutTtlMs: number;
-  /** Batches of one event in the database at once: a second one queues on the row lock, ready to go. */
+  /** Batches of one event in the database at once (default 1): a second one would queue on the row lock. */
   maxInFlight?: number;
   /** Told about every batch and every in-memory refusal (metrics); must be cheap and never throw. */
   observer?: BatchObserver;
