@@ -96,6 +96,26 @@ describe('tokens', () => {
     expect((await book(otherAudience)).statusCode).toBe(401);
   });
 
+  it('when a token that was accepted (and remembered) expires, then the next request with it is 401', async () => {
+    t = await buildTestApp();
+    const user = await registerAndLogin(t.app);
+    // exp has whole seconds: this token is good for one to two seconds from now.
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = createSigner({ key: t.config.secretKey, algorithm: 'HS256' })({
+      sub: String(user.id),
+      email: user.email,
+      ver: 0,
+      iss: 'bookfast',
+      aud: 'bookfast-api',
+      exp: expiresAt,
+    });
+    const book = () => t!.app.inject({ method: 'POST', url: '/book', headers: { authorization: `Bearer ${shortLived}` }, payload: { event_id: 999 } });
+    expect((await book()).statusCode).toBe(404);
+    expect((await book()).statusCode).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 50));
+    expect((await book()).statusCode).toBe(401);
+  });
+
   it('when the user logs out, then every earlier token is refused', async () => {
     t = await buildTestApp();
     const user = await registerAndLogin(t.app);
