@@ -32,7 +32,7 @@ describe('POST /book', () => {
       user_id: buyer.id,
       status: 'booked',
       purchase_date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T.*Z$/),
-      code: expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/),
+      code: expect.stringMatching(/^[0-9a-f]{14}[A-Za-z0-9_-]{22}$/),
       checked_in_at: null,
       event: { ...event, tickets_sold: 1, tickets_available: 2 },
     });

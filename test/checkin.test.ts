@@ -37,7 +37,8 @@ describe('POST /events/{id}/check-in', () => {
   it('when the owner scans a booked ticket, then it is admitted and the ticket says when', async () => {
     const event = await createEvent(t.app, owner);
     const ticket = await book(event.id);
-    expect(ticket.code).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    // Issue time (hex microseconds), then 122 random bits in URL-safe base64.
+    expect(ticket.code).toMatch(/^[0-9a-f]{14}[A-Za-z0-9_-]{22}$/);
     expect(ticket.checked_in_at).toBeNull();
 
     const response = await scan(event.id, ` ${ticket.code}\n`);
@@ -76,6 +77,20 @@ describe('POST /events/{id}/check-in', () => {
       sql`SELECT count(*)::int AS admitted FROM tickets WHERE id = ${ticket.id} AND checked_in_at IS NOT NULL`,
     );
     expect(rows[0]!.admitted).toBe(1);
+  });
+
+  it('when a ticket holds a code in the earlier shape (43 random characters), then it is still admitted', async () => {
+    const event = await createEvent(t.app, owner);
+    const ticket = await book(event.id);
+    const earlier = 'Q2hlY2staW4gY29kZSBmcm9tIGJlZm9yZSBtaWdyYXRpb24_-AB';
+    const [{ code }] = (await queryRows<{ code: string }>(
+      t.testDb.database.db,
+      sql`UPDATE tickets SET code = ${earlier.slice(0, 43)} WHERE id = ${ticket.id} RETURNING code`,
+    )) as [{ code: string }];
+    expect(code).toHaveLength(43);
+    const response = await scan(event.id, code);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ id: ticket.id });
   });
 
   it('when the ticket was cancelled, then 409 "Ticket was cancelled"', async () => {
