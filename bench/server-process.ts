@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** Starts the built server (dist/) as its own process(es) and waits until /health answers. */
 export async function startServer(env: Record<string, string>, baseUrl: string): Promise<ChildProcess> {
+  // The same command as `npm start` (without its rebuild) and the Dockerfile's CMD.
   const child = spawn(process.execPath, ['--max-semi-space-size=64', 'dist/src/server.js'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
