@@ -53,37 +53,45 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
-  // dispatch() with a bare handler rather than request(): no body stream per response, so the generator
-  // spends as little of the machine's two cores as it can (it shares them with the server and PostgreSQL).
+  const finish = (measured: boolean, dueAt: number, status: number | undefined) => {
+    const counts = measured ? statuses : warmupStatuses;
+    if (status === undefined) errors += measured ? 1 : 0;
+    else counts[status] = (counts[status] ?? 0) + 1;
+    // Microseconds from the due time, so the histogram keeps sub-millisecond detail.
+    if (measured) latencies.recordValue(Math.max(1, Math.round((performance.now() - dueAt) * 1000)));
+    inFlight -= 1;
+    if (inFlight === 0) drained?.();
+  };
+
+  // dispatch() with a bare handler rather than request(): no body stream per response, and one small object
+  // per request, so the generator spends as little of the machine's two cores as it can (it shares them with
+  // the server and PostgreSQL). undici 7's core takes this classic handler shape.
+  class Handler {
+    private status = 0;
+    constructor(
+      private readonly measured: boolean,
+      private readonly dueAt: number,
+    ) {}
+    onConnect() {}
+    onHeaders(statusCode: number) {
+      this.status = statusCode;
+      return true;
+    }
+    onData() {
+      return true;
+    }
+    onComplete() {
+      finish(this.measured, this.dueAt, this.status);
+    }
+    onError() {
+      finish(this.measured, this.dueAt, undefined);
+    }
+  }
+
   const send = (i: number, dueAt: number) => {
     const { method, path, headers, body } = options.request(i);
-    const measured = i >= warmup;
-    let status = 0;
-    const finish = (failed: boolean) => {
-      const counts = measured ? statuses : warmupStatuses;
-      if (failed) errors += measured ? 1 : 0;
-      else counts[status] = (counts[status] ?? 0) + 1;
-      // Microseconds from the due time, so the histogram keeps sub-millisecond detail.
-      if (measured) latencies.recordValue(Math.max(1, Math.round((performance.now() - dueAt) * 1000)));
-      inFlight -= 1;
-      if (inFlight === 0) drained?.();
-    };
     inFlight += 1;
-    pool.dispatch(
-      { method, path, headers, body },
-      {
-        // undici 7's core still takes the classic handler shape (the onResponse* one is wrapped only by its
-        // higher-level APIs), and it is also the cheaper one: headers stay raw buffers.
-        onConnect: () => undefined,
-        onHeaders: (statusCode) => {
-          status = statusCode;
-          return true;
-        },
-        onData: () => true,
-        onComplete: () => finish(false),
-        onError: () => finish(true),
-      },
-    );
+    pool.dispatch({ method, path, headers, body }, new Handler(i >= warmup, dueAt));
   };
 
   const start = performance.now();
