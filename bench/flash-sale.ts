@@ -121,7 +121,10 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
   const health = await measure(serverPid, { url: `${baseUrl}/health`, connections, duration });
 
   log(`(c) POST /book on one event with ${connections} connections for ${duration} s`);
-  const book = await measure(serverPid, bookRequests(tokens, hotEvent, { connections, duration }));
+  const batchesBefore = await batchTotals();
+  const bookRun = await measure(serverPid, bookRequests(tokens, hotEvent, { connections, duration }));
+  const batchesAfter = await batchTotals();
+  const book = { ...bookRun, meanBatchSize: (batchesAfter.buyers - batchesBefore.buyers) / Math.max(1, batchesAfter.batches - batchesBefore.batches) };
 
   const openLoop = [];
   if (!args['skip-open-loop']) {
@@ -268,6 +271,13 @@ async function measureOpenLoop(serverPid: number, tokens: string[], eventId: num
     serverCpuSeconds: (cpuSeconds(serverPid) - serverCpuBefore) * measuredShare,
     benchCpuSeconds: cpuOf(benchCpu) * measuredShare,
   };
+}
+
+// Buyers and batches so far, from the server's /metrics (a scrape covers every worker).
+async function batchTotals(): Promise<{ buyers: number; batches: number }> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { buyers: read('bookfast_booking_batch_size_sum'), batches: read('bookfast_booking_batch_size_count') };
 }
 
 function cpuOf(start: NodeJS.CpuUsage): number {

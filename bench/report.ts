@@ -14,7 +14,8 @@ export interface BenchResults {
   options: { connections: number; duration: number; workers: number; buyers: number };
   oldDesign: { tool: string; clients: number; perSecond: number; p50: number; p99: number; committed: number; benchCpuSeconds: number };
   health: Run;
-  book: Run;
+  /** meanBatchSize is absent in results written before it was recorded. */
+  book: Run & { meanBatchSize?: number };
   ratios: { bookOverOldDesign: number; bookOverHealth: number };
   /** maxSendLag is absent in results written before the open loop had its own generator. */
   openLoop: (Run & { share: number; rate: number; maxSendLag?: number })[];
@@ -49,6 +50,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     `- **(c)/(a) = ${n(r.ratios.bookOverOldDesign, 2)}** (bookings/s over HTTP vs the old design's transaction with no HTTP)`,
     `- **(c)/(b) = ${n(r.ratios.bookOverHealth, 2)}** (POST /book requests/s vs GET /health)`,
+    ...(r.book.meanBatchSize === undefined ? [] : [`- (c) booked ${n(r.book.meanBatchSize, 1)} buyers per statement on average`]),
     ...r.openLoop.map(
       (run) =>
         `- open loop at ${run.share * 100}%: p99 ${run.p99} ms from each request's due time (the bar is under 50 ms at 80%)` +
