@@ -26,7 +26,7 @@ export interface OpenLoopOptions {
 }
 
 export interface OpenLoopResult {
-  /** Of the measured part: its length, requests and answers. */
+  /** Of the measured part: its scheduled length, requests and answers. */
   seconds: number;
   requests: number;
   statuses: Record<string, number>;
@@ -36,16 +36,18 @@ export interface OpenLoopResult {
   max: number;
   /** How far behind its schedule the generator fell at worst (ms), measured part only. */
   maxSendLag: number;
-  /** Answers during the warm-up, which also booked seats. */
+  /** Answers during the warm-up, which also booked seats, and requests that got none. */
   warmupStatuses: Record<string, number>;
+  warmupErrors: number;
 }
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const pool = new Pool(options.url, { connections: options.connections, pipelining: 1, keepAliveTimeout: 30_000 });
-  const latencies = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  const latencies = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
   const statuses: Record<string, number> = {};
   const warmupStatuses: Record<string, number> = {};
   let errors = 0;
+  let warmupErrors = 0;
   let maxSendLag = 0;
   const interval = 1000 / options.rate;
   const warmup = Math.round(options.rate * options.warmupSeconds);
@@ -55,10 +57,15 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
 
   const finish = (measured: boolean, dueAt: number, status: number | undefined) => {
     const counts = measured ? statuses : warmupStatuses;
-    if (status === undefined) errors += measured ? 1 : 0;
-    else counts[status] = (counts[status] ?? 0) + 1;
-    // Microseconds from the due time, so the histogram keeps sub-millisecond detail.
-    if (measured) latencies.recordValue(Math.max(1, Math.round((performance.now() - dueAt) * 1000)));
+    if (status === undefined) {
+      // No answer at all (connection refused or reset): counted apart, never as a fast latency.
+      if (measured) errors += 1;
+      else warmupErrors += 1;
+    } else {
+      counts[status] = (counts[status] ?? 0) + 1;
+      // Microseconds from the due time, so the histogram keeps sub-millisecond detail.
+      if (measured) latencies.recordValue(Math.max(1, Math.round((performance.now() - dueAt) * 1000)));
+    }
     inFlight -= 1;
     if (inFlight === 0) drained?.();
   };
@@ -111,11 +118,11 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     tick();
   });
   if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
-  const seconds = (performance.now() - start) / 1000 - options.warmupSeconds;
   await pool.close();
   const ms = (us: number) => Math.round(us / 10) / 100;
   const result = {
-    seconds,
+    // The schedule's length: the time spent waiting for the last answers is not part of the rate.
+    seconds: options.seconds,
     requests: total - warmup,
     statuses,
     errors,
@@ -124,6 +131,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     max: ms(latencies.maxValue),
     maxSendLag: Math.round(maxSendLag * 100) / 100,
     warmupStatuses,
+    warmupErrors,
   };
   latencies.destroy();
   return result;

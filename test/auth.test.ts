@@ -86,7 +86,7 @@ describe('authenticated routes', () => {
   const book = (authorization?: string) =>
     t.app.inject({ method: 'POST', url: '/book', headers: authorization ? { authorization } : {}, payload: { event_id: 1 } });
 
-  it('when a token is missing, malformed, expired, forged or of another algorithm, then 401 with WWW-Authenticate', async () => {
+  it('when a token is missing, malformed, expired, without expiry, forged or of another algorithm, then 401 with WWW-Authenticate', async () => {
     const user = await registerAndLogin(t.app);
     const payload = { sub: String(user.id), email: user.email };
     const otherKey = createSigner({ key: 'another-secret-key-another-secret-key', algorithm: 'HS256' })(payload);
@@ -94,7 +94,20 @@ describe('authenticated routes', () => {
     const hs512 = createSigner({ key: t.config.secretKey, algorithm: 'HS512' })(payload);
     const none = createSigner({ algorithm: 'none' })(payload);
     const tampered = user.token.slice(0, -3) + (user.token.endsWith('AAA') ? 'BBB' : 'AAA');
-    for (const header of [undefined, 'Bearer', 'Basic abc', 'Bearer not.a.jwt', `Bearer ${otherKey}`, `Bearer ${expired}`, `Bearer ${hs512}`, `Bearer ${none}`, `Bearer ${tampered}`]) {
+    // Signed with the right key and claims, but never expiring: not a token this service issues.
+    const noExpiry = createSigner({ key: t.config.secretKey, algorithm: 'HS256' })({ ...payload, ver: 0, iss: 'bookfast', aud: 'bookfast-api' });
+    for (const header of [
+      undefined,
+      'Bearer',
+      'Basic abc',
+      'Bearer not.a.jwt',
+      `Bearer ${otherKey}`,
+      `Bearer ${expired}`,
+      `Bearer ${noExpiry}`,
+      `Bearer ${hs512}`,
+      `Bearer ${none}`,
+      `Bearer ${tampered}`,
+    ]) {
       const response = await book(header);
       expect(response.statusCode, String(header)).toBe(401);
       expect(response.headers['www-authenticate']).toBe('Bearer');

@@ -97,9 +97,10 @@ const BOOK_SEATS_SQL = /* sql */ `
     RETURNING id, user_id, purchase_date, code
   ), issued_arrays AS (
     -- One result row per batch, not one per ticket with the event repeated: the driver parses the event and
-    -- the purchase time once. The aggregates read the rows in one order, so index i of each array is one
-    -- ticket; purchase_date defaults to now(), the transaction's start, the same for every ticket here.
-    SELECT array_agg(id) AS ticket_ids, array_agg(user_id) AS user_ids, array_agg(code) AS codes, max(purchase_date) AS purchase_date
+    -- the purchase time once. Each array is ordered by ticket id, so index i of each is one ticket;
+    -- purchase_date defaults to now(), the transaction's start, the same for every ticket here.
+    SELECT array_agg(id ORDER BY id) AS ticket_ids, array_agg(user_id ORDER BY id) AS user_ids,
+           array_agg(code ORDER BY id) AS codes, max(purchase_date) AS purchase_date
     FROM issued
   )
   SELECT quota.granted, quota.limited, taken.*, issued_arrays.*

@@ -39,6 +39,7 @@ class VerifiedTokens {
   }
 
   add(token: string, payload: TokenPayload): void {
+    if (typeof payload.exp !== 'number') return;
     if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(token, payload);
   }
@@ -79,6 +80,8 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { config: Con
     algorithms: [config.algorithm],
     allowedIss: ISSUER,
     allowedAud: AUDIENCE,
+    // Every token this service issues has them; one without an expiry is not ours.
+    requiredClaims: ['exp', 'sub'],
   });
   const verified = new VerifiedTokens(10_000);
 
