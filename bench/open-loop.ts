@@ -96,9 +96,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   }
 
   const send = (i: number, dueAt: number) => {
-    const { method, path, headers, body } = options.request(i);
     inFlight += 1;
-    pool.dispatch({ method, path, headers, body }, new Handler(i >= warmup, dueAt));
+    pool.dispatch(options.request(i), new Handler(i >= warmup, dueAt));
   };
 
   const start = performance.now();
