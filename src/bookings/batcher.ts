@@ -159,8 +159,9 @@ export class BookingBatcher {
       outcome = await bookSeats(this.database, eventId, batch.map((waiter) => waiter.userId));
     } catch (error) {
       // The statement failed or its outcome is unknown: nobody is told 200.
+      const settled = performance.now();
       release();
-      this.report(eventId, batch, started, undefined);
+      this.report(eventId, batch, started, settled, undefined);
       for (const waiter of batch) waiter.reject(error);
       return;
     }
@@ -171,7 +172,7 @@ export class BookingBatcher {
     // this process serialises and sends a hundred answers, instead of waiting for them (the cycle of one
     // event's batches was 9 ms at 256 connections, a third of it writing answers).
     release();
-    this.report(eventId, batch, started, outcome, settled);
+    this.report(eventId, batch, started, settled, outcome);
     if (outcome.kind === 'no-such-event') {
       for (const waiter of batch) waiter.reject(new NotFound('Event not found'));
       return;
@@ -196,7 +197,7 @@ export class BookingBatcher {
     if (outcome.granted > 0) this.options.onSeatsChanged?.(eventId);
   }
 
-  private report(eventId: number, batch: Waiter[], started: number, outcome: BookingOutcome | undefined, settled = performance.now()): void {
+  private report(eventId: number, batch: Waiter[], started: number, settled: number, outcome: BookingOutcome | undefined): void {
     const observer = this.options.observer;
     if (!observer) return;
     const booked = outcome?.kind === 'booked' ? outcome.granted : 0;

@@ -38,8 +38,8 @@ class VerifiedTokens {
     return undefined;
   }
 
+  /** Only for a payload that passed verification, which requires a numeric `exp`. */
   add(token: string, payload: TokenPayload): void {
-    if (typeof payload.exp !== 'number') return;
     if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(token, payload);
   }
