@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
-import { findInventoryDrift } from './helpers/test-db.js';
 
 // Anything a client can send gets a clear 4xx with a detail, never a 500, and the server keeps serving.
 
@@ -11,10 +10,7 @@ beforeAll(async () => {
   t = await buildTestApp();
   user = await registerAndLogin(t.app);
 });
-afterAll(async () => {
-  expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
-  await t.close();
-});
+afterAll(() => closeCheckingInventory(t));
 
 const json = { 'content-type': 'application/json' };
 

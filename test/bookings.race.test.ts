@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookingBatcher } from '../src/bookings/batcher.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
-import { countBooked, findInventoryDrift } from './helpers/test-db.js';
+import { countBooked } from './helpers/test-db.js';
 
 // Races go through the real server on a real port, many connections at once; they assert counts and the
 // invariant, never timings.
@@ -15,10 +15,7 @@ beforeAll(async () => {
   owner = await registerAndLogin(t.app);
   buyers = await Promise.all(Array.from({ length: 40 }, () => registerAndLogin(t.app)));
 });
-afterAll(async () => {
-  expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
-  await t.close();
-});
+afterAll(() => closeCheckingInventory(t));
 
 const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
-import { countBooked, findInventoryDrift } from './helpers/test-db.js';
+import { countBooked } from './helpers/test-db.js';
 
 let t: TestApp;
 let owner: TestUser;
@@ -11,10 +11,7 @@ beforeAll(async () => {
   owner = await registerAndLogin(t.app);
   buyer = await registerAndLogin(t.app);
 });
-afterAll(async () => {
-  expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
-  await t.close();
-});
+afterAll(() => closeCheckingInventory(t));
 
 const book = (eventId: number, user = buyer) =>
   t.app.inject({ method: 'POST', url: '/book', headers: user.auth, payload: { event_id: eventId } });

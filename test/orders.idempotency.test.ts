@@ -4,10 +4,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookingBatcher } from '../src/bookings/batcher.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { count, postOverHttp, type OrderBody } from './helpers/orders.js';
-import { countBooked, findInventoryDrift } from './helpers/test-db.js';
+import { countBooked } from './helpers/test-db.js';
 
 let t: TestApp;
 let owner: TestUser;
@@ -17,10 +17,7 @@ beforeAll(async () => {
   owner = await registerAndLogin(t.app);
   buyer = await registerAndLogin(t.app);
 });
-afterAll(async () => {
-  expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
-  await t.close();
-});
+afterAll(() => closeCheckingInventory(t));
 
 const post = (url: string, payload: object, key: string | undefined, user = buyer) =>
   t.app.inject({ method: 'POST', url, headers: { ...user.auth, ...(key === undefined ? {} : { 'idempotency-key': key }) }, payload });

@@ -2,10 +2,10 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookingBatcher } from '../src/bookings/batcher.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
 import { count, expireHold, orderStatus, type OrderBody } from './helpers/orders.js';
-import { countBooked, findInventoryDrift } from './helpers/test-db.js';
+import { countBooked } from './helpers/test-db.js';
 
 let t: TestApp;
 let owner: TestUser;
@@ -15,10 +15,7 @@ beforeAll(async () => {
   owner = await registerAndLogin(t.app);
   buyer = await registerAndLogin(t.app);
 });
-afterAll(async () => {
-  expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
-  await t.close();
-});
+afterAll(() => closeCheckingInventory(t));
 
 const order = (payload: object, user = buyer) => t.app.inject({ method: 'POST', url: '/orders', headers: user.auth, payload });
 const act = (orderId: number, action: 'confirm' | 'cancel', user = buyer) =>

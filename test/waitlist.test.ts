@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { promoteWaitlist } from '../src/bookings/inventory.js';
 import { queryRows, type Database } from '../src/db/client.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
 import { expireHold, postOverHttp, tally, type OrderBody } from './helpers/orders.js';
 import { findInventoryDrift } from './helpers/test-db.js';
@@ -20,10 +20,7 @@ beforeAll(async () => {
   t = await buildTestApp();
   owner = await registerAndLogin(t.app);
 });
-afterAll(async () => {
-  expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
-  await t.close();
-});
+afterAll(() => closeCheckingInventory(t));
 
 const join = (eventId: number, user: TestUser, app = t.app) =>
   app.inject({ method: 'POST', url: `/events/${eventId}/waitlist`, headers: user.auth });

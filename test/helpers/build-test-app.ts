@@ -3,9 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createTestDatabase, type TestDatabase } from './test-db.js';
+import { createTestDatabase, findInventoryDrift, type TestDatabase } from './test-db.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -46,4 +47,10 @@ export async function buildTestApp(overrides: Record<string, string> = {}): Prom
       await testDb.drop();
     },
   };
+}
+
+/** The teardown of a test file that sells seats: every event's counters must match its tickets and holds. */
+export async function closeCheckingInventory(t: TestApp): Promise<void> {
+  expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
+  await t.close();
 }
