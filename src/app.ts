@@ -56,8 +56,9 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     bodyLimit: 1024 * 1024,
     // Lax like the old pydantic models ("5" is read as 5), but an array or object is never read as a number.
     ajv: { customOptions: { coerceTypes: true } },
-    // Behind a proxy the client address comes from X-Forwarded-For; rate limits (issue 6) key on it.
-    trustProxy: false,
+    // Off by default: request.ip is the socket's peer. TRUST_PROXY names the proxies whose X-Forwarded-For
+    // is believed; rate limits and live-stream caps key on request.ip (issue 12).
+    trustProxy: config.trustProxy,
     // Errors the router raises before any route runs (a malformed URL, a path parameter over 100
     // characters) get the same {"detail": ...} body as every other error.
     frameworkErrors: (error, _request, reply) => {
@@ -87,7 +88,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   registerErrorHandling(app);
   echoRequestId(app);
   registerMetrics(app, metrics);
-  await app.register(securityPlugin, { config });
+  await app.register(securityPlugin, { config, db: database.db, registry: metrics.registry });
   await app.register(formbody);
   await app.register(swagger, {
     openapi: {
