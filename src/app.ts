@@ -28,6 +28,8 @@ import { createMetrics, registerMetrics } from './http/metrics.js';
 import { echoRequestId, requestIdFor } from './http/request-id.js';
 import { registerWebApp } from './http/web-app.js';
 import { ErrorOut } from './http/schemas.js';
+import { CANONICAL_ID, checkIdsAsWritten } from './http/ids.js';
+import { acceptOnlyUtf8Json } from './http/json-body.js';
 
 export interface Deps {
   config: Config;
@@ -54,8 +56,9 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     genReqId: requestIdFor,
     childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: 1024 * 1024,
-    // Lax like the old pydantic models ("5" is read as 5), but an array or object is never read as a number.
-    ajv: { customOptions: { coerceTypes: true } },
+    // Lax like the old pydantic models ("5" is read as 5), but an array or object is never read as a number;
+    // ids are stricter (http/ids.ts, whose marker keyword Ajv is told about here).
+    ajv: { customOptions: { coerceTypes: true, keywords: [CANONICAL_ID] } },
     // Off by default: request.ip is the socket's peer. TRUST_PROXY names the proxies whose X-Forwarded-For
     // is believed; rate limits and live-stream caps key on request.ip (issue 12).
     trustProxy: config.trustProxy,
@@ -66,7 +69,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = createMetrics(database, { clusterWorker });
+  const metrics = createMetrics(database, { clusterWorker, eventLabels: config.metricsEventLabels });
   // Live seats (GET /events/{id}/live): seat changes are published across processes, coalesced per event.
   const live = new LiveSeats(database.db, (sink) => createSeatsBus(sink, { database, redisUrl: config.redisUrl, log: app.log }), {
     intervalMs: 250,
@@ -86,8 +89,10 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   const deps: Deps = { config, db: database.db, batcher, live };
 
   registerErrorHandling(app);
+  checkIdsAsWritten(app);
+  acceptOnlyUtf8Json(app);
   echoRequestId(app);
-  registerMetrics(app, metrics);
+  registerMetrics(app, metrics, { token: config.metricsToken });
   await app.register(securityPlugin, { config, db: database.db, registry: metrics.registry });
   await app.register(formbody);
   await app.register(swagger, {
