@@ -118,7 +118,8 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     () => ({ message: 'BookFast API' }),
   );
 
-  const probeDatabase = databaseProbe(database.db);
+  const probe = databaseProbe(database, config.dbConnectTimeoutMs);
+  app.addHook('onClose', () => probe.close());
   // Liveness for orchestrators: the process answers; it says nothing about the database (see /health/ready).
   app.get(
     '/health/live',
@@ -138,7 +139,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
       },
       async (request, reply) => {
         try {
-          await probeDatabase();
+          await probe.check();
           return { status: 'ok' as const };
         } catch (error) {
           request.log.warn({ err: error }, 'health check: database unreachable');
