@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, describeLimits, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { answerClusterMetricRequests } from './http/cluster-metrics.js';
 
@@ -10,6 +10,8 @@ import { answerClusterMetricRequests } from './http/cluster-metrics.js';
 // (node:cluster) and coordinate only through PostgreSQL, which is what keeps them from overselling.
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Once per start-up (the primary, or the only process): where each limit is counted, and how much.
+  if (cluster.isPrimary) console.log(`bookfast: ${describeLimits(config)}`);
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
   return runServer(config, cluster.isPrimary);
 }
