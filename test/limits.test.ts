@@ -22,7 +22,7 @@ const count = (list: number[], status: number) => list.filter((s) => s === statu
 
 /** A second app on the same database: another process or host, without Redis. */
 async function anotherProcess(overrides: Record<string, string>): Promise<App> {
-  const app = await buildApp({ config: testConfig(overrides), database: t!.testDb.database, logger: false });
+  const app = await buildApp({ config: testConfig({ ...overrides, SECRET_KEY: t!.config.secretKey }), database: t!.testDb.database, logger: false });
   extra.push(app);
   return app;
 }

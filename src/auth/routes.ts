@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../app.js';
 import { Type } from 'typebox';
 import { BadRequest, Unauthorized } from '../http/errors.js';
-import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
+import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
+
+const Limited = errorOut('Too many attempts, retry in 60 s');
 import { Credentials, LoginForm, PasswordChange, TokenOut, UserOut } from './schemas.js';
 import { authenticateUser, changePassword, registerUser } from './service.js';
 
@@ -17,7 +19,7 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         tags: ['auth'],
         summary: 'Create an account',
         body: Credentials,
-        response: { 200: UserOut, 400: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut },
+        response: { 200: UserOut, 400: ErrorOut, 422: ValidationErrorOut, 429: Limited },
       },
     },
     // Every account starts as a customer: roles are given only by an operator (npm run user:promote).
@@ -33,7 +35,7 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         description: 'OAuth2 password form (`username` is the email), or the same fields as JSON.',
         consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: LoginForm,
-        response: { 200: TokenOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut },
+        response: { 200: TokenOut, 401: ErrorOut, 422: ValidationErrorOut, 429: Limited },
       },
     },
     async (request) => {
@@ -73,7 +75,7 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         summary: 'Change my password; earlier tokens stop working, a new one is returned',
         security: bearer,
         body: PasswordChange,
-        response: { 200: TokenOut, 400: ErrorOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut },
+        response: { 200: TokenOut, 400: ErrorOut, 401: ErrorOut, 422: ValidationErrorOut, 429: Limited },
       },
     },
     async (request) => {

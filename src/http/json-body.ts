@@ -15,6 +15,6 @@ export function acceptOnlyUtf8Json(app: FastifyInstance): void {
       done(Object.assign(new Error('Invalid JSON body: it is not valid UTF-8'), { statusCode: 400 }), undefined);
       return;
     }
-    parseJson(request, bytes.toString('utf8'), done);
+    void parseJson(request, bytes.toString('utf8'), done);
   });
 }

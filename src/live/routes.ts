@@ -42,7 +42,7 @@ export async function liveRoutes(instance: FastifyInstance, { db, live, config }
           },
           404: errorOut('Event not found'),
           422: ValidationErrorOut,
-          429: ErrorOut,
+          429: errorOut('Too many requests, retry in 5 s'),
           503: ErrorOut,
         },
       },
