@@ -10,6 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# scripts/promote-user.ts is compiled too: `node dist/scripts/promote-user.js <email> <role>` in the container.
+COPY scripts ./scripts
 # The web box office (served at /app/) is built by Vite in the same `npm run build`.
 COPY web ./web
 COPY client ./client
