@@ -91,7 +91,9 @@ async function mainEmbedded(): Promise<void> {
   }
   const database = await openDatabase({ dataDir });
   try {
-    writeResults(await run.check((text, values) => database.prepared('bench', text, values)));
+    // A name per statement: prepared() keeps each parsed statement under its name.
+    let statements = 0;
+    writeResults(await run.check((text, values) => database.prepared(`bench_check_${statements++}`, text, values)));
   } finally {
     await database.close();
     rmSync(dataDir, { recursive: true, force: true });

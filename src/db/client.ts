@@ -121,7 +121,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     db,
     kind: 'pglite',
     url: undefined,
-    prepared: async <T>(_name: string, text: string, values: unknown[]) => (await client.query<T>(text, values)).rows,
+    prepared: <T>(name: string, text: string, values: unknown[]) => client.prepared<T>(name, text, values),
     migrate: () => client.migrate(MIGRATIONS_FOLDER),
     async close() {
       try {

@@ -12,8 +12,18 @@ export interface QueryRequest {
   tx: number | undefined;
 }
 
+/** A statement the server parses and plans once, then reuses by name (Database.prepared). */
+export interface PreparedRequest {
+  op: 'prepared';
+  id: number;
+  name: string;
+  text: string;
+  params: unknown[];
+}
+
 export type EmbeddedRequest =
   | QueryRequest
+  | PreparedRequest
   | { op: 'begin'; id: number }
   | { op: 'end'; id: number; tx: number; commit: boolean }
   | { op: 'migrate'; id: number; folder: string }

@@ -1,17 +1,24 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite, type QueryOptions, type Transaction } from '@electric-sql/pglite';
+import { Mutex, PGlite, type QueryOptions, type Transaction } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
-import type { EmbeddedReply, EmbeddedRequest, QueryRequest } from './embedded-protocol.js';
+import pg from 'pg';
+import type { EmbeddedReply, EmbeddedRequest, PreparedRequest, QueryRequest } from './embedded-protocol.js';
 
 // The embedded PostgreSQL (PGlite, WebAssembly) runs every statement synchronously on the thread that owns
 // it. Here that is this worker thread, so the server's event loop keeps parsing and answering requests while
-// a statement runs. Statements run in arrival order; PGlite's own mutex holds other statements back while a
-// transaction is open, so a transaction sees only its own statements.
+// a statement runs. One statement or one whole transaction at a time, in arrival order (`turn`), so a
+// transaction sees only its own statements.
 
 const port = parentPort!;
 const { pgdata } = workerData as { pgdata: string | undefined };
 const db = await PGlite.create(pgdata);
+// Named statements (the booking hot path) go through node-postgres on PGlite's own adapter, which parses
+// and plans each once and then only binds and executes it: planning costs as much as running it here too.
+const named = new pg.Client(createPgConfig(db));
+await named.connect();
+const turn = new Mutex();
 
 /** Statements of each open transaction, in order, with a way to wake the transaction when one arrives. */
 interface OpenTransaction {
@@ -34,6 +41,15 @@ function optionsOf(request: QueryRequest): QueryOptions {
   return { rowMode: request.rowMode ?? 'object', parsers };
 }
 
+async function runPrepared(request: PreparedRequest): Promise<void> {
+  try {
+    const result = await named.query({ name: request.name, text: request.text, values: request.params });
+    reply({ id: request.id, result: result.rows });
+  } catch (error) {
+    replyError(request.id, error);
+  }
+}
+
 async function runQuery(executor: PGlite | Transaction, request: QueryRequest): Promise<void> {
   try {
     const result = await executor.query(request.text, request.params, optionsOf(request));
@@ -47,7 +63,8 @@ function runTransaction(beginId: number): void {
   const open: OpenTransaction = { queue: [], wake: undefined };
   transactions.set(beginId, open);
   let endId = beginId;
-  db.transaction(async (tx) => {
+  // The turn is held from BEGIN to COMMIT: nothing else runs on the one session in between.
+  turn.runExclusive(() => db.transaction(async (tx) => {
     reply({ id: beginId, result: undefined });
     for (;;) {
       const next = open.queue.shift() ?? (await new Promise<void>((resolve) => (open.wake = resolve)), open.queue.shift());
@@ -59,7 +76,7 @@ function runTransaction(beginId: number): void {
       }
       await runQuery(tx, next);
     }
-  }).then(
+  })).then(
     () => reply({ id: endId, result: undefined }),
     (error: unknown) => replyError(endId, error),
   ).finally(() => transactions.delete(beginId));
@@ -76,21 +93,27 @@ function inTransaction(tx: number, message: OpenTransaction['queue'][number]): v
 port.on('message', (message: EmbeddedRequest) => {
   switch (message.op) {
     case 'query':
-      if (message.tx === undefined) void runQuery(db, message);
+      if (message.tx === undefined) void turn.runExclusive(() => runQuery(db, message));
       else inTransaction(message.tx, message);
+      return;
+    case 'prepared':
+      void turn.runExclusive(() => runPrepared(message));
       return;
     case 'begin':
       return runTransaction(message.id);
     case 'end':
       return inTransaction(message.tx, message);
     case 'migrate':
-      migrate(drizzle({ client: db }), { migrationsFolder: message.folder }).then(
+      turn.runExclusive(() => migrate(drizzle({ client: db }), { migrationsFolder: message.folder })).then(
         () => reply({ id: message.id, result: undefined }),
         (error: unknown) => replyError(message.id, error),
       );
       return;
     case 'close':
-      db.close().then(
+      turn.runExclusive(async () => {
+        await named.end();
+        await db.close();
+      }).then(
         () => {
           reply({ id: message.id, result: undefined });
           port.close();

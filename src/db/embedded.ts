@@ -52,6 +52,11 @@ export class EmbeddedClient {
     return this.send(request) as Promise<Results<T>>;
   }
 
+  /** Rows of a named statement, parsed and planned once per database (see embedded-worker.ts). */
+  prepared<T>(name: string, text: string, params: unknown[]): Promise<T[]> {
+    return this.send({ op: 'prepared', name, text, params }) as Promise<T[]>;
+  }
+
   async transaction<T>(work: (tx: EmbeddedTransaction) => Promise<T>): Promise<T> {
     const tx = this.nextId++;
     await this.send({ op: 'begin' }, tx);
