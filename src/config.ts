@@ -9,7 +9,8 @@ import { Type, type Static } from 'typebox';
 // One schema for every setting: validated once at start-up, typed, documented in README and .env.example.
 const ConfigSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  // postgres:// or postgresql://; the old service's SQLAlchemy forms (postgresql+asyncpg://, ...) are accepted too.
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?(\\+[A-Za-z0-9_]+)?://' })),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
   HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
@@ -97,9 +98,16 @@ export interface Config {
 export class ConfigError extends Error {}
 
 const MIN_SECRET_BYTES = 32;
+const MAKE_A_KEY = `make one with: node -e "console.log(require('node:crypto').randomBytes(48).toString('base64url'))" (or: openssl rand -base64 48)`;
+
+export interface LoadConfigOptions {
+  dotenv?: boolean;
+  /** Where a setting that is accepted but rewritten is reported (one line each). Default: stderr. */
+  warn?: (line: string) => void;
+}
 
 /** Reads the environment (and `.env`) once; throws ConfigError with a message meant for the operator. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dotenv?: boolean } = {}): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   let raw: RawConfig;
   try {
     raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, env: false, dotenv: (options.dotenv ?? true) ? { quiet: true } : false });
@@ -114,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
   const dataDir = resolve(raw.DATA_DIR);
   return {
     production,
-    databaseUrl: raw.DATABASE_URL || undefined,
+    databaseUrl: withoutSqlAlchemyDriver(raw.DATABASE_URL || undefined, options.warn ?? ((line) => console.warn(`bookfast: ${line}`))),
     dataDir,
     port: raw.PORT,
     host: raw.HOST,
@@ -205,6 +213,15 @@ export function describeLimits(config: Config): string {
   );
 }
 
+// The old service's .env says postgresql+asyncpg:// (SQLAlchemy's "dialect+driver"); node-postgres is the
+// driver here, so the "+driver" part is dropped and the rest of the URL is used as it is.
+function withoutSqlAlchemyDriver(url: string | undefined, warn: (line: string) => void): string | undefined {
+  const match = url && /^(postgres(?:ql)?)\+([A-Za-z0-9_]+):\/\//.exec(url);
+  if (!url || !match) return url;
+  warn(`DATABASE_URL: "${match[1]}+${match[2]}://" is a SQLAlchemy driver form; connecting with "${match[1]}://" (the "+${match[2]}" part is ignored)`);
+  return `${match[1]}://${url.slice(match[0].length)}`;
+}
+
 // One process per core in production; the embedded database belongs to one process, so it runs one.
 function resolveWorkers(given: number | undefined, production: boolean, hasServer: boolean): number {
   if (!hasServer) {
@@ -219,11 +236,11 @@ function resolveWorkers(given: number | undefined, production: boolean, hasServe
 function resolveSecretKey(given: string | undefined, production: boolean, dataDir: string): string {
   if (given !== undefined && given !== '') {
     if (Buffer.byteLength(given) < MIN_SECRET_BYTES && production) {
-      throw new ConfigError(`SECRET_KEY must be at least ${MIN_SECRET_BYTES} bytes in production`);
+      throw new ConfigError(`SECRET_KEY must be at least ${MIN_SECRET_BYTES} bytes in production; ${MAKE_A_KEY}`);
     }
     return given;
   }
-  if (production) throw new ConfigError('SECRET_KEY is required in production (at least 32 bytes)');
+  if (production) throw new ConfigError(`SECRET_KEY is required in production (at least ${MIN_SECRET_BYTES} bytes); ${MAKE_A_KEY}`);
   const file = join(dataDir, 'secret_key');
   try {
     return readFileSync(file, 'utf8').trim();

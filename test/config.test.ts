@@ -22,8 +22,9 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    [{ NODE_ENV: 'production' }, /SECRET_KEY is required/],
-    [{ NODE_ENV: 'production', SECRET_KEY: 'too-short' }, /at least 32 bytes/],
+    [{ NODE_ENV: 'production' }, /SECRET_KEY is required.*make one with: node -e .*openssl rand -base64 48/],
+    [{ NODE_ENV: 'production', SECRET_KEY: 'too-short' }, /at least 32 bytes.*make one with: node -e .*openssl rand -base64 48/],
+    [{ DATABASE_URL: 'postgresql+://x' }, /DATABASE_URL/],
     [{ PORT: 'eighty' }, /PORT/],
     [{ PORT: '70000' }, /PORT/],
     [{ ALGORITHM: 'none' }, /ALGORITHM/],
@@ -33,6 +34,27 @@ describe('loadConfig', () => {
   ])('when given %j, then it refuses to start with a clear message', (env, message) => {
     expect(() => load({ DATA_DIR: tempDir(), ...env })).toThrow(ConfigError);
     expect(() => load({ DATA_DIR: tempDir(), ...env })).toThrow(message);
+  });
+
+  it.each([
+    ['postgresql+asyncpg://app:secret@db:5432/bookfast', 'postgresql://app:secret@db:5432/bookfast', '+asyncpg'],
+    ['postgresql+psycopg://app@localhost/bookfast?sslmode=require', 'postgresql://app@localhost/bookfast?sslmode=require', '+psycopg'],
+    ['postgres+psycopg2://app@localhost/bookfast', 'postgres://app@localhost/bookfast', '+psycopg2'],
+  ])('when DATABASE_URL is the SQLAlchemy form %s, then the driver part is dropped with one warning line', (given, used, driver) => {
+    const warnings: string[] = [];
+    const config = loadConfig({ DATA_DIR: tempDir(), DATABASE_URL: given }, { dotenv: false, warn: (line) => warnings.push(line) });
+    expect(config.databaseUrl).toBe(used);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(driver);
+    // The warning names the scheme only, never the password in the URL.
+    expect(warnings[0]).not.toContain('secret');
+  });
+
+  it('when DATABASE_URL is a plain postgres URL, then nothing is rewritten or reported', () => {
+    const warnings: string[] = [];
+    const url = 'postgres://app@localhost:5432/bookfast';
+    expect(loadConfig({ DATA_DIR: tempDir(), DATABASE_URL: url }, { dotenv: false, warn: (line) => warnings.push(line) }).databaseUrl).toBe(url);
+    expect(warnings).toEqual([]);
   });
 
   it('when production brings a long key, then it is used', () => {
