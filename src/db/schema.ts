@@ -144,3 +144,11 @@ export const waitlist = pgTable(
   },
   (table) => [uniqueIndex('waitlist_event_user_key').on(table.eventId, table.userId), index('waitlist_event_id_idx').on(table.eventId, table.id)],
 );
+
+// One row per job that only one process at a time may run (the hold sweeper, ...): whoever holds an unexpired
+// lease runs it. Taken and renewed by one statement (src/db/leader.ts), so it works through a pooler too.
+export const leaderLeases = pgTable('leader_leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
