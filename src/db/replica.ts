@@ -48,20 +48,22 @@ export function routeReads(primary: pg.Pool, readUrl: string, maxLagMs: number):
       switchTo(false, `replica unreachable: ${(error as Error).message}`);
     }
   };
-  let checking: Promise<void> | undefined = check();
-  const timer = setInterval(() => {
+  let checking: Promise<void> | undefined;
+  const checkNow = () => {
     checking ??= check().finally(() => (checking = undefined));
-  }, CHECK_INTERVAL_MS);
+  };
+  checkNow();
+  const timer = setInterval(checkNow, CHECK_INTERVAL_MS);
   timer.unref();
 
   // What drizzle calls: a statement the replica fails (down, cancelled by recovery) is run on the primary.
-  const query = async (config: pg.QueryConfig): Promise<pg.QueryResult> => {
-    if (!healthy) return primary.query(config);
+  const query = async (config: pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> => {
+    if (!healthy) return primary.query(config, values);
     try {
-      return await replica.query(config);
+      return await replica.query(config, values);
     } catch (error) {
       switchTo(false, `replica failed a read: ${(error as Error).message}`);
-      return primary.query(config);
+      return primary.query(config, values);
     }
   };
   const db = drizzle(new RoutingClient(query) as unknown as pg.Pool, { schema }) as unknown as Db;
@@ -78,7 +80,7 @@ export function routeReads(primary: pg.Pool, readUrl: string, maxLagMs: number):
 }
 
 // A class, so drizzle takes it for a client (it inspects plain objects as its own config). Drizzle's
-// node-postgres session sends every statement as one query config object.
+// node-postgres session sends every statement as a query config and its parameters.
 class RoutingClient {
-  constructor(readonly query: (config: pg.QueryConfig) => Promise<pg.QueryResult>) {}
+  constructor(readonly query: (config: pg.QueryConfig, values?: unknown[]) => Promise<pg.QueryResult>) {}
 }
