@@ -33,8 +33,8 @@ async function runServer(config: Config, migrate: boolean): Promise<void> {
         database.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'
       }`,
     );
+    if (config.databaseUrl) app.log.info(describeDatabaseRoutes(config));
   }
-  if (config.databaseUrl) app.log.info(describeDatabaseRoutes(config));
 }
 
 function databaseOptions(config: Config) {
@@ -82,6 +82,7 @@ async function runPrimary(config: Config): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   console.log(`BookFast on http://${config.host}:${config.port} (docs at /docs) with ${config.workers} worker processes`);
+  console.log(describeDatabaseRoutes(config));
 }
 
 main().catch((error: unknown) => {

@@ -26,7 +26,8 @@ const LAG_SQL = `SELECT pg_is_in_recovery() AS standby,
 
 /** Routes read-only statements to the replica at `readUrl`, falling back to `primary`; checked every second. */
 export function routeReads(primary: pg.Pool, readUrl: string, maxLagMs: number): ReadRoute {
-  const replica = new pg.Pool({ connectionString: readUrl, max: 4, connectionTimeoutMillis: 1_000, application_name: 'bookfast-read' });
+  // A direct connection to the replica (not through a transaction-mode pooler): it takes the statement timeout.
+  const replica = new pg.Pool({ connectionString: readUrl, max: 4, connectionTimeoutMillis: 1_000, statement_timeout: 15_000, application_name: 'bookfast-read' });
   replica.on('error', () => undefined);
   const listeners: ((usingReplica: boolean, reason: string) => void)[] = [];
   // Until the first check says otherwise, the primary answers.
