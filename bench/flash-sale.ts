@@ -14,6 +14,7 @@ import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
 import { renderMarkdown, type BenchResults } from './report.js';
 import { cpuSeconds, startServer, stopServer } from './server-process.js';
 import { openDatabase } from '../src/db/client.js';
+import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,6 +31,9 @@ const { values: args } = parseArgs({
     'sellout-attempts': { type: 'string', default: '20000' },
     'skip-open-loop': { type: 'boolean', default: false },
     port: { type: 'string', default: '8077' },
+    // `--through pgbouncer`: POST /book direct, through PgBouncer, and through HAProxy + --hosts hosts + PgBouncer.
+    through: { type: 'string' },
+    hosts: { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/results/latest' },
   },
 });
@@ -111,6 +115,15 @@ async function main(): Promise<void> {
   const dbUrl = Object.assign(new URL(serverUrl!), { pathname: `/${benchDb}` }).toString();
   const maxConnections = Number((await admin.query<{ max_connections: string }>('SHOW max_connections')).rows[0]!.max_connections);
   log(`throwaway database ${benchDb}; PostgreSQL max_connections = ${maxConnections}`);
+  if (args.through !== undefined) {
+    try {
+      await runThroughPooler(dbUrl, benchDb);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
+      await admin.end();
+    }
+    return;
+  }
 
   const server = await startServer({ DATABASE_URL: dbUrl, ...serverEnv }, baseUrl);
   const db = new pg.Client({ connectionString: dbUrl });
@@ -124,6 +137,28 @@ async function main(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
     await admin.end();
   }
+}
+
+async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
+  if (args.through !== 'pgbouncer') throw new Error(`--through ${args.through}: only pgbouncer is known`);
+  const runs = await benchThroughPooler({
+    dbUrl,
+    serverUrl: serverUrl!,
+    benchDb,
+    connections,
+    duration,
+    workers,
+    hosts: Number(args.hosts),
+    buyers: Number(args.buyers),
+    port: Number(args.port),
+    log,
+  });
+  const markdown = renderThroughPooler(runs);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(`${args.out}-through-pgbouncer.json`, JSON.stringify({ at: new Date().toISOString(), options: { connections, duration, workers, hosts: args.hosts }, runs }, null, 2));
+  writeFileSync(`${args.out}-through-pgbouncer.md`, `${markdown}\n`);
+  console.log(`\n${markdown}`);
+  if (runs.some((run) => !run.soldEqualsBooked)) process.exitCode = 1;
 }
 
 interface ServerDatabase {

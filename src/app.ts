@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import type { Database, Db } from './db/client.js';
 import { eventRoutes } from './events/routes.js';
 import { orderRoutes } from './orders/routes.js';
-import { holdSweeper } from './orders/sweeper.js';
+import { startHoldSweeper } from './orders/sweeper.js';
 import { checkInRoutes } from './checkin/routes.js';
 import { createSeatsBus } from './live/bus.js';
 import { liveRoutes } from './live/routes.js';
@@ -34,6 +34,8 @@ import { acceptOnlyUtf8Json } from './http/json-body.js';
 export interface Deps {
   config: Config;
   db: Db;
+  /** For read-only lists that may be a moment old (DATABASE_READ_URL): a replica while it keeps up, else `db`. */
+  readDb: Db;
   batcher: BookingBatcher;
   live: LiveSeats;
 }
@@ -86,7 +88,10 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     onSeatsChanged: (eventId) => live.seatsChanged(eventId),
     onSeatsReturned: (eventId) => waitlist.promote(eventId),
   });
-  const deps: Deps = { config, db: database.db, batcher, live };
+  const deps: Deps = { config, db: database.db, readDb: database.reads?.db ?? database.db, batcher, live };
+  database.reads?.onSwitch((usingReplica, reason) =>
+    usingReplica ? app.log.info(`reads: back on the replica (${reason})`) : app.log.warn(`reads: on the primary (${reason})`),
+  );
 
   registerErrorHandling(app);
   checkIdsAsWritten(app);
@@ -153,7 +158,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(eventRoutes, deps);
   await app.register(bookingRoutes, deps);
   await app.register(orderRoutes, deps);
-  await app.register(holdSweeper, deps);
+  app.decorate('holdSweeper', startHoldSweeper(app, deps));
   await app.register(checkInRoutes, deps);
   await app.register(organizerRoutes, deps);
   await app.register(liveRoutes, deps);

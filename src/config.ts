@@ -11,6 +11,11 @@ const ConfigSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development' }),
   // postgres:// or postgresql://; the old service's SQLAlchemy forms (postgresql+asyncpg://, ...) are accepted too.
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?(\\+[A-Za-z0-9_]+)?://' })),
+  // Issue 15: DATABASE_URL may point at PgBouncer in transaction mode; what needs a session goes direct.
+  DATABASE_POOLER: Type.Union([Type.Literal('none'), Type.Literal('pgbouncer')], { default: 'none' }),
+  DATABASE_DIRECT_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_READ_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_READ_MAX_LAG_MS: Type.Integer({ default: 2000, minimum: 0, maximum: 600000 }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
   HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
@@ -57,6 +62,13 @@ type RawConfig = Static<typeof ConfigSchema>;
 export interface Config {
   production: boolean;
   databaseUrl: string | undefined;
+  /** 'pgbouncer': DATABASE_URL is a transaction-mode pooler (no named statements, no session state). */
+  databasePooler: 'none' | 'pgbouncer';
+  /** A session-capable connection to the primary (not through the pooler): migrations and LISTEN. */
+  databaseDirectUrl: string | undefined;
+  /** A streaming replica for read-only lists; reads fall back to the primary when it is down or lags. */
+  databaseReadUrl: string | undefined;
+  databaseReadMaxLagMs: number;
   dataDir: string;
   port: number;
   host: string;
@@ -120,9 +132,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
   const defaults = production ? LIMIT_DEFAULTS.production : LIMIT_DEFAULTS.development;
   const dataDir = resolve(raw.DATA_DIR);
+  const databaseUrl = withoutSqlAlchemyDriver(raw.DATABASE_URL || undefined, options.warn ?? ((line) => console.warn(`bookfast: ${line}`)));
+  const redisUrl = raw.REDIS_URL || undefined;
+  const databaseDirectUrl = raw.DATABASE_DIRECT_URL || undefined;
+  const databaseReadUrl = raw.DATABASE_READ_URL || undefined;
+  if (!databaseUrl && (raw.DATABASE_POOLER !== 'none' || databaseDirectUrl || databaseReadUrl)) {
+    throw new ConfigError('DATABASE_POOLER, DATABASE_DIRECT_URL and DATABASE_READ_URL need DATABASE_URL (a PostgreSQL server)');
+  }
+  // LISTEN needs a session, which a transaction-mode pooler does not keep: live seats need one of the two.
+  if (raw.DATABASE_POOLER === 'pgbouncer' && !databaseDirectUrl && !redisUrl) {
+    throw new ConfigError('DATABASE_POOLER=pgbouncer: live seats need DATABASE_DIRECT_URL (for LISTEN) or REDIS_URL');
+  }
   return {
     production,
-    databaseUrl: withoutSqlAlchemyDriver(raw.DATABASE_URL || undefined, options.warn ?? ((line) => console.warn(`bookfast: ${line}`))),
+    databaseUrl,
+    databasePooler: raw.DATABASE_POOLER,
+    databaseDirectUrl,
+    databaseReadUrl,
+    databaseReadMaxLagMs: raw.DATABASE_READ_MAX_LAG_MS,
     dataDir,
     port: raw.PORT,
     host: raw.HOST,
@@ -138,7 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     workers: resolveWorkers(raw.WORKERS, production, Boolean(raw.DATABASE_URL)),
     holdSweepSeconds: raw.HOLD_SWEEP_SECONDS,
     openEventCreation: raw.OPEN_EVENT_CREATION,
-    redisUrl: raw.REDIS_URL || undefined,
+    redisUrl,
     rateLimits: {
       enabled: raw.RATE_LIMITS === 'on',
       loginPerMinute: raw.RATE_LIMIT_LOGIN_PER_MINUTE ?? defaults.loginPerMinute,

@@ -156,3 +156,11 @@ export const rateLimitCounters = pgTable(
   },
   (table) => [index('rate_limit_counters_reset_at_idx').on(table.resetAt)],
 );
+
+// One row per job that only one process at a time may run (the hold sweeper, ...): whoever holds an unexpired
+// lease runs it. Taken and renewed by one statement (src/db/leader.ts), so it works through a pooler too.
+export const leaderLeases = pgTable('leader_leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
