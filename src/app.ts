@@ -28,6 +28,7 @@ import { createMetrics, registerMetrics } from './http/metrics.js';
 import { echoRequestId, requestIdFor } from './http/request-id.js';
 import { registerWebApp } from './http/web-app.js';
 import { ErrorOut } from './http/schemas.js';
+import { webhooksPlugin } from './webhooks/plugin.js';
 
 export interface Deps {
   config: Config;
@@ -151,6 +152,9 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(organizerRoutes, deps);
   await app.register(liveRoutes, deps);
   await app.register(waitlistRoutes, deps);
+  // Webhooks (issue 17): routes, this process's delivery worker and its metrics; the plugin starts and
+  // stops its worker itself (onReady, preClose), independent of the shutdown order below.
+  await app.register(webhooksPlugin, { config, db: database.db, registry: metrics.registry });
   app.decorate('liveSeats', live);
   // Open streams would keep the server from closing: end them first.
   app.addHook('preClose', () => live.close());
