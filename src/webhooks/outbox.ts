@@ -14,9 +14,9 @@ import type { DeliveredType, WebhookEventType } from './types.js';
  * endpoints of that event, endpoints of every event of its owner, and admins' endpoints of all events.
  */
 export function subscribersSql(type: WebhookEventType, event: string): string {
-  return `SELECT w.id FROM webhook_endpoints w, ${event} ev
+  return `SELECT w.id FROM webhook_endpoints w, ${event} wh_ev
     WHERE '${type}' = ANY (w.events)
-      AND (w.event_id = ev.id OR (w.event_id IS NULL AND (w.all_events OR w.owner_id = ev.owner_id)))`;
+      AND (w.event_id = wh_ev.id OR (w.event_id IS NULL AND (w.all_events OR w.owner_id = wh_ev.owner_id)))`;
 }
 
 export interface OutboxSplice {
@@ -32,6 +32,11 @@ export interface OutboxSplice {
   /** Optional filter over `from`; and an ORDER BY so that outbox ids (delivery order) follow it. */
   where?: string;
   orderBy?: string;
+  /**
+   * Another outbox CTE of the same statement whose rows must come first (e.g. the tickets before the
+   * sold-out). Sibling CTEs run in no set order; reading `after` to its end first makes its ids smaller.
+   */
+  after?: string;
 }
 
 /**
@@ -46,8 +51,11 @@ export function outboxCtes(splice: OutboxSplice): string {
   ), ${splice.name} AS (
     INSERT INTO webhook_outbox (endpoint_id, type, event_id, data)
     SELECT ${to}.id, '${splice.type}', (SELECT id FROM ${splice.event}), ${splice.data}
-    FROM ${to}, ${splice.from}${splice.where ? `\n    WHERE ${splice.where}` : ''}
+    FROM ${to}, ${splice.from}${splice.after ? `, (SELECT count(*) FROM ${splice.after}) ${splice.name}_after` : ''}${
+      splice.where ? `\n    WHERE ${splice.where}` : ''
+    }
     ORDER BY ${to}.id${splice.orderBy ? `, ${splice.orderBy}` : ''}
+    RETURNING id
   )`;
 }
 
