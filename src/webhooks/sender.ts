@@ -30,11 +30,19 @@ export async function sendWebhook(url: URL, headers: Record<string, string>, bod
     durationMs: Math.round(performance.now() - started),
   });
   let target: { address: string; family: 4 | 6 };
+  let dnsTimer: NodeJS.Timeout | undefined;
   try {
-    target = await resolveTarget(url, options);
+    // The timeout covers the lookup too: a worker's lease must outlast its longest attempt.
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      dnsTimer = setTimeout(() => reject(new Error(`timeout after ${options.timeoutMs} ms`)), options.timeoutMs);
+    });
+    target = await Promise.race([resolveTarget(url, options), timedOut]);
   } catch (error) {
     return done(null, error instanceof TargetRefused ? `refused: ${error.message}` : `DNS: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(dnsTimer);
   }
+  const remainingMs = Math.max(1, options.timeoutMs - (performance.now() - started));
   // The connection goes to the checked address only: no second lookup an attacker's DNS could answer differently.
   const pinned: LookupFunction = (_hostname, lookupOptions, callback) => {
     if (lookupOptions.all) callback(null, [{ address: target.address, family: target.family }]);
@@ -62,7 +70,7 @@ export async function sendWebhook(url: URL, headers: Record<string, string>, bod
         'user-agent': 'BookFast-Webhooks/1',
       },
     });
-    const timer = setTimeout(() => finish(null, `timeout after ${options.timeoutMs} ms`), options.timeoutMs);
+    const timer = setTimeout(() => finish(null, `timeout after ${options.timeoutMs} ms`), remainingMs);
     const onAbort = () => finish(null, 'aborted: the server is shutting down');
     options.signal?.addEventListener('abort', onAbort, { once: true });
     request.on('error', (error) => finish(null, error.message));

@@ -81,7 +81,9 @@ export class DeliveryWorker {
   }
 
   private async deliverOne(): Promise<boolean> {
-    const leaseSeconds = Math.ceil(this.options.timeoutMs / 1000) + 30;
+    // Longer than one attempt can take (the sender's timeout covers DNS, connect and answer), with room to
+    // record it; a process killed mid-attempt holds the endpoint this long, then another takes over.
+    const leaseSeconds = Math.ceil(this.options.timeoutMs / 1000) + 5;
     const endpoint = await claimEndpoint(this.db, this.token, leaseSeconds);
     if (!endpoint) return false;
     const head = await headOfQueue(this.db, endpoint.id).catch(async (error: unknown) => {
