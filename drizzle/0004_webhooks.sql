@@ -19,7 +19,8 @@ CREATE TABLE "webhook_endpoints" (
 	"previous_secret_expires_at" timestamp with time zone,
 	"lease_until" timestamp with time zone,
 	"lease_token" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"scope_key" text GENERATED ALWAYS AS (CASE WHEN event_id IS NOT NULL THEN 'e' || event_id WHEN all_events THEN 'a' ELSE 'o' || owner_id END) STORED NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "webhook_outbox" (
@@ -44,6 +45,7 @@ ALTER TABLE "webhook_endpoints" ADD CONSTRAINT "webhook_endpoints_owner_id_users
 ALTER TABLE "webhook_endpoints" ADD CONSTRAINT "webhook_endpoints_event_id_events_id_fk" FOREIGN KEY ("event_id") REFERENCES "public"."events"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_outbox" ADD CONSTRAINT "webhook_outbox_endpoint_id_webhook_endpoints_id_fk" FOREIGN KEY ("endpoint_id") REFERENCES "public"."webhook_endpoints"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "webhook_attempts_outbox_id_idx" ON "webhook_attempts" USING btree ("outbox_id","id");--> statement-breakpoint
+CREATE INDEX "webhook_endpoints_scope_key_idx" ON "webhook_endpoints" USING btree ("scope_key");--> statement-breakpoint
 CREATE INDEX "webhook_endpoints_event_id_idx" ON "webhook_endpoints" USING btree ("event_id");--> statement-breakpoint
 CREATE INDEX "webhook_endpoints_owner_id_idx" ON "webhook_endpoints" USING btree ("owner_id");--> statement-breakpoint
 CREATE INDEX "webhook_outbox_pending_idx" ON "webhook_outbox" USING btree ("endpoint_id","id") WHERE "webhook_outbox"."status" = 'pending';--> statement-breakpoint

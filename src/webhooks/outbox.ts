@@ -6,8 +6,9 @@ import type { DeliveredType, WebhookEventType } from './types.js';
 // transaction) that makes the change, one row per subscribed endpoint. Committed change, committed row;
 // rolled-back change, no row. The delivery worker (worker.ts) reads the rows after the commit.
 //
-// Cost when nobody listens: the subscriber CTE reads webhook_endpoints once per statement (not per ticket);
-// with no endpoint at all that is a scan of an empty table (zero pages), and the INSERT then has no rows.
+// Cost when nobody listens: the subscriber CTE looks the event's three scope keys up once per statement
+// (not per ticket) in webhook_endpoints_scope_key_idx, one index scan (an empty table is read as zero pages
+// instead); finding nobody, the INSERT has no rows to write.
 
 /**
  * The endpoints subscribed to `type` for the one BookFast event in relation `event` (columns id, owner_id):
@@ -15,8 +16,7 @@ import type { DeliveredType, WebhookEventType } from './types.js';
  */
 export function subscribersSql(type: WebhookEventType, event: string): string {
   return `SELECT w.id FROM webhook_endpoints w, ${event} wh_ev
-    WHERE '${type}' = ANY (w.events)
-      AND (w.event_id = wh_ev.id OR (w.event_id IS NULL AND (w.all_events OR w.owner_id = wh_ev.owner_id)))`;
+    WHERE w.scope_key = ANY (ARRAY['e' || wh_ev.id, 'o' || wh_ev.owner_id, 'a']) AND '${type}' = ANY (w.events)`;
 }
 
 export interface OutboxSplice {
@@ -68,8 +68,7 @@ export async function recordWebhookEvent(tx: Db, type: WebhookEventType, event: 
     sql`INSERT INTO webhook_outbox (endpoint_id, type, event_id, data)
         SELECT w.id, ${type}, ${event.id}::int, ${JSON.stringify(data)}::json
         FROM webhook_endpoints w
-        WHERE ${type} = ANY (w.events)
-          AND (w.event_id = ${event.id}::int OR (w.event_id IS NULL AND (w.all_events OR w.owner_id = ${event.owner_id}::int)))
+        WHERE w.scope_key = ANY (ARRAY['e' || ${event.id}::int, 'o' || ${event.owner_id}::int, 'a']) AND ${type} = ANY (w.events)
         ORDER BY w.id`,
   );
 }
