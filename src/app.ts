@@ -30,6 +30,7 @@ import { registerWebApp } from './http/web-app.js';
 import { ErrorOut } from './http/schemas.js';
 import { CANONICAL_ID, checkIdsAsWritten } from './http/ids.js';
 import { acceptOnlyUtf8Json } from './http/json-body.js';
+import { webhooksPlugin } from './webhooks/plugin.js';
 
 export interface Deps {
   config: Config;
@@ -163,6 +164,9 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(organizerRoutes, deps);
   await app.register(liveRoutes, deps);
   await app.register(waitlistRoutes, deps);
+  // Webhooks (issue 17): routes, this process's delivery worker and its metrics; the plugin starts and
+  // stops its worker itself (onReady, preClose), independent of the shutdown order below.
+  await app.register(webhooksPlugin, { config, db: database.db, registry: metrics.registry });
   app.decorate('liveSeats', live);
   // Open streams would keep the server from closing: end them first.
   app.addHook('preClose', () => live.close());

@@ -55,6 +55,13 @@ const ConfigSchema = Type.Object({
   CORS_ORIGINS: Type.String({ default: '' }),
   DB_CONNECT_TIMEOUT_MS: Type.Integer({ default: 3000, minimum: 100, maximum: 60000 }),
   TOKEN_VERSION_CACHE_MS: Type.Integer({ default: 2000, minimum: 0, maximum: 60000 }),
+  // Webhooks (issue 17).
+  WEBHOOKS_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  WEBHOOKS_ALLOW_HTTP: Type.Optional(Type.Boolean()),
+  WEBHOOKS_WORKER: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  WEBHOOKS_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
+  WEBHOOKS_POLL_MS: Type.Integer({ default: 500, minimum: 10, maximum: 60000 }),
+  WEBHOOKS_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 60000 }),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;
@@ -105,6 +112,17 @@ export interface Config {
   corsOrigins: string[];
   dbConnectTimeoutMs: number;
   tokenVersionCacheMs: number;
+  webhooks: {
+    /** Deliver to loopback, link-local and private addresses too (tests, a receiver on the same network). */
+    allowPrivate: boolean;
+    /** http:// endpoints besides https://; default: true outside production. */
+    allowHttp: boolean;
+    /** Run the delivery worker in this process. */
+    worker: boolean;
+    concurrency: number;
+    pollMs: number;
+    timeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -181,6 +199,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     corsOrigins: raw.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     dbConnectTimeoutMs: raw.DB_CONNECT_TIMEOUT_MS,
     tokenVersionCacheMs: raw.TOKEN_VERSION_CACHE_MS,
+    webhooks: {
+      allowPrivate: raw.WEBHOOKS_ALLOW_PRIVATE,
+      allowHttp: raw.WEBHOOKS_ALLOW_HTTP ?? !production,
+      worker: raw.WEBHOOKS_WORKER === 'on',
+      concurrency: raw.WEBHOOKS_CONCURRENCY,
+      pollMs: raw.WEBHOOKS_POLL_MS,
+      timeoutMs: raw.WEBHOOKS_TIMEOUT_MS,
+    },
   };
 }
 
