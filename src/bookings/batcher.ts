@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.js';
 import { NotFound, ServiceUnavailable, SoldOut } from '../http/errors.js';
-import { bookSeats, type BookingOutcome, type TicketWithEvent } from './inventory.js';
+import { IdempotencyKeyTaken, type KeyToRecord } from './idempotency-records.js';
+import { bookSeats, recordedFor, type BookingOutcome, type KeyedBuyer, type TicketWithEvent } from './inventory.js';
 
 export interface BatcherOptions {
   /** Most buyers one statement books; bounds how long anyone waits behind a batch. */
@@ -40,6 +41,8 @@ export interface BatchObserver {
 
 interface Waiter {
   userId: number;
+  /** Recorded with the seat in the batch's statement. */
+  key: KeyToRecord | undefined;
   /** performance.now() when it joined the queue. */
   since: number;
   resolve(ticket: TicketWithEvent): void;
@@ -79,7 +82,7 @@ export class BookingBatcher {
     private readonly options: BatcherOptions,
   ) {}
 
-  book(eventId: number, userId: number): Promise<TicketWithEvent> {
+  book(eventId: number, userId: number, key?: KeyToRecord): Promise<TicketWithEvent> {
     const queue = this.queueFor(eventId);
     if (queue.soldOutUntil > Date.now()) {
       this.options.observer?.refusedFromMemory(eventId);
@@ -90,7 +93,7 @@ export class BookingBatcher {
       return Promise.reject(new ServiceUnavailable('Too many bookings are waiting for this event, retry shortly'));
     }
     return new Promise<TicketWithEvent>((resolve, reject) => {
-      queue.waiting.push({ userId, since: performance.now(), resolve, reject });
+      queue.waiting.push({ userId, key, since: performance.now(), resolve, reject });
       this.pump(eventId, queue);
     });
   }
@@ -156,8 +159,16 @@ export class BookingBatcher {
     const started = performance.now();
     let outcome;
     try {
-      outcome = await bookSeats(this.database, eventId, batch.map((waiter) => waiter.userId));
+      outcome = await bookSeats(this.database, eventId, batch.map((waiter) => waiter.userId), keyedBuyers(batch));
     } catch (error) {
+      if (error instanceof IdempotencyKeyTaken) {
+        // Nothing was sold. Keyed buyers look their keys up again (the taken one replays, the others come
+        // back); the rest go first in line for the next batch, which is sent at once.
+        queue.waiting.unshift(...batch.filter((waiter) => !waiter.key));
+        release();
+        for (const waiter of batch) if (waiter.key) waiter.reject(error);
+        return;
+      }
       // The statement failed or its outcome is unknown: nobody is told 200.
       const settled = performance.now();
       release();
@@ -190,7 +201,10 @@ export class BookingBatcher {
     }
     batch.forEach((waiter, index) => {
       const ticket = index < outcome.granted ? issued.get(waiter.userId)?.shift() : undefined;
-      if (ticket) waiter.resolve(ticket);
+      // A keyed buyer is answered from its record, which its replays will read too (the same ticket).
+      const recorded = ticket && waiter.key ? recordedFor(outcome, waiter.userId, waiter.key.key) : undefined;
+      if (recorded) waiter.resolve({ ...recorded.tickets[0]!, event: recorded.event });
+      else if (ticket) waiter.resolve(ticket);
       else waiter.reject(new SoldOut());
     });
     // Once per batch, never per ticket; coalesced further before anything is published.
@@ -215,4 +229,10 @@ export class BookingBatcher {
       // A metrics fault must never cost a buyer the answer.
     }
   }
+}
+
+function keyedBuyers(batch: Waiter[]): KeyedBuyer[] {
+  const keyed: KeyedBuyer[] = [];
+  batch.forEach((waiter, index) => waiter.key && keyed.push({ index, ...waiter.key }));
+  return keyed;
 }

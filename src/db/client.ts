@@ -68,6 +68,10 @@ function openPostgres(url: string, poolSize: number, connectTimeoutMs: number): 
   });
   // An idle client that loses its server emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);
+  // So does a client checked out of the pool (inside a transaction, between two statements): it gets its own
+  // listener for life. Its statement fails with the error (503); released, it is no longer queryable, so the
+  // pool destroys it instead of reusing it and opens a new connection when one is needed.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = drizzleNodePg(pool, { schema }) as unknown as Db;
   return {
     db,
