@@ -51,7 +51,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     baseUrl,
     stderr: () => stderr,
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
+      // Already gone (exited, or killed by a signal: then exitCode stays null and 'exit' will not come again).
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit') as Promise<[number | null]>;
       child.kill('SIGTERM');
       return (await exited)[0];
