@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Database, type Db } from '../db/client.js';
+import { queryRows, transaction, type Database, type Db } from '../db/client.js';
 import { EVENT_COLUMN_LIST, EVENT_COLUMNS, type EventRow } from '../events/repository.js';
 import type { EventValues } from '../events/values.js';
 import {
@@ -371,7 +371,7 @@ async function placeOrderAtOnce(db: Db, { eventId, userId, quantity, hold, key }
  * turns and cannot pass max_per_user.
  */
 function placeOrderCountingBuyer(db: Db, { eventId, userId, quantity, hold, key }: OrderRequest): Promise<PlaceOutcome> {
-  const placing = db.transaction(async (tx): Promise<PlaceOutcome> => {
+  const placing = transaction(db, async (tx): Promise<PlaceOutcome> => {
     const locked = await lockEventReleasingExpiredHolds(tx, eventId);
     if (!locked) return { kind: 'no-such-event', released: 0 };
     const { event, released } = locked;

@@ -33,7 +33,7 @@ export function killConnectionsRepeatedly(url: string, everyMs: number): { stop(
 }
 
 export interface Answer {
-  /** 0: no HTTP answer at all (connection refused or reset). */
+  /** 0: no HTTP answer at all (connection refused or reset, or none within 30 s). */
   status: number;
   text: string;
   replayed: string | null;
@@ -46,6 +46,8 @@ export async function send(baseUrl: string, path: string, token: string, body: o
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
+      // An answer that never comes is a failure to report, not a test that hangs.
+      signal: AbortSignal.timeout(30_000),
     });
     return { status: response.status, text: await response.text(), replayed: response.headers.get('idempotent-replayed') };
   } catch (error) {
