@@ -126,6 +126,15 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
   const batchesAfter = await batchTotals();
   const book = { ...bookRun, meanBatchSize: (batchesAfter.buyers - batchesBefore.buyers) / Math.max(1, batchesAfter.batches - batchesBefore.batches) };
 
+  // (c-key) the same with a new Idempotency-Key on every request, on its own event: the cost of recording the
+  // key in the batch statement (and of looking it up first), to set against (c).
+  const keyedEvent = await createEvent('Hot event (POST /book with Idempotency-Key)', capacity);
+  await autocannon(keyedBookRequests(tokens, keyedEvent, { connections, duration: 2 }));
+  const keyedWarmup = await countBooked(db, keyedEvent);
+  log(`(c-key) POST /book with an Idempotency-Key per request, one event, ${connections} connections for ${duration} s`);
+  const keyedRun = await measure(serverPid, keyedBookRequests(tokens, keyedEvent, { connections, duration }));
+  const keyedBook = { ...keyedRun, problems: await checkKeyed(db, keyedEvent) };
+
   const openLoop = [];
   if (!args['skip-open-loop']) {
     for (const share of [0.5, 0.8]) {
@@ -159,8 +168,9 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
     { id: selloutEvent, successes: sellout.ok, exactly: selloutCapacity },
     { id: oldEvent, successes: oldDesign.committed },
     { id: ordersEvent, successes: ordersRun.ok },
+    { id: keyedEvent, successes: keyedWarmup + keyedRun.ok },
   ]);
-  invariant.problems.push(...orders.orders.problems);
+  invariant.problems.push(...orders.orders.problems, ...keyedBook.problems);
   invariant.ok = invariant.problems.length === 0;
   return {
     at: new Date().toISOString(),
@@ -169,7 +179,12 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
     oldDesign,
     health,
     book,
-    ratios: { bookOverOldDesign: book.okPerSecond / oldDesign.perSecond, bookOverHealth: book.requestsPerSecond / health.requestsPerSecond },
+    keyedBook,
+    ratios: {
+      bookOverOldDesign: book.okPerSecond / oldDesign.perSecond,
+      bookOverHealth: book.requestsPerSecond / health.requestsPerSecond,
+      keyedOverBook: keyedBook.okPerSecond / book.okPerSecond,
+    },
     openLoop,
     sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
     orders,
@@ -192,6 +207,28 @@ function bookRequests(tokens: string[], eventId: number, options: Partial<autoca
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     })),
   };
+}
+
+// As bookRequests, with a key per request: autocannon puts a fresh unique id where `[<id>]` stands, which
+// makes it build every request anew (its CPU is reported next to the server's).
+function keyedBookRequests(tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
+  const requests = bookRequests(tokens, eventId, options);
+  return {
+    ...requests,
+    idReplacement: true,
+    requests: requests.requests!.map((request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': '[<id>]' } })),
+  };
+}
+
+// Every ticket of the keyed event was sold under a key, so each must have exactly one key row linking it.
+async function checkKeyed(db: pg.Client, eventId: number): Promise<string[]> {
+  const { rows } = await db.query<{ tickets: number; linked: number }>(
+    `SELECT (SELECT count(*) FROM tickets WHERE event_id = $1)::int AS tickets,
+            (SELECT count(*) FROM idempotency_keys k JOIN tickets t ON t.id = k.ticket_id WHERE t.event_id = $1)::int AS linked`,
+    [eventId],
+  );
+  const { tickets, linked } = rows[0]!;
+  return tickets === linked ? [] : [`event ${eventId}: ${tickets} tickets sold with a key but ${linked} key rows link one`];
 }
 
 // Buyers and quantities (1..4) rotate, so orders of every size compete for the same event row.

@@ -146,6 +146,32 @@ describe('Idempotency-Key on POST /orders and POST /book', () => {
     expect(await countBooked(t.testDb.database, event.id)).toBe(1);
   });
 
+  it('when POST /book is retried after its event sold out, then the sale is replayed, not "Sold Out" from memory', async () => {
+    const event = await createEvent(t.app, owner, { total_tickets: 1 });
+    const key = randomUUID();
+    const first = await post('/book', { event_id: event.id }, key);
+    expect((await post('/book', { event_id: event.id }, undefined, owner)).statusCode).toBe(400); // now known sold out
+    const again = await post('/book', { event_id: event.id }, key);
+    expect(first.statusCode).toBe(200);
+    expect(again.statusCode).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toBe(first.body);
+  });
+
+  it('when a refusal of POST /book on an event with a per-buyer limit is retried, then the refusal is replayed', async () => {
+    const event = await createEvent(t.app, owner, { max_per_user: 1 });
+    expect((await post('/book', { event_id: event.id }, undefined)).statusCode).toBe(200);
+    const key = randomUUID();
+    const first = await post('/book', { event_id: event.id }, key);
+    expect(first.statusCode).toBe(409);
+    await t.app.inject({ method: 'PATCH', url: `/events/${event.id}`, headers: owner.auth, payload: { max_per_user: 5 } });
+    const again = await post('/book', { event_id: event.id }, key);
+    expect(again.statusCode).toBe(409);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toBe(first.body);
+    expect(await countBooked(t.testDb.database, event.id)).toBe(1);
+  });
+
   it('when a confirm is retried with its key, then the confirmed order is replayed instead of 409 already confirmed', async () => {
     const event = await createEvent(t.app, owner);
     const hold = await post('/orders', { event_id: event.id, quantity: 2, hold: true }, undefined);

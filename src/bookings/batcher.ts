@@ -84,11 +84,15 @@ export class BookingBatcher {
 
   book(eventId: number, userId: number, key?: KeyToRecord): Promise<TicketWithEvent> {
     const queue = this.queueFor(eventId);
-    if (queue.soldOutUntil > Date.now()) {
+    // A keyed buyer not yet looked up may be a retry of a sale: only the batch statement can tell.
+    if (queue.soldOutUntil > Date.now() && !key?.unchecked) {
       this.options.observer?.refusedFromMemory(eventId);
       return Promise.reject(new SoldOut());
     }
-    if (queue.limitedUntil > Date.now()) return Promise.reject(new PerUserLimitApplies());
+    if (queue.limitedUntil > Date.now()) {
+      // The order path would refuse a retry afresh instead of replaying its stored refusal: look the key up first.
+      return Promise.reject(key?.unchecked ? new IdempotencyKeyTaken('Idempotency-Key not looked up') : new PerUserLimitApplies());
+    }
     if (queue.waiting.length >= this.options.queueLimit) {
       return Promise.reject(new ServiceUnavailable('Too many bookings are waiting for this event, retry shortly'));
     }
@@ -177,7 +181,7 @@ export class BookingBatcher {
       return;
     }
     if (outcome.kind === 'per-user-limit') queue.limitedUntil = Date.now() + LIMITED_TTL_MS;
-    if (outcome.kind === 'booked' && outcome.granted < batch.length) queue.soldOutUntil = Date.now() + this.options.soldOutTtlMs;
+    if (outcome.kind === 'booked' && outcome.granted < batch.length - outcome.recordedBefore.length) queue.soldOutUntil = Date.now() + this.options.soldOutTtlMs;
     const settled = performance.now();
     // The next batch goes to the database before this one's answers are written: PostgreSQL runs it while
     // this process serialises and sends a hundred answers, instead of waiting for them (the cycle of one
@@ -188,8 +192,11 @@ export class BookingBatcher {
       for (const waiter of batch) waiter.reject(new NotFound('Event not found'));
       return;
     }
+    const recordedBefore = new Set(outcome.recordedBefore);
+    // Its key already had an outcome (the statement looked): the caller replays it.
+    const replayed = (index: number) => recordedBefore.has(index) && new IdempotencyKeyTaken('Idempotency-Key already recorded');
     if (outcome.kind === 'per-user-limit') {
-      for (const waiter of batch) waiter.reject(new PerUserLimitApplies());
+      batch.forEach((waiter, index) => waiter.reject(replayed(index) || new PerUserLimitApplies()));
       return;
     }
     // Tickets of one buyer are interchangeable, so hand each waiter the next ticket issued to its user id.
@@ -199,11 +206,14 @@ export class BookingBatcher {
       list.push({ ...ticket, event: outcome.event });
       issued.set(ticket.user_id, list);
     }
+    let turn = 0;
     batch.forEach((waiter, index) => {
-      const ticket = index < outcome.granted ? issued.get(waiter.userId)?.shift() : undefined;
+      const recorded = replayed(index);
+      if (recorded) return waiter.reject(recorded);
+      const ticket = turn++ < outcome.granted ? issued.get(waiter.userId)?.shift() : undefined;
       // A keyed buyer is answered from its record, which its replays will read too (the same ticket).
-      const recorded = ticket && waiter.key ? recordedFor(outcome, waiter.userId, waiter.key.key) : undefined;
-      if (recorded) waiter.resolve({ ...recorded.tickets[0]!, event: recorded.event });
+      const sale = ticket && waiter.key ? recordedFor(outcome, waiter.userId, waiter.key.key) : undefined;
+      if (sale) waiter.resolve({ ...sale.tickets[0]!, event: sale.event });
       else if (ticket) waiter.resolve(ticket);
       else waiter.reject(new SoldOut());
     });

@@ -14,6 +14,8 @@ import type { OrderRow } from './rows.js';
 export interface KeyToRecord {
   key: string;
   requestHash: string;
+  /** Not looked up before this attempt: it may be a retry, so no answer may come from memory (sold out). */
+  unchecked?: boolean;
 }
 
 /** What a sale answered, as its rows were at commit. */

@@ -34,9 +34,10 @@ export type BookingOutcome =
   | { kind: 'no-such-event' }
   // The event has a per-buyer limit: one statement cannot count a buyer's seats after taking the lock, so
   // these buyers go through placeOrder (a transaction) instead; nothing was booked.
-  | { kind: 'per-user-limit' }
-  // `recorded`: the sale recorded for each keyed buyer who got a seat (see recordedFor).
-  | { kind: 'booked'; granted: number; event: EventRow; tickets: TicketRow[]; recorded: Map<string, RecordedSale> };
+  | { kind: 'per-user-limit'; recordedBefore: number[] }
+  // Buyers take part in arrival order, except those in `recordedBefore` (0-based positions): their keys already
+  // had a row, so they were left out. `recorded`: the sale recorded for each keyed buyer who got a seat.
+  | { kind: 'booked'; granted: number; event: EventRow; tickets: TicketRow[]; recorded: Map<string, RecordedSale>; recordedBefore: number[] };
 
 /**
  * Books up to `buyers.length` seats of one event in one statement, in arrival order: buyer i gets a seat
@@ -52,10 +53,11 @@ export async function bookSeats(database: Database, eventId: number, buyers: num
   const rows = await bookSeatsStatement(database, eventId, buyers, keyed);
   const row = rows[0];
   if (!row) return { kind: 'no-such-event' };
-  if (row.limited) return { kind: 'per-user-limit' };
+  const recordedBefore = (row.recorded_before ?? []).map((ord) => ord - 1);
+  if (row.limited) return { kind: 'per-user-limit', recordedBefore };
   const { ticket_ids: ids, user_ids: userIds, codes, purchase_date: purchaseDate } = row;
   const recorded = readRecordedKeys(row.recorded);
-  if (row.granted <= 0 || !ids || !userIds || !codes || !purchaseDate) return { kind: 'booked', granted: 0, event: row, tickets: [], recorded };
+  if (row.granted <= 0 || !ids || !userIds || !codes || !purchaseDate) return { kind: 'booked', granted: 0, event: row, tickets: [], recorded, recordedBefore };
   const event: EventRow = pickEvent(row);
   const tickets = ids.map((id, i) => ({
     id,
@@ -66,7 +68,7 @@ export async function bookSeats(database: Database, eventId: number, buyers: num
     code: codes[i]!,
     checked_in_at: null,
   }));
-  return { kind: 'booked', granted: row.granted, event, tickets, recorded };
+  return { kind: 'booked', granted: row.granted, event, tickets, recorded, recordedBefore };
 }
 
 type BookSeatsRow = EventRow & {
@@ -77,6 +79,7 @@ type BookSeatsRow = EventRow & {
   codes: string[] | null;
   purchase_date: Date | null;
   recorded?: { user_id: number; key: string; response: unknown }[] | null;
+  recorded_before?: number[] | null;
 };
 
 // A batch without keys runs the statement it always ran; one with keys, the same statement plus the records.
@@ -112,8 +115,8 @@ const EXPIRE_OVERDUE_HOLDS_OF_EV = /* sql */ `UPDATE orders o SET status = 'expi
     RETURNING o.quantity`;
 
 // $1 event id, $2 number of buyers, $3 their user ids in arrival order. Prepared once per connection.
-// `issuedColumns`: what the ticket insert returns (a keyed batch records whole tickets).
-const bookSeatsCtes = (issuedColumns: string) => /* sql */ `
+// A keyed batch (below) passes its own buyers and count, and has whole tickets returned to record them.
+const bookSeatsCtes = (issuedColumns = 'id, user_id, purchase_date, code', buyers = 'unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)', count = '$2::int') => /* sql */ `
   ev AS (
     SELECT id, total_tickets - tickets_sold - tickets_held AS free, max_per_user IS NOT NULL AS limited
     FROM events WHERE id = $1 FOR UPDATE
@@ -121,7 +124,7 @@ const bookSeatsCtes = (issuedColumns: string) => /* sql */ `
     ${EXPIRE_OVERDUE_HOLDS_OF_EV}
   ), quota AS (
     SELECT ev.id, ev.limited, freed.seats AS freed,
-           CASE WHEN ev.limited THEN 0 ELSE LEAST($2::int, ev.free + freed.seats) END AS granted
+           CASE WHEN ev.limited THEN 0 ELSE LEAST(${count}, ev.free + freed.seats) END AS granted
     FROM ev, (SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired) freed
   ), taken AS (
     UPDATE events e SET tickets_sold = e.tickets_sold + quota.granted, tickets_held = e.tickets_held - quota.freed
@@ -130,7 +133,7 @@ const bookSeatsCtes = (issuedColumns: string) => /* sql */ `
   ), issued AS (
     INSERT INTO tickets (event_id, user_id, status)
     SELECT taken.id, buyer.user_id, 'booked'
-    FROM taken, quota, unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)
+    FROM taken, quota, ${buyers}
     WHERE buyer.ord <= quota.granted
     RETURNING ${issuedColumns}
   ), issued_arrays AS (
@@ -142,31 +145,43 @@ const bookSeatsCtes = (issuedColumns: string) => /* sql */ `
     FROM issued
   )`;
 const BOOK_SEATS_SELECT = 'SELECT quota.granted, quota.limited, taken.*, issued_arrays.* FROM quota LEFT JOIN taken ON true CROSS JOIN issued_arrays';
-const BOOK_SEATS_SQL = `WITH ${bookSeatsCtes('id, user_id, purchase_date, code')} ${BOOK_SEATS_SELECT}`;
+const BOOK_SEATS_SQL = `WITH ${bookSeatsCtes()} ${BOOK_SEATS_SELECT}`;
 
 // The keyed batch: $4 the 1-based positions of the buyers who sent a key, $5 their keys, $6 their request
-// hashes. Each keyed buyer who got a seat gets its key row in this statement (see idempotency-records.ts).
-// Buyer n of a user gets that user's n-th ticket by id: the pairing the batcher answers with, so the ticket
-// recorded for a key is the one its buyer is told about. A key already recorded aborts the whole statement
-// (unique violation): nothing is sold, and the batcher runs the others again (see the batcher).
-const BOOK_SEATS_KEYED_SQL = `WITH ${bookSeatsCtes('*')}, granted_buyers AS (
-    SELECT b.user_id, b.ord, row_number() OVER (PARTITION BY b.user_id ORDER BY b.ord) AS nth
-    FROM quota, unnest($3::int[]) WITH ORDINALITY AS b(user_id, ord) WHERE b.ord <= quota.granted
+// hashes. A buyer whose key already has a row (a retry) takes no part: it is listed in recorded_before, and
+// the batcher sends it to replay. The others are numbered again (eligible) and sold to as in the plain batch;
+// each keyed one who gets a seat gets its key row in this statement (see idempotency-records.ts). Buyer n of
+// a user gets that user's n-th ticket by id: the pairing the batcher answers with, so the ticket recorded for
+// a key is the one its buyer is told about. A key recorded by another process after this statement's
+// snapshot is a unique violation: nothing is sold, and the batcher runs the others again.
+const BOOK_SEATS_KEYED_SQL = `WITH keyed AS (
+    SELECT k.ord, b.user_id, k.key, k.request_hash
+    FROM unnest($4::int[], $5::text[], $6::text[]) AS k(ord, key, request_hash)
+    JOIN unnest($3::int[]) WITH ORDINALITY AS b(user_id, ord) ON b.ord = k.ord
+  ), recorded_before AS (
+    SELECT keyed.ord FROM keyed JOIN idempotency_keys r ON r.user_id = keyed.user_id AND r.key = keyed.key
+  ), eligible AS (
+    SELECT b.user_id, row_number() OVER (ORDER BY b.ord) AS ord, b.ord AS arrival
+    FROM unnest($3::int[]) WITH ORDINALITY AS b(user_id, ord) WHERE b.ord NOT IN (SELECT ord FROM recorded_before)
+  ), ${bookSeatsCtes('*', 'eligible AS buyer', '$2::int - (SELECT count(*) FROM recorded_before)::int')}, granted_buyers AS (
+    SELECT b.user_id, b.arrival, row_number() OVER (PARTITION BY b.user_id ORDER BY b.ord) AS nth
+    FROM quota, eligible b WHERE b.ord <= quota.granted
   ), numbered_tickets AS (
     SELECT i.id, i.user_id, ${ticketJson('i')} AS ticket, row_number() OVER (PARTITION BY i.user_id ORDER BY i.id) AS nth
     FROM issued i
   ), recorded AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response, ticket_id)
-    SELECT b.user_id, k.key, k.request_hash, 200,
+    SELECT k.user_id, k.key, k.request_hash, 200,
            jsonb_build_object('order', NULL, 'event', ${eventJson('taken')}, 'tickets', jsonb_build_array(t.ticket)), t.id
-    FROM unnest($4::int[], $5::text[], $6::text[]) AS k(ord, key, request_hash)
-    JOIN granted_buyers b ON b.ord = k.ord
+    FROM keyed k
+    JOIN granted_buyers b ON b.arrival = k.ord
     JOIN numbered_tickets t ON t.user_id = b.user_id AND t.nth = b.nth
     CROSS JOIN taken
     RETURNING user_id, key, response
   )
   SELECT quota.granted, quota.limited, taken.*, issued_arrays.*,
-         (SELECT jsonb_agg(jsonb_build_object('user_id', user_id, 'key', key, 'response', response)) FROM recorded) AS recorded
+         (SELECT jsonb_agg(jsonb_build_object('user_id', user_id, 'key', key, 'response', response)) FROM recorded) AS recorded,
+         (SELECT array_agg(ord::int) FROM recorded_before) AS recorded_before
   FROM quota LEFT JOIN taken ON true CROSS JOIN issued_arrays`;
 
 /**

@@ -9,7 +9,7 @@ import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets, replayTicket
 
 export async function bookingRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const idempotent = idempotency(db, replayTicket);
+  const idempotent = idempotency(db, replayTicket, { lookUpFirst: false });
 
   app.post(
     '/book',

@@ -11,8 +11,8 @@ import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats
 export async function orderRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   // One per route: a twin waits only for a request of its own route (the same key elsewhere is a 422).
-  const idempotentOrder = idempotency(db, replayOrder);
-  const idempotentConfirm = idempotency(db, replayOrder);
+  const idempotentOrder = idempotency(db, replayOrder, { lookUpFirst: true });
+  const idempotentConfirm = idempotency(db, replayOrder, { lookUpFirst: true });
   const mine = { 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut };
 
   app.post(
