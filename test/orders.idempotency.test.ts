@@ -228,6 +228,15 @@ describe('Idempotency-Key on POST /orders and POST /book', () => {
     expect(fresh.headers['idempotent-replayed']).toBeUndefined();
     expect(await ordersOf(event.id)).toBe(2);
 
+    // POST /book's batch statement finds the old row itself; it too is used as new.
+    const bookKey = randomUUID();
+    await post('/book', { event_id: event.id }, bookKey);
+    await t.testDb.database.db.execute(sql`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = ${bookKey}`);
+    const again = await post('/book', { event_id: event.id }, bookKey);
+    expect(again.statusCode).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    expect(await countBooked(t.testDb.database, event.id)).toBe(5);
+
     await t.testDb.database.db.execute(age);
     await sweepExpiredHolds(t.testDb.database.db, new BookingBatcher(t.testDb.database, { maxBatchSize: 1, queueLimit: 1, soldOutTtlMs: 0 }));
     expect(await count(t.testDb.database, sql`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = ${key}`)).toBe(0);
