@@ -10,7 +10,6 @@ import { createTestDatabase, findInventoryDrift, type TestDatabase } from './hel
 // Lost database connections (a failover, a pooler restart) must cost requests a 503 at most, never a worker:
 // a connection that dies while checked out of the pool (inside a transaction) used to end the process. Needs
 // a real PostgreSQL server; the embedded database has no connections to kill.
-if (!process.env.DATABASE_URL) console.info('faults.workers: skipped: needs DATABASE_URL (a PostgreSQL server) to kill connections');
 
 describe.skipIf(!process.env.DATABASE_URL)('when database connections are killed again and again under a mixed burst (WORKERS=2)', () => {
   let testDb: TestDatabase;

@@ -14,7 +14,6 @@ import { createTestDatabase, findInventoryDrift, type TestDatabase } from './hel
 // that sent it. Two server processes, their connections killed again and again, one of them killed with
 // SIGKILL mid-burst; then every request is retried with its key. Needs a real PostgreSQL server (connections
 // to kill, a second process); the embedded database has neither.
-if (!process.env.DATABASE_URL) console.info('idempotency.faults: skipped: needs DATABASE_URL (a PostgreSQL server) to kill connections and processes');
 
 interface Sent {
   path: string;
