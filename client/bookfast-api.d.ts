@@ -2798,12 +2798,18 @@ export interface paths {
         put?: never;
         /**
          * Turn my hold into booked tickets
-         * @description Only a pending order whose hold has not expired; otherwise 409 (an expired hold’s seats are already back on sale).
+         * @description Only a pending order whose hold has not expired; otherwise 409 (an expired hold’s seats are already back on sale). With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`).
          */
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /**
+                     * @description Any 1..255 printable ASCII characters, unique per purchase (a UUID is ideal). A retry with the same key and body within 24 h replays the first answer.
+                     * @example 8e0f6f0a-4b7e-4c4a-9d57-3c0a2f1b9e11
+                     */
+                    "idempotency-key"?: string;
+                };
                 path: {
                     /** @example 1 */
                     id: number;
@@ -3004,6 +3010,22 @@ export interface paths {
                                 msg: string;
                                 type: string;
                             }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
                         };
                     };
                 };

@@ -82,6 +82,10 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   });
   // An idle client that loses its server emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);
+  // So does a client checked out of the pool (inside a transaction, between two statements): it gets its own
+  // listener for life. Its statement fails with the error (503); released, it is no longer queryable, so the
+  // pool destroys it instead of reusing it and opens a new connection when one is needed.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   if (behindPooler) await checkPoolerTimeouts(pool).catch(async (error: unknown) => {
     await pool.end();
     throw error;
@@ -194,6 +198,36 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
       }
     },
   };
+}
+
+// One Drizzle instance per pooled connection, made once: transactions run their statements through it.
+const onConnection = new WeakMap<pg.PoolClient, Db>();
+
+/**
+ * Runs `work` in one transaction on one connection and commits, or rolls back and rethrows. Unlike Drizzle's
+ * own db.transaction, a connection that fails at BEGIN is still released (Drizzle's leaks it, and a few lost
+ * connections then exhaust the pool for good), and one that failed is destroyed rather than pooled again.
+ */
+export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
+  const pool = (db as unknown as { $client?: unknown }).$client;
+  // The embedded database is one connection, with nothing to leak.
+  if (!(pool instanceof pg.Pool)) return db.transaction((tx) => work(tx));
+  const connection = await pool.connect();
+  let broken: unknown;
+  try {
+    await connection.query('BEGIN');
+    let tx = onConnection.get(connection);
+    if (!tx) onConnection.set(connection, (tx = drizzleNodePg(connection, { schema }) as unknown as Db));
+    const result = await work(tx);
+    await connection.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A ROLLBACK that fails means the connection is gone or unusable: it must not serve anyone else.
+    await connection.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+    throw error;
+  } finally {
+    connection.release(broken as Error | undefined);
+  }
 }
 
 /** Runs a raw statement and returns its rows; pg and PGlite both answer with `{ rows }`. */

@@ -129,7 +129,8 @@ export const orders = pgTable(
   ],
 );
 
-// A client's retry key: the first response to (user, key) is stored and replayed for 24 hours.
+// A client's retry key and the outcome it got, replayed for 24 hours. A row exists only for a finished
+// outcome: a sale writes it in the statement that sells (same commit), a refusal after its answer.
 export const idempotencyKeys = pgTable(
   'idempotency_keys',
   {
@@ -138,9 +139,12 @@ export const idempotencyKeys = pgTable(
       .references(() => users.id),
     key: varchar('key', { length: 255 }).notNull(),
     requestHash: text('request_hash').notNull(),
-    // Null while the first request is still being served.
-    statusCode: integer('status_code'),
-    response: jsonb('response'),
+    statusCode: integer('status_code').notNull(),
+    // 2xx: the rows sold as they were at commit ({order?, event, tickets}), shaped again on replay; 4xx: the body.
+    response: jsonb('response').notNull(),
+    // What the key bought, if anything (links for audits, not foreign keys: a replay needs only `response`).
+    ticketId: integer('ticket_id'),
+    orderId: integer('order_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.userId, table.key] }), index('idempotency_keys_created_at_idx').on(table.createdAt)],

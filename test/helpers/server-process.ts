@@ -57,7 +57,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     stderr: () => stderr,
     stdout: () => stdout,
     async stop() {
-      // Already gone (exited, or killed by a signal as the fault tests do).
+      // Already gone (exited, or killed by a signal: then exitCode stays null and 'exit' will not come again).
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit') as Promise<[number | null]>;
       child.kill('SIGTERM');
