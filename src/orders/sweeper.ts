@@ -1,5 +1,4 @@
-import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../app.js';
+import type { FastifyBaseLogger } from 'fastify';
 import type { BookingBatcher } from '../bookings/batcher.js';
 import { lockEventReleasingExpiredHolds } from '../bookings/inventory.js';
 import type { Db } from '../db/client.js';
@@ -34,21 +33,31 @@ export async function sweepExpiredHolds(db: Db, batcher: BookingBatcher): Promis
   return released;
 }
 
-/** Runs the sweeper in the background of the app: unref'd (never keeps the process alive), stopped on close. */
-export async function holdSweeper(app: FastifyInstance, { db, batcher, config }: Deps): Promise<void> {
+export interface HoldSweeper {
+  /** No sweep starts after this; resolves when the one running (if any) has finished. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the sweeper every `everySeconds` in the background: unref'd (never keeps the process alive). The app
+ * stops it first on close (src/app.ts), before the batches and promotions it may start are drained.
+ */
+export function startHoldSweeper(db: Db, batcher: BookingBatcher, everySeconds: number, log: FastifyBaseLogger): HoldSweeper {
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     // One sweep at a time: a slow one is not stacked on.
     running ??= sweepExpiredHolds(db, batcher)
       .then(() => undefined)
-      .catch((error: unknown) => app.log.warn({ err: error }, 'hold sweeper: sweep failed; retrying at the next tick'))
+      .catch((error: unknown) => log.warn({ err: error }, 'hold sweeper: sweep failed; retrying at the next tick'))
       .finally(() => {
         running = undefined;
       });
-  }, config.holdSweepSeconds * 1000);
+  }, everySeconds * 1000);
   timer.unref();
-  app.addHook('onClose', async () => {
-    clearInterval(timer);
-    await running;
-  });
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

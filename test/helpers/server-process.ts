@@ -19,6 +19,8 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
   /** What the process wrote to stderr (warnings and errors: it logs at warn level). */
   stderr(): string;
+  /** What the process wrote to stdout: its log lines (pino JSON) at the LOG_LEVEL it was given. */
+  stdout(): string;
 }
 
 /** Runs src/server.ts as a real separate process (through tsx) and waits for /health. */
@@ -26,10 +28,12 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const baseUrl = `http://127.0.0.1:${port}`;
   // Generous: tsx compiles the sources at start, and CI runs two test files at once on two cores.
   const deadline = Date.now() + 120_000;
@@ -50,6 +54,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     child,
     baseUrl,
     stderr: () => stderr,
+    stdout: () => stdout,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       const exited = once(child, 'exit') as Promise<[number | null]>;
