@@ -1,15 +1,15 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
+import { EmbeddedClient } from './embedded.js';
 import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -91,9 +91,10 @@ function openPostgres(url: string, poolSize: number, connectTimeoutMs: number): 
   };
 }
 
+// PGlite runs on its own thread (see embedded.ts); the folder lock is taken here, by the process that owns it.
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   let release: (() => Promise<void>) | undefined;
-  let client: PGlite;
+  let client: EmbeddedClient;
   if (dataDir) {
     const pgdata = join(dataDir, 'pgdata');
     // PGlite creates neither parent folders nor a lock: two processes on one folder would corrupt it.
@@ -105,20 +106,29 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
         `the embedded database in ${dataDir} is in use by another process; stop it, or set DATA_DIR to another folder`,
       );
     }
-    client = await PGlite.create(pgdata);
+    try {
+      client = await EmbeddedClient.open(pgdata);
+    } catch (error) {
+      await release();
+      throw error;
+    }
   } else {
-    client = await PGlite.create();
+    client = await EmbeddedClient.open(undefined);
   }
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  // Drizzle's PGlite driver calls only query() and transaction(), which EmbeddedClient forwards to the thread.
+  const db = drizzlePglite({ client: client as unknown as PGlite, schema }) as unknown as Db;
   return {
     db,
     kind: 'pglite',
     url: undefined,
-    prepared: async <T>(_name: string, text: string, values: unknown[]) => (await client.query<T>(text, values)).rows,
-    migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER }),
+    prepared: <T>(name: string, text: string, values: unknown[]) => client.prepared<T>(name, text, values),
+    migrate: () => client.migrate(MIGRATIONS_FOLDER),
     async close() {
-      await client.close();
-      await release?.();
+      try {
+        await client.close();
+      } finally {
+        await release?.();
+      }
     },
   };
 }

@@ -151,3 +151,15 @@ export const waitlist = pgTable(
   },
   (table) => [uniqueIndex('waitlist_event_user_key').on(table.eventId, table.userId), index('waitlist_event_id_idx').on(table.eventId, table.id)],
 );
+
+// Abuse-limit counters that every process and host shares (issue 12): logins per address, failures per
+// account, registrations per address. One row per key and window; expired rows are purged once a minute.
+export const rateLimitCounters = pgTable(
+  'rate_limit_counters',
+  {
+    key: text('key').primaryKey(),
+    hits: integer('hits').notNull(),
+    resetAt: timestamp('reset_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('rate_limit_counters_reset_at_idx').on(table.resetAt)],
+);

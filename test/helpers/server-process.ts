@@ -19,7 +19,7 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
   /** What the process wrote to stderr (warnings and errors: it logs at warn level). */
   stderr(): string;
-  /** What the process wrote to stdout: its log lines (pino JSON) at the LOG_LEVEL it was given. */
+  /** What the process wrote to stdout (start-up lines). */
   stdout(): string;
 }
 
