@@ -1957,7 +1957,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel one of my tickets; its seat returns to sale */
+        /**
+         * Cancel one of my tickets; its seat returns to sale
+         * @description Already cancelled: 400. Already checked in (used at the door): 409, nothing changes.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2095,6 +2098,22 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3048,7 +3067,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel my order; its seats return to sale
-         * @description A hold gives its seats back; a confirmed order cancels its booked tickets. Already cancelled or expired: 409.
+         * @description A hold gives its seats back; a confirmed order cancels its booked tickets. Already cancelled or expired: 409. A confirmed order with a checked-in ticket is refused whole (409), nothing changes.
          */
         post: {
             parameters: {
@@ -3826,7 +3845,7 @@ export interface paths {
                             cancelled: number;
                             /** @description Tickets admitted at the door */
                             checked_in: number;
-                            /** @description Exact decimal string: ticket_price × tickets booked, computed in SQL numeric */
+                            /** @description Exact decimal string: the price paid for every ticket still booked, summed in SQL numeric (a later price edit changes nothing) */
                             revenue: string;
                             /** @description Tickets still booked, by the hour they were bought; hours with none are left out */
                             sales_per_hour: {
@@ -4001,6 +4020,8 @@ export interface paths {
                                 purchase_date: string;
                                 /** Format: date-time */
                                 checked_in_at: string | null;
+                                /** @description What was paid for this ticket, as a decimal string (the price when it was sold) */
+                                price: string;
                             }[];
                         };
                         "text/csv": string;

@@ -159,7 +159,6 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(eventRoutes, deps);
   await app.register(bookingRoutes, deps);
   await app.register(orderRoutes, deps);
-  app.decorate('holdSweeper', startHoldSweeper(app, deps));
   await app.register(checkInRoutes, deps);
   await app.register(organizerRoutes, deps);
   await app.register(liveRoutes, deps);
@@ -184,9 +183,17 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  // In-flight batches answer before the pool closes.
-  app.addHook('onClose', () => batcher.drain());
-  // Promotions started by those batches, cancels or the sweeper finish before the pool closes.
-  app.addHook('onClose', () => waitlist.idle());
+  const sweeper = startHoldSweeper(database.db, batcher, config.holdSweepSeconds, app.log);
+  app.decorate('holdSweeper', sweeper);
+  // The close, in this order, in one hook (Fastify runs onClose hooks last-registered-first, so separate
+  // hooks would run in whatever order they happened to be added). Before it, Fastify's own first step has
+  // stopped accepting and answered every request in flight. Then: no new sweep (and the running one ends),
+  // the batches already sent answer, and the promotions that they, cancels or the sweeper started finish.
+  // Nothing is left to use the pool, which server.ts closes once app.close() resolves.
+  app.addHook('onClose', async () => {
+    await sweeper.stop();
+    await batcher.drain();
+    await waitlist.idle();
+  });
   return app;
 }

@@ -23,6 +23,7 @@ interface Attendee {
   status: string;
   purchase_date: string;
   checked_in_at: string | null;
+  price: string;
 }
 
 let t: TestApp;
@@ -79,6 +80,29 @@ describe('GET /events/{id}/stats', () => {
     ]);
   });
 
+  it('when the price changes between sales, then revenue and the attendee list keep what each buyer paid', async () => {
+    const event = await createEvent(t.app, owner, { ticket_price: '10.00', total_tickets: 10 });
+    const [early, late, holder] = [await registerAndLogin(t.app), await registerAndLogin(t.app), await registerAndLogin(t.app)];
+    await book(event.id, early);
+    const order = await t.app.inject({ method: 'POST', url: '/orders', headers: early.auth, payload: { event_id: event.id, quantity: 2 } });
+    const hold = await t.app.inject({ method: 'POST', url: '/orders', headers: holder.auth, payload: { event_id: event.id, quantity: 2, hold: true } });
+    expect([order.statusCode, hold.statusCode]).toEqual([200, 200]);
+    const patched = await t.app.inject({ method: 'PATCH', url: `/events/${event.id}`, headers: owner.auth, payload: { ticket_price: '25.50' } });
+    expect(patched.statusCode).toBe(200);
+    await book(event.id, late);
+    // The hold was priced when it was made: confirming it after the edit charges the old price.
+    const confirmed = await t.app.inject({ method: 'POST', url: `/orders/${hold.json<{ id: number }>().id}/confirm`, headers: holder.auth });
+    expect(confirmed.json<{ total_price: string }>().total_price).toBe('20.00');
+    await t.app.inject({ method: 'PATCH', url: `/events/${event.id}`, headers: owner.auth, payload: { ticket_price: '99.00' } });
+
+    const stats = (await t.app.inject({ url: `/events/${event.id}/stats`, headers: owner.auth })).json<Stats>();
+    // 5 seats at 10.00 (one booking, an order of two, a hold of two) and 1 at 25.50.
+    expect(stats).toMatchObject({ sold: 6, revenue: '75.50' });
+    const list = (await t.app.inject({ url: `/events/${event.id}/attendees`, headers: owner.auth })).json<{ attendees: Attendee[] }>();
+    expect(list.attendees.map((a) => a.price)).toEqual(['10.00', '10.00', '10.00', '25.50', '10.00', '10.00']);
+    expect(order.json<{ total_price: string }>().total_price).toBe('20.00');
+  });
+
   it('when nothing is sold, then the figures are zero and revenue is "0.00"', async () => {
     const event = await createEvent(t.app, owner, { ticket_price: '5.00', total_tickets: 3 });
     const stats = (await t.app.inject({ url: `/events/${event.id}/stats`, headers: owner.auth })).json<Stats>();
@@ -111,6 +135,7 @@ describe('GET /events/{id}/attendees', () => {
       status: 'booked',
       purchase_date: expect.any(String),
       checked_in_at: expect.any(String),
+      price: '19.99',
     });
     expect(body.attendees[4]!.status).toBe('cancelled');
     expect(JSON.stringify(body)).not.toContain(tickets[0]!.code);
@@ -128,9 +153,9 @@ describe('GET /events/{id}/attendees', () => {
     const lines = response.body.split('\r\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(6);
-    expect(lines[0]).toBe('ticket_id,user_id,email,status,purchase_date,checked_in_at');
-    expect(lines[1]).toMatch(new RegExp(`^${tickets[0]!.id},${buyers[0]!.id},'=HYPERLINK-[^,]+,booked,\\d{4}-[^,]+Z,\\d{4}-[^,]+Z$`));
-    expect(lines[2]).toMatch(new RegExp(`^${tickets[1]!.id},${buyers[1]!.id},'\\+1-[^,]+,booked,[^,]+,$`));
+    expect(lines[0]).toBe('ticket_id,user_id,email,status,purchase_date,checked_in_at,price');
+    expect(lines[1]).toMatch(new RegExp(`^${tickets[0]!.id},${buyers[0]!.id},'=HYPERLINK-[^,]+,booked,\\d{4}-[^,]+Z,\\d{4}-[^,]+Z,19\\.99$`));
+    expect(lines[2]).toMatch(new RegExp(`^${tickets[1]!.id},${buyers[1]!.id},'\\+1-[^,]+,booked,[^,]+,,19\\.99$`));
     expect(lines[5]).toMatch(/,cancelled,/);
 
     const page = await t.app.inject({ url: `/events/${event.id}/attendees?limit=1&skip=4`, headers: { ...owner.auth, accept: 'text/csv' } });

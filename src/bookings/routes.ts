@@ -69,9 +69,10 @@ export async function bookingRoutes(instance: FastifyInstance, { db, readDb, bat
       schema: {
         tags: ['bookings'],
         summary: 'Cancel one of my tickets; its seat returns to sale',
+        description: 'Already cancelled: 400. Already checked in (used at the door): 409, nothing changes.',
         security: bearer,
         params: IdParams,
-        response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut },
+        response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut },
       },
     },
     (request) => cancelOwnTicket(db, batcher, request.params.id, request.user.id),

@@ -53,6 +53,10 @@ export const events = pgTable(
     maxPerOrder: integer('max_per_order').notNull().default(10),
     maxPerUser: integer('max_per_user'),
     holdMinutes: integer('hold_minutes').notNull().default(10),
+    // People in this event's waiting list (rows of waitlist), kept under the event's row lock by join, leave
+    // and promotion: every selling statement sells only free - waiting, so seats that come back while people
+    // wait are theirs. A column, not a count, so a statement reads it from the row it locked (see inventory.ts).
+    waiting: integer('waiting').notNull().default(0),
     ownerId: integer('owner_id').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -63,6 +67,7 @@ export const events = pgTable(
       sql`${table.ticketsHeld} >= 0 AND ${table.ticketsSold} + ${table.ticketsHeld} <= ${table.totalTickets}`,
     ),
     check('events_total_tickets_positive', sql`${table.totalTickets} > 0`),
+    check('events_waiting_nonnegative', sql`${table.waiting} >= 0`),
     check('events_limits_valid', sql`${table.maxPerOrder} >= 1 AND (${table.maxPerUser} IS NULL OR ${table.maxPerUser} >= 1) AND ${table.holdMinutes} >= 1`),
     index('events_date_id_idx').on(table.date, table.id),
     index('events_owner_id_idx').on(table.ownerId),
@@ -93,6 +98,8 @@ export const tickets = pgTable(
         sql`lpad(to_hex((extract(epoch from clock_timestamp()) * 1000000)::bigint), 14, '0') || rtrim(translate(encode(uuid_send(gen_random_uuid()), 'base64'), '+/', '-_'), '=')`,
       ),
     checkedInAt: timestamp('checked_in_at', { withTimezone: true }),
+    // What the buyer paid for this seat, fixed at the sale: a later price edit never rewrites it.
+    price: numeric('price', { precision: 10, scale: 2 }).notNull(),
   },
   (table) => [
     check('tickets_status_valid', sql`${table.status} IN ('booked', 'cancelled')`),

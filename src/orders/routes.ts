@@ -88,7 +88,9 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, batch
       schema: {
         tags: ['orders'],
         summary: 'Cancel my order; its seats return to sale',
-        description: 'A hold gives its seats back; a confirmed order cancels its booked tickets. Already cancelled or expired: 409.',
+        description:
+          'A hold gives its seats back; a confirmed order cancels its booked tickets. Already cancelled or expired: 409. ' +
+          'A confirmed order with a checked-in ticket is refused whole (409), nothing changes.',
         security: bearer,
         params: IdParams,
         response: { 200: OrderOut, 409: ErrorOut, ...mine },

@@ -36,6 +36,7 @@ export async function eventAttendees(db: Db, eventId: number, userId: number, sk
       status: row.status,
       purchase_date: new Date(row.purchase_date).toISOString(),
       checked_in_at: row.checked_in_at ? new Date(row.checked_in_at).toISOString() : null,
+      price: row.price,
     })),
   };
 }
@@ -43,7 +44,7 @@ export async function eventAttendees(db: Db, eventId: number, userId: number, sk
 export function attendeesCsv(list: AttendeesOut): string {
   return toCsv(
     ATTENDEES_CSV_HEADER,
-    list.attendees.map((a) => [a.ticket_id, a.user_id, a.email, a.status, a.purchase_date, a.checked_in_at]),
+    list.attendees.map((a) => [a.ticket_id, a.user_id, a.email, a.status, a.purchase_date, a.checked_in_at, a.price]),
   );
 }
 
