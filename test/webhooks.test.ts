@@ -21,12 +21,13 @@ beforeAll(async () => {
     WEBHOOKS_ALLOW_PRIVATE: 'true',
     WEBHOOKS_POLL_MS: '20',
     WEBHOOKS_TIMEOUT_MS: '1500',
-    ADMIN_EMAILS: adminEmail,
   });
   receiver = await startWebhookReceiver();
   organizer = await registerAndLogin(t.app);
   await setRoleByEmail(t.testDb.database.db, organizer.email, 'organizer');
   admin = await registerAndLogin(t.app, adminEmail);
+  // Registration grants no role (issue 12): an operator promotes an existing account.
+  await setRoleByEmail(t.testDb.database.db, adminEmail, 'admin');
   buyer = await registerAndLogin(t.app);
 });
 afterAll(async () => {
