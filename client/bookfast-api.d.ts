@@ -286,6 +286,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Too many attempts, retry in 60 s"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -407,7 +423,7 @@ export interface paths {
                     content: {
                         /**
                          * @example {
-                         *       "detail": "Not Found"
+                         *       "detail": "Too many attempts, retry in 60 s"
                          *     }
                          */
                         "application/json": {
@@ -577,6 +593,22 @@ export interface paths {
                                 msg: string;
                                 type: string;
                             }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Too many attempts, retry in 60 s"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
                         };
                     };
                 };
@@ -4093,7 +4125,7 @@ export interface paths {
         };
         /**
          * Seats left, live (Server-Sent Events)
-         * @description A `text/event-stream`. Each message is one `data:` line of JSON, `{"tickets_available": n, "tickets_sold": n, "total_tickets": n}`: one on connect, then one whenever the numbers change, in any server process; bursts are coalesced to at most 4 messages a second. A comment line comes every 15 s. The stream ends if the event is deleted. Use `EventSource` in a browser.
+         * @description A `text/event-stream`. Each message is one `data:` line of JSON, `{"tickets_available": n, "tickets_sold": n, "total_tickets": n}`: one on connect, then one whenever the numbers change, in any server process; bursts are coalesced to at most 4 messages a second. A comment line comes every 15 s. The stream ends if the event is deleted. Use `EventSource` in a browser. Each server process holds at most LIVE_MAX_STREAMS_PER_IP streams per client address (429 past it) and LIVE_MAX_STREAMS in all (503).
          */
         get: {
             parameters: {
@@ -4158,6 +4190,22 @@ export interface paths {
                                 msg: string;
                                 type: string;
                             }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Too many requests, retry in 5 s"
+                         *     }
+                         */
+                        "text/event-stream": {
+                            detail: string;
                         };
                     };
                 };
@@ -4607,7 +4655,7 @@ export interface paths {
                          * @description Only this event (its owner or an admin). Left out: every event of the caller (an organizer), or every event (an admin)
                          * @example 1
                          */
-                        event_id?: number | null;
+                        event_id?: number;
                     };
                 };
             };

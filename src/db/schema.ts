@@ -248,3 +248,22 @@ export const webhookAttempts = pgTable(
   },
   (table) => [index('webhook_attempts_outbox_id_idx').on(table.outboxId, table.id)],
 );
+// Abuse-limit counters that every process and host shares (issue 12): logins per address, failures per
+// account, registrations per address. One row per key and window; expired rows are purged once a minute.
+export const rateLimitCounters = pgTable(
+  'rate_limit_counters',
+  {
+    key: text('key').primaryKey(),
+    hits: integer('hits').notNull(),
+    resetAt: timestamp('reset_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('rate_limit_counters_reset_at_idx').on(table.resetAt)],
+);
+
+// One row per job that only one process at a time may run (the hold sweeper, ...): whoever holds an unexpired
+// lease runs it. Taken and renewed by one statement (src/db/leader.ts), so it works through a pooler too.
+export const leaderLeases = pgTable('leader_leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
