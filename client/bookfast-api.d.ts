@@ -4698,7 +4698,7 @@ export interface paths {
                          * @description Only this event (its owner or an admin). Left out: every event of the caller (an organizer), or every event (an admin)
                          * @example 1
                          */
-                        event_id?: number | null;
+                        event_id?: number;
                     };
                 };
             };

@@ -5,7 +5,7 @@ import { setRoleByEmail } from '../src/auth/roles.js';
 import { TicketOut } from '../src/bookings/schemas.js';
 import { EventOut } from '../src/events/schemas.js';
 import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, uniqueEmail, type TestUser } from './helpers/factories.js';
+import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { startWebhookReceiver, verifyDelivery, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 // Webhooks end to end: the real app (its own delivery worker), a real receiver on loopback.
@@ -14,7 +14,6 @@ let receiver: WebhookReceiver;
 let organizer: TestUser;
 let admin: TestUser;
 let buyer: TestUser;
-const adminEmail = uniqueEmail('admin');
 
 beforeAll(async () => {
   t = await buildTestApp({
