@@ -82,10 +82,14 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   });
   // An idle client that loses its server emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);
-  if (behindPooler) await checkPoolerTimeouts(pool).catch(async (error: unknown) => {
-    await pool.end();
-    throw error;
-  });
+  if (behindPooler) {
+    try {
+      await checkPoolerTimeouts(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
   const db = drizzleNodePg(pool, { schema }) as unknown as Db;
   const reads = options.readUrl ? routeReads(pool, options.readUrl, options.readMaxLagMs ?? 2_000) : undefined;
   return {
