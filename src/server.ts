@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, describeLimits, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { answerClusterMetricRequests } from './http/cluster-metrics.js';
 
@@ -9,7 +9,10 @@ import { answerClusterMetricRequests } from './http/cluster-metrics.js';
 // With WORKERS > 1 the primary migrates once, then forks one server per worker; they share the port
 // (node:cluster) and coordinate only through PostgreSQL, which is what keeps them from overselling.
 async function main(): Promise<void> {
-  const config = loadConfig();
+  // Worker processes read the same settings: the primary alone reports what it rewrote.
+  const config = loadConfig(process.env, cluster.isPrimary ? {} : { warn: () => undefined });
+  // Once per start-up (the primary, or the only process): where each limit is counted, and how much.
+  if (cluster.isPrimary) console.log(`bookfast: ${describeLimits(config)}`);
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
   return runServer(config, cluster.isPrimary);
 }

@@ -1,15 +1,15 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
+import { EmbeddedClient } from './embedded.js';
 import { routeReads, type ReadRoute } from './replica.js';
 import * as schema from './schema.js';
 
@@ -82,6 +82,10 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   });
   // An idle client that loses its server emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);
+  // So does a client checked out of the pool (inside a transaction, between two statements): it gets its own
+  // listener for life. Its statement fails with the error (503); released, it is no longer queryable, so the
+  // pool destroys it instead of reusing it and opens a new connection when one is needed.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   if (behindPooler) {
     try {
       await checkPoolerTimeouts(pool);
@@ -157,9 +161,10 @@ async function checkPoolerTimeouts(pool: pg.Pool): Promise<void> {
   );
 }
 
+// PGlite runs on its own thread (see embedded.ts); the folder lock is taken here, by the process that owns it.
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   let release: (() => Promise<void>) | undefined;
-  let client: PGlite;
+  let client: EmbeddedClient;
   if (dataDir) {
     const pgdata = join(dataDir, 'pgdata');
     // PGlite creates neither parent folders nor a lock: two processes on one folder would corrupt it.
@@ -171,23 +176,62 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
         `the embedded database in ${dataDir} is in use by another process; stop it, or set DATA_DIR to another folder`,
       );
     }
-    client = await PGlite.create(pgdata);
+    try {
+      client = await EmbeddedClient.open(pgdata);
+    } catch (error) {
+      await release();
+      throw error;
+    }
   } else {
-    client = await PGlite.create();
+    client = await EmbeddedClient.open(undefined);
   }
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  // Drizzle's PGlite driver calls only query() and transaction(), which EmbeddedClient forwards to the thread.
+  const db = drizzlePglite({ client: client as unknown as PGlite, schema }) as unknown as Db;
   return {
     db,
     kind: 'pglite',
     url: undefined,
     reads: undefined,
-    prepared: async <T>(_name: string, text: string, values: unknown[]) => (await client.query<T>(text, values)).rows,
-    migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER }),
+    prepared: <T>(name: string, text: string, values: unknown[]) => client.prepared<T>(name, text, values),
+    migrate: () => client.migrate(MIGRATIONS_FOLDER),
     async close() {
-      await client.close();
-      await release?.();
+      try {
+        await client.close();
+      } finally {
+        await release?.();
+      }
     },
   };
+}
+
+// One Drizzle instance per pooled connection, made once: transactions run their statements through it.
+const onConnection = new WeakMap<pg.PoolClient, Db>();
+
+/**
+ * Runs `work` in one transaction on one connection and commits, or rolls back and rethrows. Unlike Drizzle's
+ * own db.transaction, a connection that fails at BEGIN is still released (Drizzle's leaks it, and a few lost
+ * connections then exhaust the pool for good), and one that failed is destroyed rather than pooled again.
+ */
+export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
+  const pool = (db as unknown as { $client?: unknown }).$client;
+  // The embedded database is one connection, with nothing to leak.
+  if (!(pool instanceof pg.Pool)) return db.transaction((tx) => work(tx));
+  const connection = await pool.connect();
+  let broken: unknown;
+  try {
+    await connection.query('BEGIN');
+    let tx = onConnection.get(connection);
+    if (!tx) onConnection.set(connection, (tx = drizzleNodePg(connection, { schema }) as unknown as Db));
+    const result = await work(tx);
+    await connection.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A ROLLBACK that fails means the connection is gone or unusable: it must not serve anyone else.
+    await connection.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+    throw error;
+  } finally {
+    connection.release(broken as Error | undefined);
+  }
 }
 
 /** Runs a raw statement and returns its rows; pg and PGlite both answer with `{ rows }`. */

@@ -29,6 +29,8 @@ export function routeReads(primary: pg.Pool, readUrl: string, maxLagMs: number):
   // A direct connection to the replica (not through a transaction-mode pooler): it takes the statement timeout.
   const replica = new pg.Pool({ connectionString: readUrl, max: 4, connectionTimeoutMillis: 1_000, statement_timeout: 15_000, application_name: 'bookfast-read' });
   replica.on('error', () => undefined);
+  // A connection lost while checked out must not become an uncaught 'error' either (as in client.ts).
+  replica.on('connect', (client) => client.on('error', () => undefined));
   const listeners: ((usingReplica: boolean, reason: string) => void)[] = [];
   // Until the first check says otherwise, the primary answers.
   let healthy = false;

@@ -19,6 +19,8 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
   /** What the process wrote to stderr (warnings and errors: it logs at warn level). */
   stderr(): string;
+  /** What the process wrote to stdout (start-up lines). */
+  stdout(): string;
 }
 
 /** Runs src/server.ts as a real separate process (through tsx) and waits for /health; `env.HOST` picks the address. */
@@ -27,10 +29,12 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   const port = await freePort(host);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: host, PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const baseUrl = `http://${host}:${port}`;
   // Generous: tsx compiles the sources at start, and CI runs two test files at once on two cores.
   const deadline = Date.now() + 120_000;
@@ -51,8 +55,9 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     child,
     baseUrl,
     stderr: () => stderr,
+    stdout: () => stdout,
     async stop() {
-      // Already gone (exited, or killed by a signal as the fault tests do).
+      // Already gone (exited, or killed by a signal: then exitCode stays null and 'exit' will not come again).
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit') as Promise<[number | null]>;
       child.kill('SIGTERM');
