@@ -86,10 +86,14 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   // listener for life. Its statement fails with the error (503); released, it is no longer queryable, so the
   // pool destroys it instead of reusing it and opens a new connection when one is needed.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  if (behindPooler) await checkPoolerTimeouts(pool).catch(async (error: unknown) => {
-    await pool.end();
-    throw error;
-  });
+  if (behindPooler) {
+    try {
+      await checkPoolerTimeouts(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
   const db = drizzleNodePg(pool, { schema }) as unknown as Db;
   const reads = options.readUrl ? routeReads(pool, options.readUrl, options.readMaxLagMs ?? 2_000) : undefined;
   return {
