@@ -24,9 +24,9 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
   organizer = await registerAndLogin(t.app);
   await setRoleByEmail(t.testDb.database.db, organizer.email, 'organizer');
-  admin = await registerAndLogin(t.app, adminEmail);
+  admin = await registerAndLogin(t.app);
   // Registration grants no role (issue 12): an operator promotes an existing account.
-  await setRoleByEmail(t.testDb.database.db, adminEmail, 'admin');
+  await setRoleByEmail(t.testDb.database.db, admin.email, 'admin');
   buyer = await registerAndLogin(t.app);
 });
 afterAll(async () => {
