@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
+import { currencyCode } from './events/currency.js';
 
 // One schema for every setting: validated once at start-up, typed, documented in README and .env.example.
 const ConfigSchema = Type.Object({
@@ -30,6 +31,8 @@ const ConfigSchema = Type.Object({
   // Organizers (issue 5): true lets any user create events, as the old service did; false, organizers and admins only.
   OPEN_EVENT_CREATION: Type.Boolean({ default: true }),
   ADMIN_EMAILS: Type.String({ default: '' }),
+  // Web box office (issue 16): the currency of events created without one.
+  CURRENCY: Type.String({ default: 'EUR' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   RATE_LIMITS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   RATE_LIMIT_LOGIN_PER_MINUTE: Type.Integer({ default: 30, minimum: 1 }),
@@ -62,6 +65,8 @@ export interface Config {
   workers: number;
   holdSweepSeconds: number;
   openEventCreation: boolean;
+  /** ISO 4217, upper case: the currency of events whose owner names none. */
+  currency: string;
   /** Lower-cased; these accounts are admins from registration. */
   adminEmails: string[];
   redisUrl: string | undefined;
@@ -110,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     workers: resolveWorkers(raw.WORKERS, production, Boolean(raw.DATABASE_URL)),
     holdSweepSeconds: raw.HOLD_SWEEP_SECONDS,
     openEventCreation: raw.OPEN_EVENT_CREATION,
+    currency: resolveCurrency(raw.CURRENCY),
     adminEmails: raw.ADMIN_EMAILS.split(',').map((email) => email.trim().toLowerCase()).filter(Boolean),
     redisUrl: raw.REDIS_URL || undefined,
     rateLimits: {
@@ -124,6 +130,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     dbConnectTimeoutMs: raw.DB_CONNECT_TIMEOUT_MS,
     tokenVersionCacheMs: raw.TOKEN_VERSION_CACHE_MS,
   };
+}
+
+function resolveCurrency(given: string): string {
+  const code = currencyCode(given);
+  if (code === undefined) throw new ConfigError(`CURRENCY must be an ISO 4217 currency code such as EUR (got "${given}")`);
+  return code;
 }
 
 // One process per core in production; the embedded database belongs to one process, so it runs one.

@@ -128,9 +128,9 @@ describe('GET /events/{id}/attendees', () => {
     const lines = response.body.split('\r\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(6);
-    expect(lines[0]).toBe('ticket_id,user_id,email,status,purchase_date,checked_in_at');
-    expect(lines[1]).toMatch(new RegExp(`^${tickets[0]!.id},${buyers[0]!.id},'=HYPERLINK-[^,]+,booked,\\d{4}-[^,]+Z,\\d{4}-[^,]+Z$`));
-    expect(lines[2]).toMatch(new RegExp(`^${tickets[1]!.id},${buyers[1]!.id},'\\+1-[^,]+,booked,[^,]+,$`));
+    expect(lines[0]).toBe('ticket_id,user_id,email,status,purchase_date,checked_in_at,ticket_price,currency');
+    expect(lines[1]).toMatch(new RegExp(`^${tickets[0]!.id},${buyers[0]!.id},'=HYPERLINK-[^,]+,booked,\\d{4}-[^,]+Z,\\d{4}-[^,]+Z,19\\.99,EUR$`));
+    expect(lines[2]).toMatch(new RegExp(`^${tickets[1]!.id},${buyers[1]!.id},'\\+1-[^,]+,booked,[^,]+,,19\\.99,EUR$`));
     expect(lines[5]).toMatch(/,cancelled,/);
 
     const page = await t.app.inject({ url: `/events/${event.id}/attendees?limit=1&skip=4`, headers: { ...owner.auth, accept: 'text/csv' } });

@@ -36,6 +36,9 @@ export const events = pgTable(
     maxPerOrder: integer('max_per_order').notNull().default(10),
     maxPerUser: integer('max_per_user'),
     holdMinutes: integer('hold_minutes').notNull().default(10),
+    // ISO 4217 code of ticket_price. The service always names it (from CURRENCY when the owner does not);
+    // the default only fills in events made before the column existed.
+    currency: varchar('currency', { length: 3 }).notNull().default('EUR'),
     ownerId: integer('owner_id').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -46,6 +49,7 @@ export const events = pgTable(
       sql`${table.ticketsHeld} >= 0 AND ${table.ticketsSold} + ${table.ticketsHeld} <= ${table.totalTickets}`,
     ),
     check('events_total_tickets_positive', sql`${table.totalTickets} > 0`),
+    check('events_currency_code', sql`${table.currency} ~ '^[A-Z]{3}$'`),
     check('events_limits_valid', sql`${table.maxPerOrder} >= 1 AND (${table.maxPerUser} IS NULL OR ${table.maxPerUser} >= 1) AND ${table.holdMinutes} >= 1`),
     index('events_date_id_idx').on(table.date, table.id),
     index('events_owner_id_idx').on(table.ownerId),

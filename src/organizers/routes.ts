@@ -51,7 +51,7 @@ export async function organizerRoutes(instance: FastifyInstance, { db }: Deps): 
               'application/json': { schema: AttendeesOut },
               'text/csv': {
                 schema: Type.String({
-                  examples: ['ticket_id,user_id,email,status,purchase_date,checked_in_at\r\n7,3,ada@example.com,booked,2027-05-01T09:12:00.000Z,\r\n'],
+                  examples: ['ticket_id,user_id,email,status,purchase_date,checked_in_at,ticket_price,currency\r\n7,3,ada@example.com,booked,2027-05-01T09:12:00.000Z,,50.00,EUR\r\n'],
                 }),
               },
             },

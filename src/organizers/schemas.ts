@@ -51,7 +51,7 @@ export const AttendeesOut = Type.Object(
   {
     examples: [
       {
-        event: { id: 1, event_name: 'Rust & Roll', date: '2027-06-01T19:30:00.000Z', ticket_price: '50.00', total_tickets: 500, tickets_sold: 1, tickets_available: 499 },
+        event: { id: 1, event_name: 'Rust & Roll', date: '2027-06-01T19:30:00.000Z', ticket_price: '50.00', total_tickets: 500, tickets_sold: 1, tickets_available: 499, max_per_order: 10, max_per_user: null, hold_minutes: 10, currency: 'EUR' },
         attendees: [
           { ticket_id: 7, user_id: 3, email: 'ada@example.com', status: 'booked', purchase_date: '2027-05-01T09:12:00.000Z', checked_in_at: null },
         ],
@@ -61,7 +61,8 @@ export const AttendeesOut = Type.Object(
 );
 export type AttendeesOut = Static<typeof AttendeesOut>;
 
-export const ATTENDEES_CSV_HEADER = ['ticket_id', 'user_id', 'email', 'status', 'purchase_date', 'checked_in_at'] as const;
+// ticket_price and currency come last, so readers of the earlier six columns by position keep working.
+export const ATTENDEES_CSV_HEADER = ['ticket_id', 'user_id', 'email', 'status', 'purchase_date', 'checked_in_at', 'ticket_price', 'currency'] as const;
 
 export const AttendeesQuery = Type.Object({
   skip: Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 }),

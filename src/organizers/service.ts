@@ -43,7 +43,7 @@ export async function eventAttendees(db: Db, eventId: number, userId: number, sk
 export function attendeesCsv(list: AttendeesOut): string {
   return toCsv(
     ATTENDEES_CSV_HEADER,
-    list.attendees.map((a) => [a.ticket_id, a.user_id, a.email, a.status, a.purchase_date, a.checked_in_at]),
+    list.attendees.map((a) => [a.ticket_id, a.user_id, a.email, a.status, a.purchase_date, a.checked_in_at, list.event.ticket_price, list.event.currency]),
   );
 }
 
