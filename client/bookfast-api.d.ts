@@ -423,6 +423,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My account: email, role, and whether I may create events */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": 1,
+                         *       "email": "ada@example.com",
+                         *       "role": "organizer",
+                         *       "may_create_events": true
+                         *     }
+                         */
+                        "application/json": {
+                            id: number;
+                            email: string;
+                            role: "customer" | "organizer" | "admin";
+                            /** @description POST /events would be allowed (OPEN_EVENT_CREATION, or an organizer or admin) */
+                            may_create_events: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/logout": {
         parameters: {
             query?: never;
@@ -655,6 +721,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         }[];
                     };
                 };
@@ -719,6 +787,11 @@ export interface paths {
                          * @example 50.00
                          */
                         ticket_price: number | string;
+                        /**
+                         * @description ISO 4217 code (any letter case); default: the server’s CURRENCY setting
+                         * @example EUR
+                         */
+                        currency?: string;
                         /** @example 500 */
                         total_tickets: number;
                         /**
@@ -757,7 +830,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -777,6 +851,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -886,7 +962,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -906,6 +983,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -1107,6 +1186,11 @@ export interface paths {
                          * @example 50.00
                          */
                         ticket_price?: number | string;
+                        /**
+                         * @description ISO 4217 code (any letter case); default: the server’s CURRENCY setting
+                         * @example EUR
+                         */
+                        currency?: string;
                         /** @example 500 */
                         total_tickets?: number;
                         /**
@@ -1145,7 +1229,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -1165,6 +1250,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -1302,7 +1389,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -1322,6 +1410,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -1440,7 +1530,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -1466,7 +1557,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -1486,6 +1578,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -1655,7 +1749,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -1675,6 +1770,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         }[];
                     };
@@ -1779,7 +1876,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -1805,7 +1903,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -1825,6 +1924,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -1963,7 +2064,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -1989,7 +2091,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2009,6 +2112,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -2170,7 +2275,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2190,6 +2296,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2212,7 +2320,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2232,6 +2341,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         }[];
                     };
@@ -2363,7 +2474,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2383,6 +2495,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2405,7 +2519,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2425,6 +2540,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -2602,7 +2719,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2622,6 +2740,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2644,7 +2764,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2664,6 +2785,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -2816,7 +2939,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2836,6 +2960,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2858,7 +2984,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2878,6 +3005,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -3044,7 +3173,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -3064,6 +3194,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -3086,7 +3218,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -3106,6 +3239,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -3271,7 +3406,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -3297,7 +3433,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -3317,6 +3454,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -3708,6 +3847,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The events I own, soonest first, past ones included */
+        get: {
+            parameters: {
+                query: {
+                    skip: number;
+                    limit: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            event_name: string;
+                            /** Format: date-time */
+                            date: string;
+                            /** @description Decimal string: money is never a float */
+                            ticket_price: string;
+                            total_tickets: number;
+                            tickets_sold: number;
+                            /** @description Seats still for sale: total − sold − held by pending orders */
+                            tickets_available: number;
+                            /** @description Most seats one order may take */
+                            max_per_order: number;
+                            /** @description Most seats one buyer may own and hold in total; null: no limit */
+                            max_per_user: number | null;
+                            /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
+                            hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events/{id}/stats": {
         parameters: {
             query?: never;
@@ -3747,6 +3989,7 @@ export interface paths {
                          *       "cancelled": 1,
                          *       "checked_in": 1,
                          *       "revenue": "150.00",
+                         *       "currency": "EUR",
                          *       "sales_per_hour": [
                          *         {
                          *           "hour": "2027-05-01T09:00:00.000Z",
@@ -3774,6 +4017,8 @@ export interface paths {
                             checked_in: number;
                             /** @description Exact decimal string: ticket_price × tickets booked, computed in SQL numeric */
                             revenue: string;
+                            /** @description ISO 4217 code of revenue (the event’s currency) */
+                            currency: string;
                             /** @description Tickets still booked, by the hour they were bought; hours with none are left out */
                             sales_per_hour: {
                                 /**
@@ -3917,7 +4162,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -3937,6 +4183,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                             attendees: {
                                 ticket_id: number;

@@ -4,8 +4,8 @@ import type { Deps } from '../app.js';
 import { Type } from 'typebox';
 import { TooManyRequests, Unauthorized } from '../http/errors.js';
 import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
-import { Credentials, LoginForm, PasswordChange, TokenOut, UserOut } from './schemas.js';
-import { authenticateUser, changePassword, registerUser } from './service.js';
+import { AccountOut, Credentials, LoginForm, PasswordChange, TokenOut, UserOut } from './schemas.js';
+import { authenticateUser, changePassword, myAccount, registerUser } from './service.js';
 
 export async function authRoutes(instance: FastifyInstance, { db, config }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -49,6 +49,20 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         throw error;
       }
     },
+  );
+
+  app.get(
+    '/me',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['auth'],
+        summary: 'My account: email, role, and whether I may create events',
+        security: bearer,
+        response: { 200: AccountOut, 401: ErrorOut },
+      },
+    },
+    (request) => myAccount(db, request.user.id, config.openEventCreation),
   );
 
   app.post(

@@ -11,6 +11,7 @@ export const StatsOut = Type.Object(
     cancelled: Type.Integer(),
     checked_in: Type.Integer({ description: 'Tickets admitted at the door' }),
     revenue: Type.String({ description: 'Exact decimal string: ticket_price × tickets booked, computed in SQL numeric' }),
+    currency: Type.String({ description: 'ISO 4217 code of revenue (the event’s currency)' }),
     sales_per_hour: Type.Array(
       Type.Object({ hour: Type.String({ format: 'date-time', description: 'Start of the UTC hour' }), sold: Type.Integer() }),
       { description: 'Tickets still booked, by the hour they were bought; hours with none are left out' },
@@ -27,6 +28,7 @@ export const StatsOut = Type.Object(
         cancelled: 1,
         checked_in: 1,
         revenue: '150.00',
+        currency: 'EUR',
         sales_per_hour: [
           { hour: '2027-05-01T09:00:00.000Z', sold: 2 },
           { hour: '2027-05-01T11:00:00.000Z', sold: 1 },
