@@ -7,6 +7,7 @@ import { money } from '../money';
 import type { Shown } from '../router';
 import { currentSession } from '../session';
 import { handleFailure, onAccountChange } from '../shell';
+import { accountPanel } from './account';
 import { holdPanel } from './hold';
 import { labelled } from './forms';
 
@@ -36,6 +37,8 @@ export async function eventView({ id }: Record<string, string>): Promise<Shown> 
   const shownHolds = new Map<number, { element: HTMLElement; stop(): void }>();
   let place: WaitlistPlace | null = null;
   let busy = false;
+  // Signed out, the page offers to log in or register right here.
+  const account = accountPanel();
 
   function renderFacts(): void {
     setText(heading, event.event_name);
@@ -49,7 +52,7 @@ export async function eventView({ id }: Record<string, string>): Promise<Shown> 
   function renderBuying(): void {
     const session = currentSession();
     const left = seatsLeft(event);
-    if (!session) return void buying.replaceChildren(h('p', {}, h('a', { href: '#/' }, 'Log in'), ' to buy tickets.'));
+    if (!session) return void buying.replaceChildren(h('p', {}, 'Log in or register to buy tickets.'), account.element);
     if (left === 0) return void buying.replaceChildren();
     if (busy || buying.querySelector('form')) return updateQuantity(left);
     const most = Math.min(event.max_per_order, left);
@@ -215,6 +218,7 @@ export async function eventView({ id }: Record<string, string>): Promise<Shown> 
     stop() {
       clearInterval(timer);
       stopAccount();
+      account.stop();
       for (const panel of shownHolds.values()) panel.stop();
     },
   };

@@ -13,6 +13,7 @@ export function ticketsView(): Shown {
   const orders = h('ul', { id: 'orders', className: 'tickets' });
   const tickets = h('ul', { id: 'tickets', className: 'tickets' });
   const note = h('p', { id: 'tickets-note', className: 'hint' });
+  const ordersNote = h('p', { className: 'hint' }, 'Orders of several seats, and confirmed holds, appear here.');
   const stops: (() => void)[] = [];
   // QR images by ticket id, fetched once per ticket for the life of the view.
   const qrCache = new Map<number, Promise<string>>();
@@ -37,7 +38,9 @@ export function ticketsView(): Shown {
           return panel.element;
         }),
       );
-      orders.replaceChildren(...myOrders.filter((order) => order.status !== 'pending').map(orderItem));
+      const done = myOrders.filter((order) => order.status !== 'pending');
+      orders.replaceChildren(...done.map(orderItem));
+      ordersNote.hidden = done.length > 0;
       const sorted = [...myTickets].sort((a, b) => Number(b.status === 'booked') - Number(a.status === 'booked') || b.id - a.id);
       tickets.replaceChildren(...sorted.map((ticket) => ticketItem(ticket)));
       note.textContent = myTickets.length === 0 && myOrders.length === 0 ? 'No tickets yet: buy some from the list of events.' : '';
@@ -133,6 +136,7 @@ export function ticketsView(): Shown {
     h('h3', {}, 'Tickets'),
     tickets,
     h('h3', {}, 'Orders'),
+    ordersNote,
     orders,
   );
   return {
