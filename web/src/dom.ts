@@ -24,11 +24,23 @@ export function setText(element: HTMLElement, text: string): void {
 }
 
 /** Says one outcome in the page's live region (read out by screen readers) and on screen. */
+let fading: ReturnType<typeof setTimeout> | undefined;
+
 export function announce(message: string, tone: 'info' | 'success' | 'error' = 'info'): void {
   const status = byId('status');
   status.className = `status ${tone}`;
   // Same text twice in a row would not be read again; a zero-width change makes it new.
   status.textContent = message + (status.textContent === message ? '\u200b' : '');
+  // Good news has been read out and seen after a while: give the screen back. Errors stay until the next message.
+  clearTimeout(fading);
+  if (tone !== 'error') fading = setTimeout(clearStatus, 10_000);
+}
+
+export function clearStatus(): void {
+  clearTimeout(fading);
+  const status = byId('status');
+  status.textContent = '';
+  status.className = 'status';
 }
 
 /** Disables a button (and marks it busy) while work runs; the caller's own re-render may replace it. */

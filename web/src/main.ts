@@ -1,7 +1,6 @@
-import { byId } from './dom';
-import { route, startRouter } from './router';
+import { announce, byId } from './dom';
+import { go, route, startRouter } from './router';
 import { resumeSession, signOut } from './shell';
-import { announce } from './dom';
 import { doorView } from './views/door';
 import { eventView } from './views/event';
 import { homeView } from './views/home';
@@ -19,11 +18,14 @@ route('/door/:id', doorView);
 
 byId('logout').addEventListener('click', () => {
   signOut();
+  // The pages of a signed-in user have nothing to show now: back to the events and the login form.
+  go('/');
   announce('You are logged out.');
 });
 
-// The live region sits at the bottom of the screen: the page keeps room for it below its content.
+// The live region sits at the bottom of the screen: the page keeps room for it below its content, and
+// scrolling (to a focused field too) stops short of it.
 const status = byId('status');
-new ResizeObserver(() => document.body.style.setProperty('--status-space', `${status.offsetHeight}px`)).observe(status);
+new ResizeObserver(() => document.documentElement.style.setProperty('--status-space', `${status.offsetHeight}px`)).observe(status);
 
 void resumeSession().then(startRouter);

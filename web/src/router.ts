@@ -1,3 +1,5 @@
+import { clearStatus } from './dom';
+
 // A hash router: `#/events/7` shows the view registered for `/events/:id` in <main>. Views are plain
 // functions that build their element; a view may return `stop` to end its timers and streams when left.
 // Another view plugs in with one `route('/path/:param', view)` line in main.ts.
@@ -42,6 +44,8 @@ export function here(): string {
 export async function show(main = document.getElementById('view')!): Promise<void> {
   const path = here();
   const turn = ++rendering;
+  // Messages belong to the page they were said on.
+  clearStatus();
   current?.stop?.();
   current = undefined;
   for (const { pattern, names, view } of routes) {
