@@ -132,6 +132,12 @@ describe.skipIf(!hasChromium)('the web box office: buying', () => {
     await expectStatus(page, 'Bought 2 tickets for Flaky Wifi.');
     expect(keys[2]).not.toBe(keys[0]);
     expect((await stored(event.id)).tickets_sold).toBe(4);
+    // A double click is one purchase: the button is disabled from the first click until the answer.
+    await page.getByRole('button', { name: 'Buy now' }).dblclick();
+    await expect.poll(() => stored(event.id).then((e) => e.tickets_sold), UI).toBe(6);
+    await expectStatus(page, 'Bought 2 tickets for Flaky Wifi.');
+    expect(keys).toHaveLength(4);
+    expect((await stored(event.id)).tickets_sold).toBe(6);
     expect(browser.problems).toEqual([]);
     await page.close();
   });

@@ -67,7 +67,13 @@ export async function openBrowser(): Promise<Browser> {
 /** Saves a full-page screenshot to test-results/ (a CI artifact, not committed). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
-  await page.screenshot({ path: join(RESULTS, `${name}.png`), fullPage: true });
+  // The whole page in one screen as tall as the page, so the fixed message region shows where it sits, at
+  // the bottom (a full-page capture of a shorter screen would paint it over the middle).
+  const screen = page.viewportSize()!;
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: screen.width, height: Math.max(screen.height, height) });
+  await page.screenshot({ path: join(RESULTS, `${name}.png`) });
+  await page.setViewportSize(screen);
 }
 
 const AXE_SOURCE = createRequire(import.meta.url)('axe-core').source as string;

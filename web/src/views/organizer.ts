@@ -47,6 +47,7 @@ export function organizerView(): Shown {
           .then((event) => {
             created.reset();
             board.watch(event);
+            note.textContent = 'Sales move live as tickets sell.';
             announce(`Event "${event.event_name}" created with ${event.total_tickets} tickets for sale.`, 'success');
           })
           .catch((error: unknown) => handleFailure(error, 'Creating the event'));
