@@ -73,6 +73,9 @@ export async function show(main = document.getElementById('view')!): Promise<voi
 }
 
 export function startRouter(): void {
-  window.addEventListener('hashchange', () => void show());
+  window.addEventListener('hashchange', () => {
+    // `#view` and the like are in-page anchors (the skip link): the browser moves focus there; no new view.
+    if (location.hash === '' || location.hash.startsWith('#/')) void show();
+  });
   void show();
 }
