@@ -7,7 +7,7 @@ import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.
 import { BookBody, PageQuery, TicketOut } from './schemas.js';
 import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets } from './service.js';
 
-export async function bookingRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
+export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const idempotent = idempotencyHooks(db);
 
@@ -45,7 +45,7 @@ export async function bookingRoutes(instance: FastifyInstance, { db, batcher }: 
         response: { 200: Type.Array(TicketOut), 401: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => listOwnTickets(db, request.user.id, request.query.skip, request.query.limit),
+    (request) => listOwnTickets(readDb, request.user.id, request.query.skip, request.query.limit),
   );
 
   app.get(

@@ -8,7 +8,7 @@ import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.
 import { OrderCreate, OrderOut } from './schemas.js';
 import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats } from './service.js';
 
-export async function orderRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
+export async function orderRoutes(instance: FastifyInstance, { db, readDb, batcher }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const idempotent = idempotencyHooks(db);
   const mine = { 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut };
@@ -48,7 +48,7 @@ export async function orderRoutes(instance: FastifyInstance, { db, batcher }: De
         response: { 200: Type.Array(OrderOut), 401: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => listOwnOrders(db, request.user.id, request.query.skip, request.query.limit),
+    (request) => listOwnOrders(readDb, request.user.id, request.query.skip, request.query.limit),
   );
 
   app.get(
