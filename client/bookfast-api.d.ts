@@ -439,6 +439,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My account: email, role, and whether I may create events */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": 1,
+                         *       "email": "ada@example.com",
+                         *       "role": "organizer",
+                         *       "may_create_events": true
+                         *     }
+                         */
+                        "application/json": {
+                            id: number;
+                            email: string;
+                            role: "customer" | "organizer" | "admin";
+                            /** @description POST /events would be allowed (OPEN_EVENT_CREATION, or an organizer or admin) */
+                            may_create_events: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/logout": {
         parameters: {
             query?: never;
@@ -687,6 +753,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         }[];
                     };
                 };
@@ -751,6 +819,11 @@ export interface paths {
                          * @example 50.00
                          */
                         ticket_price: number | string;
+                        /**
+                         * @description ISO 4217 code (any letter case); default: the server’s CURRENCY setting
+                         * @example EUR
+                         */
+                        currency?: string;
                         /** @example 500 */
                         total_tickets: number;
                         /**
@@ -789,7 +862,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -809,6 +883,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -918,7 +994,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -938,6 +1015,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -1139,6 +1218,11 @@ export interface paths {
                          * @example 50.00
                          */
                         ticket_price?: number | string;
+                        /**
+                         * @description ISO 4217 code (any letter case); default: the server’s CURRENCY setting
+                         * @example EUR
+                         */
+                        currency?: string;
                         /** @example 500 */
                         total_tickets?: number;
                         /**
@@ -1177,7 +1261,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -1197,6 +1282,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -1334,7 +1421,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -1354,6 +1442,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -1472,7 +1562,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -1498,7 +1589,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -1518,6 +1610,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -1687,7 +1781,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -1707,6 +1802,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         }[];
                     };
@@ -1811,7 +1908,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -1837,7 +1935,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -1857,6 +1956,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -1998,7 +2099,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -2024,7 +2126,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2044,6 +2147,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -2221,7 +2326,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2241,6 +2347,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2263,7 +2371,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2283,6 +2392,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         }[];
                     };
@@ -2414,7 +2525,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2434,6 +2546,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2456,7 +2570,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2476,6 +2591,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -2653,7 +2770,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2673,6 +2791,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2695,7 +2815,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2715,6 +2836,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -2873,7 +2996,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2893,6 +3017,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2915,7 +3041,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2935,6 +3062,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -3117,7 +3246,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -3137,6 +3267,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -3159,7 +3291,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -3179,6 +3312,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -3344,7 +3479,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -3370,7 +3506,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -3390,6 +3527,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -3781,6 +3920,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The events I own, soonest first, past ones included */
+        get: {
+            parameters: {
+                query: {
+                    skip: number;
+                    limit: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            event_name: string;
+                            /** Format: date-time */
+                            date: string;
+                            /** @description Decimal string: money is never a float */
+                            ticket_price: string;
+                            total_tickets: number;
+                            tickets_sold: number;
+                            /** @description Seats still for sale: total − sold − held by pending orders */
+                            tickets_available: number;
+                            /** @description Most seats one order may take */
+                            max_per_order: number;
+                            /** @description Most seats one buyer may own and hold in total; null: no limit */
+                            max_per_user: number | null;
+                            /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
+                            hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events/{id}/stats": {
         parameters: {
             query?: never;
@@ -3820,6 +4062,7 @@ export interface paths {
                          *       "cancelled": 1,
                          *       "checked_in": 1,
                          *       "revenue": "150.00",
+                         *       "currency": "EUR",
                          *       "sales_per_hour": [
                          *         {
                          *           "hour": "2027-05-01T09:00:00.000Z",
@@ -3847,6 +4090,8 @@ export interface paths {
                             checked_in: number;
                             /** @description Exact decimal string: the price paid for every ticket still booked, summed in SQL numeric (a later price edit changes nothing) */
                             revenue: string;
+                            /** @description ISO 4217 code of revenue (the event’s currency) */
+                            currency: string;
                             /** @description Tickets still booked, by the hour they were bought; hours with none are left out */
                             sales_per_hour: {
                                 /**
@@ -3990,7 +4235,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -4010,6 +4256,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                             attendees: {
                                 ticket_id: number;

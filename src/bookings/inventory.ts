@@ -259,6 +259,7 @@ export async function updateEvent(db: Db, eventId: number, ownerId: number | nul
           event_name = COALESCE(${values.eventName ?? null}::varchar, e.event_name),
           date = COALESCE(${values.date?.toISOString() ?? null}::timestamptz, e.date),
           ticket_price = COALESCE(${values.ticketPrice ?? null}::numeric, e.ticket_price),
+          currency = COALESCE(${values.currency ?? null}::varchar, e.currency),
           total_tickets = COALESCE(${values.totalTickets ?? null}::int, e.total_tickets),
           max_per_order = COALESCE(${values.maxPerOrder ?? null}::int, e.max_per_order),
           max_per_user = CASE WHEN ${values.maxPerUser !== undefined}::boolean THEN ${values.maxPerUser ?? null}::int ELSE e.max_per_user END,

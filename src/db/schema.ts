@@ -57,6 +57,9 @@ export const events = pgTable(
     // and promotion: every selling statement sells only free - waiting, so seats that come back while people
     // wait are theirs. A column, not a count, so a statement reads it from the row it locked (see inventory.ts).
     waiting: integer('waiting').notNull().default(0),
+    // ISO 4217 code of ticket_price. The service always names it (from CURRENCY when the owner does not);
+    // the default only fills in events made before the column existed.
+    currency: varchar('currency', { length: 3 }).notNull().default('EUR'),
     ownerId: integer('owner_id').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -68,6 +71,7 @@ export const events = pgTable(
     ),
     check('events_total_tickets_positive', sql`${table.totalTickets} > 0`),
     check('events_waiting_nonnegative', sql`${table.waiting} >= 0`),
+    check('events_currency_code', sql`${table.currency} ~ '^[A-Z]{3}$'`),
     check('events_limits_valid', sql`${table.maxPerOrder} >= 1 AND (${table.maxPerUser} IS NULL OR ${table.maxPerUser} >= 1) AND ${table.holdMinutes} >= 1`),
     index('events_date_id_idx').on(table.date, table.id),
     index('events_owner_id_idx').on(table.ownerId),
