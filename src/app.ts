@@ -19,6 +19,9 @@ import { LiveSeats } from './live/seats.js';
 import { organizerRoutes } from './organizers/routes.js';
 import { WaitlistPromoter } from './waitlist/promoter.js';
 import { waitlistRoutes } from './waitlist/routes.js';
+import { queueGate } from './waiting-room/gate.js';
+import { waitingRoomRoutes } from './waiting-room/routes.js';
+import { WaitingRoomRuntime } from './waiting-room/runtime.js';
 import { authPlugin } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { securityPlugin } from './http/security.js';
@@ -34,6 +37,9 @@ export interface Deps {
   db: Db;
   batcher: BookingBatcher;
   live: LiveSeats;
+  /** Waiting room (issue 14): the in-memory room list, ticker, and the pass check of the purchase routes. */
+  waitingRoom: WaitingRoomRuntime;
+  queueGate: ReturnType<typeof queueGate>;
 }
 
 export interface BuildOptions {
@@ -82,7 +88,10 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     onSeatsChanged: (eventId) => live.seatsChanged(eventId),
     onSeatsReturned: (eventId) => waitlist.promote(eventId),
   });
-  const deps: Deps = { config, db: database.db, batcher, live };
+  // Waiting room: rooms loaded before the first request (the pass check reads only memory), then ticking.
+  const waitingRoom = new WaitingRoomRuntime(database.db, { tickMs: config.waitingRoomTickMs, secretKey: config.secretKey, log: app.log, registry: metrics.registry });
+  await waitingRoom.start();
+  const deps: Deps = { config, db: database.db, batcher, live, waitingRoom, queueGate: queueGate(waitingRoom, database.db) };
 
   registerErrorHandling(app);
   echoRequestId(app);
@@ -151,7 +160,9 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(organizerRoutes, deps);
   await app.register(liveRoutes, deps);
   await app.register(waitlistRoutes, deps);
+  await app.register(waitingRoomRoutes, deps);
   app.decorate('liveSeats', live);
+  app.decorate('waitingRoom', waitingRoom);
   // Open streams would keep the server from closing: end them first.
   app.addHook('preClose', () => live.close());
   await registerWebApp(app);
@@ -172,5 +183,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   app.addHook('onClose', () => batcher.drain());
   // Promotions started by those batches, cancels or the sweeper finish before the pool closes.
   app.addHook('onClose', () => waitlist.idle());
+  // The admission tick in progress and the last completed purchases' marks finish before the pool closes.
+  app.addHook('onClose', () => waitingRoom.stop());
   return app;
 }

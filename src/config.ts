@@ -40,6 +40,9 @@ const ConfigSchema = Type.Object({
   CORS_ORIGINS: Type.String({ default: '' }),
   DB_CONNECT_TIMEOUT_MS: Type.Integer({ default: 3000, minimum: 100, maximum: 60000 }),
   TOKEN_VERSION_CACHE_MS: Type.Integer({ default: 2000, minimum: 0, maximum: 60000 }),
+  // Waiting room (issue 14): how often each process runs the admission tick (only the leader admits) and
+  // refreshes its in-memory list of rooms; also the staleness bound of that list.
+  WAITING_ROOM_TICK_MS: Type.Integer({ default: 1000, minimum: 10, maximum: 10000 }),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;
@@ -76,6 +79,7 @@ export interface Config {
   corsOrigins: string[];
   dbConnectTimeoutMs: number;
   tokenVersionCacheMs: number;
+  waitingRoomTickMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -123,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     corsOrigins: raw.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     dbConnectTimeoutMs: raw.DB_CONNECT_TIMEOUT_MS,
     tokenVersionCacheMs: raw.TOKEN_VERSION_CACHE_MS,
+    waitingRoomTickMs: raw.WAITING_ROOM_TICK_MS,
   };
 }
 
