@@ -21,10 +21,27 @@ export class ApiError extends Error {
 interface RequestOptions {
   body?: unknown;
   token?: string | undefined;
+  /** Waiting room (issue 14): the event whose Queue-Pass this request carries, when the page holds one. */
+  passFor?: number | undefined;
 }
 
-async function request<T>(method: string, path: string, { body, token }: RequestOptions = {}): Promise<T> {
+// ---- Waiting room (issue 14): the passes this page holds, sent as Queue-Pass on purchases until they expire.
+const queuePasses = new Map<number, { pass: string; expiresAt: number }>();
+
+export function rememberQueuePass(eventId: number, pass: string, expiresAtIso: string): void {
+  queuePasses.set(eventId, { pass, expiresAt: Date.parse(expiresAtIso) });
+}
+
+function queuePassOf(eventId: number | undefined): string | undefined {
+  const held = eventId === undefined ? undefined : queuePasses.get(eventId);
+  return held && held.expiresAt > Date.now() ? held.pass : undefined;
+}
+// ---- end waiting room
+
+export async function request<T>(method: string, path: string, { body, token, passFor }: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
+  const pass = queuePassOf(passFor);
+  if (pass) headers['queue-pass'] = pass;
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   let response: Response;
@@ -100,7 +117,7 @@ export function createEvent(body: EventCreate, token: string): Promise<EventOut>
 }
 
 export function book(eventId: number, token: string): Promise<Ticket> {
-  return request('POST', '/book', { body: { event_id: eventId }, token });
+  return request('POST', '/book', { body: { event_id: eventId }, token, passFor: eventId });
 }
 
 export function cancelTicket(ticketId: number, token: string): Promise<Ticket> {

@@ -5,6 +5,7 @@ import { EventList, seatsLeft } from './events';
 import { SalesBoard } from './organizer';
 import { createdEvents, currentSession, endSession, rememberCreatedEvent, rememberTicket, sessionTickets, startSession } from './session';
 import { TicketList } from './tickets';
+import { isQueueRefusal, QueueView } from './queue'; // waiting room (issue 14)
 
 const POLL_MS = 3_000;
 
@@ -22,6 +23,7 @@ const tickets = new TicketList({
   onCancel: (ticket, button) => void cancel(ticket, button),
 });
 const sales = new SalesBoard(byId<HTMLUListElement>('sales'));
+const queue = new QueueView(); // waiting room (issue 14)
 
 const loginForm = byId<HTMLFormElement>('login-form');
 const registerForm = byId<HTMLFormElement>('register-form');
@@ -96,6 +98,9 @@ async function bookEvent(event: EventOut): Promise<void> {
     if (error instanceof ApiError && error.status === 400 && /sold out/i.test(error.message)) {
       announce(`Sorry, ${event.event_name} is sold out.`, 'error');
       events.patch({ ...event, tickets_available: 0 });
+    } else if (isQueueRefusal(error)) {
+      // Waiting room (issue 14): the queue view joins the line and books again by itself once admitted.
+      void queue.enter(event, session.token, () => void bookEvent(event));
     } else {
       handleFailure(error, 'Booking');
     }
@@ -155,6 +160,7 @@ async function signIn(email: string, password: string): Promise<void> {
 }
 
 function signOut(): void {
+  queue.leave(); // waiting room (issue 14)
   endSession();
   sales.clear();
   tickets.hide();
