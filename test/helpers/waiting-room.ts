@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { queryRows, type Database } from '../../src/db/client.js';
+import { queryRows, type Database, type Db } from '../../src/db/client.js';
 import type { TestUser } from './factories.js';
 
 export interface QueueEntry {
@@ -79,3 +79,20 @@ export async function manyUsers(app: FastifyInstance, database: Database, count:
       return { id: row.id, email: row.email, token, auth: { authorization: `Bearer ${token}` } };
     });
 }
+
+/** The most admissions any one-second window [t, t + 1 s) holds, among admissions after `since` (ms). */
+export async function busiestSecond(db: Db, eventId: number, since = 0): Promise<number> {
+  const rows = await queryRows<{ at: number }>(
+    db,
+    sql`SELECT (extract(epoch FROM admitted_at) * 1000)::float8 AS at FROM queue_entries
+        WHERE event_id = ${eventId} AND admitted_at IS NOT NULL ORDER BY admitted_at`,
+  );
+  const times = rows.map((row) => row.at).filter((at) => at > since);
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (j < times.length && times[j]! < times[i]! + 1000) j++;
+    most = Math.max(most, j - i);
+  }
+  return most;
+}
+
