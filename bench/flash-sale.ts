@@ -9,6 +9,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { runOpenLoop } from './open-loop.js';
 import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
+import { renderQueueMarkdown, runQueueScenario } from './queue.js';
 import { renderMarkdown } from './report.js';
 import { cpuSeconds, startServer, stopServer } from './server-process.js';
 
@@ -23,6 +24,9 @@ const { values: args } = parseArgs({
     'sellout-capacity': { type: 'string', default: '5000' },
     'sellout-attempts': { type: 'string', default: '20000' },
     'skip-open-loop': { type: 'boolean', default: false },
+    // Waiting room (issue 14, bench/queue.ts): how many buyers queue; --skip-queue leaves the scenario out.
+    'queue-buyers': { type: 'string', default: '50000' },
+    'skip-queue': { type: 'boolean', default: false },
     port: { type: 'string', default: '8077' },
     out: { type: 'string', default: 'bench/results/latest' },
   },
@@ -31,6 +35,8 @@ const connections = Number(args.connections);
 const duration = Number(args.duration);
 const workers = Number(args.workers);
 const baseUrl = `http://127.0.0.1:${args.port}`;
+// Known here too: the queue scenario signs its crowd's tokens with it.
+const secretKey = randomBytes(32).toString('hex');
 
 const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl) {
@@ -63,7 +69,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       RATE_LIMITS: 'off',
       BCRYPT_COST: '10',
-      SECRET_KEY: randomBytes(32).toString('hex'),
+      SECRET_KEY: secretKey,
     },
     baseUrl,
   );
@@ -73,7 +79,7 @@ async function main(): Promise<void> {
     const results = await runScenarios(server.pid!, db, dbUrl, maxConnections);
     mkdirSync('bench/results', { recursive: true });
     writeFileSync(`${args.out}.json`, JSON.stringify(results, null, 2));
-    const markdown = renderMarkdown(results);
+    const markdown = renderMarkdown(results) + (results.queue ? renderQueueMarkdown(results.queue) : '');
     writeFileSync(`${args.out}.md`, markdown);
     console.log(`\n${markdown}`);
     log(`wrote ${args.out}.json and ${args.out}.md`);
@@ -154,7 +160,15 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
   const seats = (await countBooked(db, ordersEvent)) - seatsBefore;
   const orders = { ...ordersRun, seats, seatsPerSecond: seats / ordersRun.seconds, orders: await checkOrders(db, ordersEvent) };
 
+  // Waiting room (issue 14): joins, polls, admission rate, POST /book with a pass against no room.
+  const queueBuyers = Number(args['queue-buyers']);
+  if (!args['skip-queue']) log(`waiting room: ${queueBuyers} buyers join, then poll for ${duration} s; POST /book with a pass vs no room`);
+  const queue = args['skip-queue']
+    ? undefined
+    : await runQueueScenario({ baseUrl, db, secretKey, connections, duration, queued: queueBuyers, buyerTokens: tokens, ownerToken: tokens[0]!, measure: (options) => measure(serverPid, options) });
+
   const invariant = await checkInvariant(db, [
+    ...Object.entries(queue?.successes ?? {}).map(([id, successes]) => ({ id: Number(id), successes })),
     { id: hotEvent, successes: warmupBookings + book.ok + openLoop.reduce((sum, run) => sum + run.ok + run.warmupOk, 0) },
     { id: selloutEvent, successes: sellout.ok, exactly: selloutCapacity },
     { id: oldEvent, successes: oldDesign.committed },
@@ -173,6 +187,7 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
     openLoop,
     sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
     orders,
+    queue,
     invariant,
   };
 }

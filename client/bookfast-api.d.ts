@@ -4903,7 +4903,7 @@ export interface paths {
         head?: never;
         /**
          * Change the room live: pause, passthrough, close, rate, max_active (owner or admin)
-         * @description Takes effect at the admission leader’s next tick (WAITING_ROOM_TICK_MS, 1 s by default).
+         * @description Takes effect at the admission leader’s next tick (WAITING_ROOM_TICK_MS, 250 ms by default).
          */
         patch: {
             parameters: {

@@ -103,11 +103,12 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<Ro
 
   let active = await countActive(tx, eventId);
   if (room.onsale && room.state === 'open') {
-    // Smoothed pacing: credit accrues at admit_per_minute / 60 per second of real (database) time, at most
-    // one second's worth plus one ahead; no one-second window may admit more than floor(share) + 1.
+    // Smoothed pacing: credit accrues at admit_per_minute / 60 per second of real (database) time; no
+    // one-second window may admit more than floor(share) + 1. Up to two seconds' worth may be banked, so a
+    // tick that runs late (a busy host) loses no rate; whatever the bank, the window cap holds.
     const share = room.admit_per_minute / 60;
     const elapsed = Math.max(0, room.since_last_tick ?? tickSeconds);
-    credit = Math.min(credit + share * elapsed, share + 1);
+    credit = Math.min(credit + share * elapsed, 2 * share + 1);
     const recent = await countAdmittedInLastSecond(tx, eventId);
     const quota = Math.max(0, Math.min(Math.floor(credit), Math.floor(share) + 1 - recent, room.max_active - active));
     if (quota > 0) {
@@ -119,10 +120,11 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<Ro
       active += head.admittedWaits.length;
     }
   }
-  const [waiting] = await queryRows<{ n: number }>(
-    tx,
-    sql`SELECT count(*)::int AS n FROM queue_entries WHERE event_id = ${eventId} AND status = 'waiting'`,
-  );
+  // Once on sale everyone has a position and skips happen only at the counter, so everyone past the counter
+  // is waiting: no count of a line of 100,000 per tick. Before, the pre-queue is counted.
+  const waiting = room.onsale
+    ? { n: lastPosition - servedUpTo }
+    : (await queryRows<{ n: number }>(tx, sql`SELECT count(*)::int AS n FROM queue_entries WHERE event_id = ${eventId} AND status = 'waiting'`))[0];
   await tx.execute(
     sql`UPDATE waiting_rooms SET last_position = ${lastPosition}, served_up_to = ${servedUpTo}, admit_credit = ${credit},
           last_tick_at = now(), waiting = ${waiting!.n}, active = ${active},

@@ -47,7 +47,7 @@ export async function waitingRoomRoutes(instance: FastifyInstance, { db, waiting
       schema: {
         tags,
         summary: 'Change the room live: pause, passthrough, close, rate, max_active (owner or admin)',
-        description: 'Takes effect at the admission leader’s next tick (WAITING_ROOM_TICK_MS, 1 s by default).',
+        description: 'Takes effect at the admission leader’s next tick (WAITING_ROOM_TICK_MS, 250 ms by default).',
         security: bearer,
         params: EventIdParams,
         body: RoomPatchBody,

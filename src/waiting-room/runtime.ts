@@ -123,16 +123,18 @@ export class WaitingRoomRuntime {
     for (const listener of this.tickListeners) listener();
   }
 
-  private schedule(): void {
+  // One tick at a time, each due tickMs after the previous one started (a slow tick is not stacked on).
+  private schedule(delayMs = this.tickMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      const started = Date.now();
       this.running = this.tick()
         .catch((error: unknown) => this.log.warn({ err: error }, 'waiting room: tick failed; retrying at the next one'))
         .finally(() => {
           this.running = undefined;
-          this.schedule();
+          this.schedule(Math.max(0, this.tickMs - (Date.now() - started)));
         });
-    }, this.tickMs);
+    }, delayMs);
     this.timer.unref();
   }
 
