@@ -189,6 +189,9 @@ describe('waiting room: the pass on the booking path', () => {
     await join(t.app, waiter!, event.id);
     const first = await pollUntilDone(t.app, holder!, event.id);
     expect(first.status).toBe('admitted');
+    // The waiter gets a place at a tick after joining; with the one slot taken, they stay waiting.
+    let behind = await poll(t.app, waiter!, event.id);
+    for (const deadline = Date.now() + 10_000; behind.position === null && Date.now() < deadline; await sleep(20)) behind = await poll(t.app, waiter!, event.id);
     await sleep(300);
     expect(await poll(t.app, waiter!, event.id)).toMatchObject({ status: 'waiting', position: 2, ahead: 0 });
     expect((await book(holder!, event.id, first.pass!)).statusCode).toBe(200);

@@ -112,7 +112,8 @@ export class WaitingRoomRuntime {
   /** One tick: presence marks out first (so the leader sees them), then admission, then the fresh room list. */
   async tick(): Promise<void> {
     await this.flushPresence();
-    const ticks = await admissionTick(this.db, this.tickMs / 1000);
+    // No room open or paused in the list (re-read below every tick): nothing to admit, no transaction.
+    const ticks = this.anyRoomGated() ? await admissionTick(this.db, this.tickMs / 1000) : null;
     for (const tick of ticks ?? []) {
       this.metrics.admitted(tick.eventId, tick.admittedWaits);
       if (tick.abandoned > 0) this.metrics.abandoned(tick.eventId, tick.abandoned);
