@@ -42,7 +42,8 @@ export async function admissionTick(db: Db, tickSeconds: number): Promise<RoomTi
   return db.transaction(async (tx) => {
     const [lock] = await queryRows<{ leader: boolean }>(tx, sql`SELECT pg_try_advisory_xact_lock(${LEADER_LOCK}) AS leader`);
     if (!lock?.leader) return null;
-    // FOR UPDATE: an operator's PATCH (pause, rate) lands either before this tick or after it, never inside.
+    // FOR NO KEY UPDATE: an operator's PATCH (pause, rate) lands either before this tick or after it, never
+    // inside; joins (whose foreign key takes KEY SHARE on the room) are not held up by it.
     const rooms = await queryRows<TickRoom>(
       tx,
       sql`SELECT r.event_id, r.state, now() >= r.onsale_at AS onsale, r.shuffled_at IS NOT NULL AS shuffled,
@@ -52,7 +53,7 @@ export async function admissionTick(db: Db, tickSeconds: number): Promise<RoomTi
           FROM waiting_rooms r JOIN events e ON e.id = r.event_id
           WHERE r.state IN ('open', 'paused')
           ORDER BY r.event_id
-          FOR UPDATE OF r`,
+          FOR NO KEY UPDATE OF r`,
     );
     const ticks: RoomTick[] = [];
     for (const room of rooms) ticks.push(await tickRoom(tx, room, tickSeconds));

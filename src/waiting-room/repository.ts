@@ -159,11 +159,17 @@ export async function findEntryWithRoom(db: Db, eventId: number, userId: number)
   return { room: row, entry };
 }
 
-/** Presence of many buyers of one room in one statement (the coalesced marks of a tick). */
+/**
+ * Presence of many buyers of one room in one statement (the coalesced marks of a tick). SKIP LOCKED: a row
+ * the leader is admitting or skipping right now needs no mark, and waiting for it could deadlock with the
+ * tick, which locks its rows in another order.
+ */
 export async function markPresence(db: Db, eventId: number, userIds: number[]): Promise<void> {
   await db.execute(
     sql`UPDATE queue_entries SET last_seen_at = now()
-        WHERE event_id = ${eventId} AND user_id = ANY(${`{${userIds.join(',')}}`}::int[]) AND status = 'waiting'`,
+        WHERE id IN (SELECT id FROM queue_entries
+                     WHERE event_id = ${eventId} AND user_id = ANY(${`{${userIds.join(',')}}`}::int[]) AND status = 'waiting'
+                     FOR UPDATE SKIP LOCKED)`,
   );
 }
 
