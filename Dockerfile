@@ -10,6 +10,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# src/cli is compiled too: `node dist/src/cli/promote-user.js <email> <role>` in the container.
 # The web box office (served at /app/) is built by Vite in the same `npm run build`.
 COPY web ./web
 COPY client ./client

@@ -1,57 +1,119 @@
 // `npm run bench`: the flash-sale benchmark. See README "Benchmark". Needs DATABASE_URL (a real PostgreSQL);
-// it works in a throwaway database it creates on that server and drops afterwards.
+// it works in a throwaway database it creates on that server and drops afterwards. `--embedded` measures the
+// embedded database instead, in a throwaway data folder.
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { runOpenLoop } from './open-loop.js';
 import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
-import { renderQueueMarkdown, runQueueScenario } from './queue.js';
-import { renderMarkdown } from './report.js';
+import { renderQueueMarkdown, runQueueScenario, type QueueResults } from './queue.js';
+import { renderMarkdown, type BenchResults } from './report.js';
 import { cpuSeconds, startServer, stopServer } from './server-process.js';
+import { openDatabase } from '../src/db/client.js';
+import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
 
 const { values: args } = parseArgs({
   options: {
-    connections: { type: 'string', default: '256' },
+    // The embedded database: one server process, and (as the issue measured it with wrk) 64 connections
+    // and 50 buyers unless told otherwise.
+    embedded: { type: 'boolean', default: false },
+    connections: { type: 'string' },
     duration: { type: 'string', default: '10' },
     capacity: { type: 'string', default: '10000000' },
     // As production runs (WORKERS defaults to the core count there); --workers 1 measures one process.
-    workers: { type: 'string', default: String(availableParallelism()) },
-    buyers: { type: 'string', default: '200' },
+    workers: { type: 'string' },
+    buyers: { type: 'string' },
     'sellout-capacity': { type: 'string', default: '5000' },
     'sellout-attempts': { type: 'string', default: '20000' },
     'skip-open-loop': { type: 'boolean', default: false },
-    // Waiting room (issue 14, bench/queue.ts): how many buyers queue; --skip-queue leaves the scenario out.
+    // Waiting room (issue 14, bench/queue.ts; PostgreSQL only): how many buyers queue; --skip-queue leaves it out.
     'queue-buyers': { type: 'string', default: '50000' },
     'skip-queue': { type: 'boolean', default: false },
     port: { type: 'string', default: '8077' },
+    // `--through pgbouncer`: POST /book direct, through PgBouncer, and through HAProxy + --hosts hosts + PgBouncer.
+    through: { type: 'string' },
+    hosts: { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/results/latest' },
   },
 });
-const connections = Number(args.connections);
+const embedded = args.embedded;
+const connections = Number(args.connections ?? (embedded ? 64 : 256));
 const duration = Number(args.duration);
-const workers = Number(args.workers);
+const workers = embedded ? 1 : Number(args.workers ?? availableParallelism());
+const buyers = Number(args.buyers ?? (embedded ? 50 : 200));
 const baseUrl = `http://127.0.0.1:${args.port}`;
-// Known here too: the queue scenario signs its crowd's tokens with it.
-const secretKey = randomBytes(32).toString('hex');
 
 const serverUrl = process.env.DATABASE_URL;
-if (!serverUrl) {
+if (!serverUrl && !embedded) {
   console.error(
-    'npm run bench needs DATABASE_URL=postgres://user@host:5432/db (a real PostgreSQL server).\n' +
-      'The embedded database is one process on one connection: it is not what a flash sale runs on.',
+    'npm run bench needs DATABASE_URL=postgres://user@host:5432/db (a real PostgreSQL server),\n' +
+      'or `npm run bench -- --embedded` to measure the embedded database (one process, one connection).',
   );
   process.exit(2);
 }
+if (embedded && args.workers && args.workers !== '1') {
+  console.error('--embedded runs one server process: the embedded database serves one process');
+  process.exit(2);
+}
+
+/** Rows of one SQL statement, from a PostgreSQL client or the embedded database. */
+type Query = <T>(text: string, values: unknown[]) => Promise<T[]>;
+
+// Known here too: the queue scenario signs its crowd's tokens with it.
+const secretKey = randomBytes(32).toString('hex');
+const serverEnv = {
+  PORT: String(args.port),
+  HOST: '127.0.0.1',
+  WORKERS: String(workers),
+  LOG_LEVEL: 'warn',
+  RATE_LIMITS: 'off',
+  BCRYPT_COST: '10',
+  SECRET_KEY: secretKey,
+};
 
 const log = (line: string) => console.log(`[bench] ${line}`);
+
+function writeResults(results: BenchResults & { queue?: QueueResults | undefined }): void {
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(`${args.out}.json`, JSON.stringify(results, null, 2));
+  const markdown = renderMarkdown(results) + (results.queue ? renderQueueMarkdown(results.queue) : '');
+  writeFileSync(`${args.out}.md`, markdown);
+  console.log(`\n${markdown}`);
+  log(`wrote ${args.out}.json and ${args.out}.md`);
+  if (!results.invariant.ok) process.exitCode = 1;
+}
+
+// The embedded database belongs to the server while it runs, so the rows are checked after it stops.
+async function mainEmbedded(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bookfast-bench-'));
+  log(`throwaway data folder ${dataDir}`);
+  const server = await startServer({ ...serverEnv, DATA_DIR: dataDir }, baseUrl, { unset: ['DATABASE_URL'] });
+  let run: Awaited<ReturnType<typeof runScenarios>>;
+  try {
+    run = await runScenarios(server.pid!, undefined);
+  } finally {
+    log(`server exited with ${String(await stopServer(server))} after SIGTERM`);
+  }
+  const database = await openDatabase({ dataDir });
+  try {
+    // A name per statement: prepared() keeps each parsed statement under its name.
+    let statements = 0;
+    writeResults(await run.check((text, values) => database.prepared(`bench_check_${statements++}`, text, values)));
+  } finally {
+    await database.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 
 async function main(): Promise<void> {
   log('building the server (npm run build)');
   execSync('npm run build --silent', { stdio: 'inherit' });
+  if (embedded) return mainEmbedded();
   const benchDb = `bookfast_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -59,31 +121,22 @@ async function main(): Promise<void> {
   const dbUrl = Object.assign(new URL(serverUrl!), { pathname: `/${benchDb}` }).toString();
   const maxConnections = Number((await admin.query<{ max_connections: string }>('SHOW max_connections')).rows[0]!.max_connections);
   log(`throwaway database ${benchDb}; PostgreSQL max_connections = ${maxConnections}`);
+  if (args.through !== undefined) {
+    try {
+      await runThroughPooler(dbUrl, benchDb);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
+      await admin.end();
+    }
+    return;
+  }
 
-  const server = await startServer(
-    {
-      DATABASE_URL: dbUrl,
-      PORT: String(args.port),
-      HOST: '127.0.0.1',
-      WORKERS: String(workers),
-      LOG_LEVEL: 'warn',
-      RATE_LIMITS: 'off',
-      BCRYPT_COST: '10',
-      SECRET_KEY: secretKey,
-    },
-    baseUrl,
-  );
+  const server = await startServer({ DATABASE_URL: dbUrl, ...serverEnv }, baseUrl);
   const db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
   try {
-    const results = await runScenarios(server.pid!, db, dbUrl, maxConnections);
-    mkdirSync('bench/results', { recursive: true });
-    writeFileSync(`${args.out}.json`, JSON.stringify(results, null, 2));
-    const markdown = renderMarkdown(results) + (results.queue ? renderQueueMarkdown(results.queue) : '');
-    writeFileSync(`${args.out}.md`, markdown);
-    console.log(`\n${markdown}`);
-    log(`wrote ${args.out}.json and ${args.out}.md`);
-    if (!results.invariant.ok) process.exitCode = 1;
+    const run = await runScenarios(server.pid!, { db, dbUrl, maxConnections });
+    writeResults(await run.check(async (text, values) => (await db.query(text, values)).rows));
   } finally {
     await db.end();
     log(`server exited with ${String(await stopServer(server))} after SIGTERM`);
@@ -92,9 +145,38 @@ async function main(): Promise<void> {
   }
 }
 
-async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, maxConnections: number) {
-  log(`registering and logging in ${args.buyers} buyers`);
-  const tokens = await makeBuyers(Number(args.buyers));
+async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
+  if (args.through !== 'pgbouncer') throw new Error(`--through ${args.through}: only pgbouncer is known`);
+  const runs = await benchThroughPooler({
+    dbUrl,
+    serverUrl: serverUrl!,
+    benchDb,
+    connections,
+    duration,
+    workers,
+    hosts: Number(args.hosts),
+    buyers: Number(args.buyers),
+    port: Number(args.port),
+    log,
+  });
+  const markdown = renderThroughPooler(runs);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(`${args.out}-through-pgbouncer.json`, JSON.stringify({ at: new Date().toISOString(), options: { connections, duration, workers, hosts: args.hosts }, runs }, null, 2));
+  writeFileSync(`${args.out}-through-pgbouncer.md`, `${markdown}\n`);
+  console.log(`\n${markdown}`);
+  if (runs.some((run) => !run.soldEqualsBooked)) process.exitCode = 1;
+}
+
+interface ServerDatabase {
+  db: pg.Client;
+  dbUrl: string;
+  maxConnections: number;
+}
+
+/** Runs every scenario over HTTP; `check` then reads the rows (when the embedded server has let go of them). */
+async function runScenarios(serverPid: number, server: ServerDatabase | undefined) {
+  log(`registering and logging in ${buyers} buyers`);
+  const tokens = await makeBuyers(buyers);
   const ownerAuth = { authorization: `Bearer ${tokens[0]!}`, 'content-type': 'application/json' };
   const createEvent = async (name: string, total: number) => {
     const response = await fetch(`${baseUrl}/events`, {
@@ -106,22 +188,14 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
   };
   const capacity = Math.min(Number(args.capacity), 1_000_000);
   const hotEvent = await createEvent('Hot event (POST /book)', capacity);
-  const oldEvent = await createEvent('Old design (pure SQL)', capacity);
-  const { rows: owner } = await db.query<{ id: number }>('SELECT id FROM users ORDER BY id LIMIT 1');
-
-  // (a) the old design's transaction, straight at PostgreSQL; connections are capped by max_connections.
-  const oldClients = Math.max(1, Math.min(connections, maxConnections - workers * 8 - 10));
-  log(`(a) old design: BEGIN; SELECT FOR UPDATE; UPDATE; INSERT; COMMIT with ${oldClients} clients for ${duration} s`);
-  const oldCpu = process.cpuUsage();
-  const old =
-    runOldDesignWithPgbench(dbUrl, oldEvent, owner[0]!.id, oldClients, duration) ??
-    (await runOldDesignInNode(dbUrl, oldEvent, owner[0]!.id, oldClients, duration));
-  const oldDesign = { ...old, benchCpuSeconds: cpuOf(oldCpu) };
+  // (a) needs a PostgreSQL server to send the old transaction to: not run on the embedded database.
+  const oldEvent = server ? await createEvent('Old design (pure SQL)', capacity) : undefined;
+  const oldDesign = server && oldEvent ? await runOldDesign(server, oldEvent) : undefined;
 
   log('warming up (2 s of each route, not counted): the JIT compiles the hot paths first');
   await autocannon({ url: `${baseUrl}/health`, connections, duration: 2 });
   await autocannon(bookRequests(tokens, hotEvent, { connections, duration: 2 }));
-  const warmupBookings = await countBooked(db, hotEvent);
+  const warmupBookings = await ticketsSold(hotEvent);
 
   log(`(b) GET /health with ${connections} connections for ${duration} s`);
   const health = await measure(serverPid, { url: `${baseUrl}/health`, connections, duration });
@@ -132,7 +206,7 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
   const batchesAfter = await batchTotals();
   const book = { ...bookRun, meanBatchSize: (batchesAfter.buyers - batchesBefore.buyers) / Math.max(1, batchesAfter.batches - batchesBefore.batches) };
 
-  const openLoop = [];
+  const openLoop: (Awaited<ReturnType<typeof measureOpenLoop>> & { share: number; rate: number })[] = [];
   if (!args['skip-open-loop']) {
     for (const share of [0.5, 0.8]) {
       const rate = Math.max(1, Math.round(book.requestsPerSecond * share));
@@ -145,7 +219,7 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
   const attempts = Number(args['sellout-attempts']);
   const selloutEvent = await createEvent('Small event (sell-out)', selloutCapacity);
   log(`sell-out: ${attempts} attempts at ${selloutCapacity} seats`);
-  const soldOutAt = watchSellOut(db, selloutEvent, selloutCapacity);
+  const soldOutAt = watchSellOut(selloutEvent, selloutCapacity);
   const started = Date.now();
   const sellout = await measure(serverPid, bookRequests(tokens, selloutEvent, { connections, amount: attempts }));
   const sellOutSeconds = ((await soldOutAt.done) - started) / 1000;
@@ -154,42 +228,62 @@ async function runScenarios(serverPid: number, db: pg.Client, dbUrl: string, max
   // transaction each), on its own event. Seats/s is the figure to set against (c)'s tickets/s.
   const ordersEvent = await createEvent('Mixed quantities (POST /orders)', capacity);
   await autocannon(orderRequests(tokens, ordersEvent, { connections, duration: 2 }));
-  const seatsBefore = await countBooked(db, ordersEvent);
+  const seatsBefore = await ticketsSold(ordersEvent);
   log(`(d) POST /orders, quantity 1..4 rotating, on one event with ${connections} connections for ${duration} s`);
   const ordersRun = await measure(serverPid, orderRequests(tokens, ordersEvent, { connections, duration }));
-  const seats = (await countBooked(db, ordersEvent)) - seatsBefore;
-  const orders = { ...ordersRun, seats, seatsPerSecond: seats / ordersRun.seconds, orders: await checkOrders(db, ordersEvent) };
+  const seats = (await ticketsSold(ordersEvent)) - seatsBefore;
 
-  // Waiting room (issue 14): joins, polls, admission rate, POST /book with a pass against no room.
+  // Waiting room (issue 14): joins, polls, admission rate, POST /book with a pass against no room. It
+  // inserts its crowd of accounts directly, so it needs the PostgreSQL server.
   const queueBuyers = Number(args['queue-buyers']);
-  if (!args['skip-queue']) log(`waiting room: ${queueBuyers} buyers join, then poll for ${duration} s; POST /book with a pass vs no room`);
-  const queue = args['skip-queue']
-    ? undefined
-    : await runQueueScenario({ baseUrl, db, secretKey, connections, duration, queued: queueBuyers, buyerTokens: tokens, ownerToken: tokens[0]!, measure: (options) => measure(serverPid, options) });
+  const runQueue = server !== undefined && !args['skip-queue'];
+  if (runQueue) log(`waiting room: ${queueBuyers} buyers join, then poll for ${duration} s; POST /book with a pass vs no room`);
+  const queue = runQueue
+    ? await runQueueScenario({ baseUrl, db: server.db, secretKey, connections, duration, queued: queueBuyers, buyerTokens: tokens, ownerToken: tokens[0]!, measure: (options) => measure(serverPid, options) })
+    : undefined;
 
-  const invariant = await checkInvariant(db, [
-    ...Object.entries(queue?.successes ?? {}).map(([id, successes]) => ({ id: Number(id), successes })),
-    { id: hotEvent, successes: warmupBookings + book.ok + openLoop.reduce((sum, run) => sum + run.ok + run.warmupOk, 0) },
-    { id: selloutEvent, successes: sellout.ok, exactly: selloutCapacity },
-    { id: oldEvent, successes: oldDesign.committed },
-    { id: ordersEvent, successes: ordersRun.ok },
-  ]);
-  invariant.problems.push(...orders.orders.problems);
-  invariant.ok = invariant.problems.length === 0;
-  return {
-    at: new Date().toISOString(),
-    machine: { cores: availableParallelism(), node: process.version },
-    options: { connections, duration, capacity, workers, buyers: tokens.length },
-    oldDesign,
-    health,
-    book,
-    ratios: { bookOverOldDesign: book.okPerSecond / oldDesign.perSecond, bookOverHealth: book.requestsPerSecond / health.requestsPerSecond },
-    openLoop,
-    sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
-    orders,
-    queue,
-    invariant,
+  const check = async (query: Query) => {
+    const ordersCheck = await checkOrders(query, ordersEvent);
+    const invariant = await checkInvariant(query, [
+      ...Object.entries(queue?.successes ?? {}).map(([id, successes]) => ({ id: Number(id), successes })),
+      { id: hotEvent, successes: warmupBookings + book.ok + openLoop.reduce((sum, run) => sum + run.ok + run.warmupOk, 0) },
+      { id: selloutEvent, successes: sellout.ok, exactly: selloutCapacity },
+      ...(oldEvent && oldDesign ? [{ id: oldEvent, successes: oldDesign.committed }] : []),
+      { id: ordersEvent, successes: ordersRun.ok },
+    ]);
+    invariant.problems.push(...ordersCheck.problems);
+    invariant.ok = invariant.problems.length === 0;
+    return {
+      at: new Date().toISOString(),
+      machine: { cores: availableParallelism(), node: process.version },
+      options: { connections, duration, capacity, workers, buyers: tokens.length, database: embedded ? ('embedded' as const) : ('postgres' as const) },
+      oldDesign,
+      health,
+      book,
+      ratios: {
+        bookOverOldDesign: oldDesign ? book.okPerSecond / oldDesign.perSecond : undefined,
+        bookOverHealth: book.requestsPerSecond / health.requestsPerSecond,
+      },
+      openLoop,
+      sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
+      orders: { ...ordersRun, seats, seatsPerSecond: seats / ordersRun.seconds, orders: ordersCheck },
+      queue,
+      invariant,
+    };
   };
+  return { check };
+}
+
+// (a) the old design's transaction, straight at PostgreSQL; connections are capped by max_connections.
+async function runOldDesign({ db, dbUrl, maxConnections }: ServerDatabase, oldEvent: number) {
+  const { rows: owner } = await db.query<{ id: number }>('SELECT id FROM users ORDER BY id LIMIT 1');
+  const oldClients = Math.max(1, Math.min(connections, maxConnections - workers * 8 - 10));
+  log(`(a) old design: BEGIN; SELECT FOR UPDATE; UPDATE; INSERT; COMMIT with ${oldClients} clients for ${duration} s`);
+  const oldCpu = process.cpuUsage();
+  const old =
+    runOldDesignWithPgbench(dbUrl, oldEvent, owner[0]!.id, oldClients, duration) ??
+    (await runOldDesignInNode(dbUrl, oldEvent, owner[0]!.id, oldClients, duration));
+  return { ...old, benchCpuSeconds: cpuOf(oldCpu) };
 }
 
 // One prepared request per buyer, which autocannon cycles through: it builds each request's bytes once. A
@@ -316,16 +410,16 @@ async function makeBuyers(count: number): Promise<string[]> {
   return tokens;
 }
 
-async function countBooked(db: pg.Client, eventId: number): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM tickets WHERE event_id = $1 AND status = 'booked'`, [eventId]);
-  return rows[0]!.n;
+// Over HTTP, so it works on both databases; the rows themselves are checked at the end (checkInvariant).
+async function ticketsSold(eventId: number): Promise<number> {
+  const response = await fetch(`${baseUrl}/events/${eventId}`);
+  return ((await response.json()) as { tickets_sold: number }).tickets_sold;
 }
 
-function watchSellOut(db: pg.Client, eventId: number, capacity: number) {
+function watchSellOut(eventId: number, capacity: number) {
   const done = new Promise<number>((resolve) => {
     const poll = async () => {
-      const { rows } = await db.query<{ tickets_sold: number }>('SELECT tickets_sold FROM events WHERE id = $1', [eventId]);
-      if (rows[0]!.tickets_sold >= capacity) resolve(Date.now());
+      if ((await ticketsSold(eventId)) >= capacity) resolve(Date.now());
       else setTimeout(() => void poll(), 20);
     };
     void poll();
@@ -335,8 +429,8 @@ function watchSellOut(db: pg.Client, eventId: number, capacity: number) {
 
 // All or nothing per order: every confirmed order of the event has exactly `quantity` booked tickets, and
 // the event's counters agree with its orders (held = seats of pending orders).
-async function checkOrders(db: pg.Client, eventId: number) {
-  const { rows } = await db.query<{ orders: number; broken: number; seats: number; held_drift: boolean }>(
+async function checkOrders(query: Query, eventId: number) {
+  const rows = await query<{ orders: number; broken: number; seats: number; held_drift: boolean }>(
     `SELECT count(*)::int AS orders,
             count(*) FILTER (WHERE n <> quantity)::int AS broken,
             COALESCE(sum(quantity), 0)::int AS seats,
@@ -353,10 +447,10 @@ async function checkOrders(db: pg.Client, eventId: number) {
   return { confirmed: row.orders, seats: row.seats, problems };
 }
 
-async function checkInvariant(db: pg.Client, events: { id: number; successes: number; exactly?: number }[]) {
+async function checkInvariant(query: Query, events: { id: number; successes: number; exactly?: number }[]) {
   const problems: string[] = [];
   for (const event of events) {
-    const { rows } = await db.query<{ tickets_sold: number; total_tickets: number; booked: number }>(
+    const rows = await query<{ tickets_sold: number; total_tickets: number; booked: number }>(
       `SELECT e.tickets_sold, e.total_tickets, (SELECT count(*)::int FROM tickets t WHERE t.event_id = e.id AND t.status = 'booked') AS booked
        FROM events e WHERE e.id = $1`,
       [event.id],

@@ -11,12 +11,14 @@ interface Run {
 
 export interface BenchResults {
   at: string;
-  options: { connections: number; duration: number; workers: number; buyers: number };
-  oldDesign: { tool: string; clients: number; perSecond: number; p50: number; p99: number; committed: number; benchCpuSeconds: number };
+  /** database is absent in results written before `--embedded` existed (they are all 'postgres'). */
+  options: { connections: number; duration: number; workers: number; buyers: number; database?: 'postgres' | 'embedded' };
+  /** Absent on the embedded database: there is no PostgreSQL server to send the old transaction to. */
+  oldDesign?: { tool: string; clients: number; perSecond: number; p50: number; p99: number; committed: number; benchCpuSeconds: number };
   health: Run;
   /** meanBatchSize is absent in results written before it was recorded. */
   book: Run & { meanBatchSize?: number };
-  ratios: { bookOverOldDesign: number; bookOverHealth: number };
+  ratios: { bookOverOldDesign?: number | undefined; bookOverHealth: number };
   /** maxSendLag is absent in results written before the open loop had its own generator. */
   openLoop: (Run & { share: number; rate: number; maxSendLag?: number })[];
   sellout: Run & { capacity: number; attempts: number; sellOutSeconds: number; ok: number };
@@ -30,14 +32,19 @@ const cpu = (run: Run) => `${n((run.serverCpuSeconds / run.seconds) * 100)}% / $
 const codes = (statuses: Record<string, number>) => Object.entries(statuses).map(([code, count]) => `${code}: ${n(count)}`).join(', ');
 
 export function renderMarkdown(r: BenchResults): string {
+  const old = r.oldDesign;
   const lines = [
     `## Flash-sale benchmark (${r.at})`,
     '',
-    `${r.options.connections} connections, ${r.options.duration} s per run, ${r.options.workers} server process(es), ${r.options.buyers} buyers rotating tokens.`,
+    `${r.options.database === 'embedded' ? 'Embedded database (PGlite), ' : ''}${r.options.connections} connections, ${r.options.duration} s per run, ${r.options.workers} server process(es), ${r.options.buyers} buyers rotating tokens.`,
     '',
     '| run | successful/s | requests/s | p50 ms | p99 ms | statuses | CPU server / bench |',
     '|---|---:|---:|---:|---:|---|---|',
-    `| (a) old design, SQL only (${r.oldDesign.tool}, ${r.oldDesign.clients} clients) | ${n(r.oldDesign.perSecond)} | – | ${n(r.oldDesign.p50, 1)}${r.oldDesign.tool === 'pgbench' ? ' (mean)' : ''} | ${Number.isNaN(r.oldDesign.p99) ? '–' : n(r.oldDesign.p99, 1)} | ${n(r.oldDesign.committed)} commits | – / ${n((r.oldDesign.benchCpuSeconds / r.options.duration) * 100)}% |`,
+    ...(old
+      ? [
+          `| (a) old design, SQL only (${old.tool}, ${old.clients} clients) | ${n(old.perSecond)} | – | ${n(old.p50, 1)}${old.tool === 'pgbench' ? ' (mean)' : ''} | ${Number.isNaN(old.p99) ? '–' : n(old.p99, 1)} | ${n(old.committed)} commits | – / ${n((old.benchCpuSeconds / r.options.duration) * 100)}% |`,
+        ]
+      : []),
     `| (b) GET /health | ${n(r.health.okPerSecond)} | ${n(r.health.requestsPerSecond)} | ${r.health.p50} | ${r.health.p99} | ${codes(r.health.statuses)} | ${cpu(r.health)} |`,
     `| (c) POST /book | ${n(r.book.okPerSecond)} | ${n(r.book.requestsPerSecond)} | ${r.book.p50} | ${r.book.p99} | ${codes(r.book.statuses)} | ${cpu(r.book)} |`,
     ...r.openLoop.map(
@@ -48,7 +55,9 @@ export function renderMarkdown(r: BenchResults): string {
       ? [`| (d) POST /orders, quantity 1..4 (${n(r.orders.seatsPerSecond)} seats/s) | ${n(r.orders.okPerSecond)} | ${n(r.orders.requestsPerSecond)} | ${r.orders.p50} | ${r.orders.p99} | ${codes(r.orders.statuses)} | ${cpu(r.orders)} |`]
       : []),
     '',
-    `- **(c)/(a) = ${n(r.ratios.bookOverOldDesign, 2)}** (bookings/s over HTTP vs the old design's transaction with no HTTP)`,
+    ...(r.ratios.bookOverOldDesign === undefined
+      ? []
+      : [`- **(c)/(a) = ${n(r.ratios.bookOverOldDesign, 2)}** (bookings/s over HTTP vs the old design's transaction with no HTTP)`]),
     `- **(c)/(b) = ${n(r.ratios.bookOverHealth, 2)}** (POST /book requests/s vs GET /health)`,
     ...(r.book.meanBatchSize === undefined ? [] : [`- (c) booked ${n(r.book.meanBatchSize, 1)} buyers per statement on average`]),
     ...r.openLoop.map(

@@ -2,10 +2,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** Starts the built server (dist/) as its own process(es) and waits until /health answers. */
-export async function startServer(env: Record<string, string>, baseUrl: string): Promise<ChildProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  baseUrl: string,
+  options: { unset?: string[] } = {},
+): Promise<ChildProcess> {
+  const inherited = { ...process.env };
+  for (const name of options.unset ?? []) delete inherited[name];
   // The same command as `npm start` (without its rebuild) and the Dockerfile's CMD.
   const child = spawn(process.execPath, ['--max-semi-space-size=64', 'dist/src/server.js'], {
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 60_000;

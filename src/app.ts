@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import type { Database, Db } from './db/client.js';
 import { eventRoutes } from './events/routes.js';
 import { orderRoutes } from './orders/routes.js';
-import { holdSweeper } from './orders/sweeper.js';
+import { startHoldSweeper } from './orders/sweeper.js';
 import { checkInRoutes } from './checkin/routes.js';
 import { createSeatsBus } from './live/bus.js';
 import { liveRoutes } from './live/routes.js';
@@ -31,10 +31,15 @@ import { createMetrics, registerMetrics } from './http/metrics.js';
 import { echoRequestId, requestIdFor } from './http/request-id.js';
 import { registerWebApp } from './http/web-app.js';
 import { ErrorOut } from './http/schemas.js';
+import { CANONICAL_ID, checkIdsAsWritten } from './http/ids.js';
+import { acceptOnlyUtf8Json } from './http/json-body.js';
+import { webhooksPlugin } from './webhooks/plugin.js';
 
 export interface Deps {
   config: Config;
   db: Db;
+  /** For read-only lists that may be a moment old (DATABASE_READ_URL): a replica while it keeps up, else `db`. */
+  readDb: Db;
   batcher: BookingBatcher;
   live: LiveSeats;
   /** Waiting room (issue 14): the in-memory room list, ticker, and the pass check of the purchase routes. */
@@ -60,10 +65,12 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     genReqId: requestIdFor,
     childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: 1024 * 1024,
-    // Lax like the old pydantic models ("5" is read as 5), but an array or object is never read as a number.
-    ajv: { customOptions: { coerceTypes: true } },
-    // Behind a proxy the client address comes from X-Forwarded-For; rate limits (issue 6) key on it.
-    trustProxy: false,
+    // Lax like the old pydantic models ("5" is read as 5), but an array or object is never read as a number;
+    // ids are stricter (http/ids.ts, whose marker keyword Ajv is told about here).
+    ajv: { customOptions: { coerceTypes: true, keywords: [CANONICAL_ID] } },
+    // Off by default: request.ip is the socket's peer. TRUST_PROXY names the proxies whose X-Forwarded-For
+    // is believed; rate limits and live-stream caps key on request.ip (issue 12).
+    trustProxy: config.trustProxy,
     // Errors the router raises before any route runs (a malformed URL, a path parameter over 100
     // characters) get the same {"detail": ...} body as every other error.
     frameworkErrors: (error, _request, reply) => {
@@ -71,7 +78,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = createMetrics(database, { clusterWorker });
+  const metrics = createMetrics(database, { clusterWorker, eventLabels: config.metricsEventLabels });
   // Live seats (GET /events/{id}/live): seat changes are published across processes, coalesced per event.
   const live = new LiveSeats(database.db, (sink) => createSeatsBus(sink, { database, redisUrl: config.redisUrl, log: app.log }), {
     intervalMs: 250,
@@ -91,12 +98,25 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   // Waiting room: rooms loaded before the first request (the pass check reads only memory), then ticking.
   const waitingRoom = new WaitingRoomRuntime(database.db, { tickMs: config.waitingRoomTickMs, secretKey: config.secretKey, log: app.log, registry: metrics.registry });
   await waitingRoom.start();
-  const deps: Deps = { config, db: database.db, batcher, live, waitingRoom, queueGate: queueGate(waitingRoom, database.db) };
+  const deps: Deps = {
+    config,
+    db: database.db,
+    readDb: database.reads?.db ?? database.db,
+    batcher,
+    live,
+    waitingRoom,
+    queueGate: queueGate(waitingRoom, database.db),
+  };
+  database.reads?.onSwitch((usingReplica, reason) =>
+    usingReplica ? app.log.info(`reads: back on the replica (${reason})`) : app.log.warn(`reads: on the primary (${reason})`),
+  );
 
   registerErrorHandling(app);
+  checkIdsAsWritten(app);
+  acceptOnlyUtf8Json(app);
   echoRequestId(app);
-  registerMetrics(app, metrics);
-  await app.register(securityPlugin, { config });
+  registerMetrics(app, metrics, { token: config.metricsToken });
+  await app.register(securityPlugin, { config, db: database.db, registry: metrics.registry });
   await app.register(formbody);
   await app.register(swagger, {
     openapi: {
@@ -121,7 +141,8 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     () => ({ message: 'BookFast API' }),
   );
 
-  const probeDatabase = databaseProbe(database.db);
+  const probe = databaseProbe(database, config.dbConnectTimeoutMs);
+  app.addHook('onClose', () => probe.close());
   // Liveness for orchestrators: the process answers; it says nothing about the database (see /health/ready).
   app.get(
     '/health/live',
@@ -141,7 +162,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
       },
       async (request, reply) => {
         try {
-          await probeDatabase();
+          await probe.check();
           return { status: 'ok' as const };
         } catch (error) {
           request.log.warn({ err: error }, 'health check: database unreachable');
@@ -155,11 +176,14 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(eventRoutes, deps);
   await app.register(bookingRoutes, deps);
   await app.register(orderRoutes, deps);
-  await app.register(holdSweeper, deps);
+  app.decorate('holdSweeper', startHoldSweeper(app, deps));
   await app.register(checkInRoutes, deps);
   await app.register(organizerRoutes, deps);
   await app.register(liveRoutes, deps);
   await app.register(waitlistRoutes, deps);
+  // Webhooks (issue 17): routes, this process's delivery worker and its metrics; the plugin starts and
+  // stops its worker itself (onReady, preClose), independent of the shutdown order below.
+  await app.register(webhooksPlugin, { config, db: database.db, registry: metrics.registry });
   await app.register(waitingRoomRoutes, deps);
   app.decorate('liveSeats', live);
   app.decorate('waitingRoom', waitingRoom);

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, testConfig, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, uniqueEmail, type TestUser } from './helpers/factories.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
@@ -110,6 +110,43 @@ describe('GET /metrics', () => {
   it('when the API is documented, then /metrics is left out of the OpenAPI document', async () => {
     const doc = (await t.app.inject({ url: '/docs/json' })).json<{ paths: Record<string, unknown> }>();
     expect(Object.keys(doc.paths)).not.toContain('/metrics');
+  });
+});
+
+// Issue 12: per-event sales are business data, and a label per event is unbounded.
+describe('when METRICS_TOKEN is set and METRICS_EVENT_LABELS bounds the event label', () => {
+  let local: TestApp;
+  const token = randomBytes(24).toString('hex');
+  beforeAll(async () => {
+    local = await buildTestApp({ METRICS_TOKEN: token, METRICS_EVENT_LABELS: '2' });
+  });
+  afterAll(() => local.close());
+
+  it('then a scrape without the token, or with another, is 401, and with it 200', async () => {
+    expect((await local.app.inject({ url: '/metrics' })).statusCode).toBe(401);
+    expect((await local.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}x` } })).statusCode).toBe(401);
+    expect((await local.app.inject({ url: '/metrics', headers: { authorization: 'Bearer ' } })).statusCode).toBe(401);
+    const ok = await local.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('then only the most recently booked events keep their own label, the rest add up under "other", and the total stays exact', async () => {
+    const organizer = await registerAndLogin(local.app);
+    const buyer = await registerAndLogin(local.app);
+    const events = [];
+    for (let i = 0; i < 4; i++) events.push(await createEvent(local.app, organizer, { total_tickets: 10 }));
+    // Event i gets i + 1 tickets; they are booked one event after another.
+    for (const [i, event] of events.entries()) {
+      for (let n = 0; n <= i; n++) expect((await bookOverHttp(local.baseUrl, buyer.token, event.id)).status).toBe(200);
+    }
+    const text = (await local.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}` } })).body;
+    const series = [...text.matchAll(/^bookfast_bookings_total\{event_id="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]);
+    expect(Object.fromEntries(series)).toEqual({ [String(events[2]!.id)]: 3, [String(events[3]!.id)]: 4, other: 3 });
+  });
+
+  it('then a short METRICS_TOKEN is refused at start-up', () => {
+    expect(() => testConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16 bytes/);
   });
 });
 

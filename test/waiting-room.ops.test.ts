@@ -1,17 +1,14 @@
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { openDatabase, type Database } from '../src/db/client.js';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { openDatabase, type Database, type Db } from '../src/db/client.js';
 import { admissionTick } from '../src/waiting-room/admission.js';
 import { testConfig } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
+import { pgBouncerMissing, startPgBouncer } from './helpers/pgbouncer.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
 import { busiestSecond, inSeconds, join, manyUsers, poll, pollUntilDone, putRoom, roomSettings, type QueueEntry } from './helpers/waiting-room.js';
 
@@ -78,62 +75,29 @@ describe.skipIf(!process.env.DATABASE_URL)('waiting room: one admission leader (
   });
 });
 
-const PGBOUNCER = '/usr/sbin/pgbouncer';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-describe.skipIf(!process.env.DATABASE_URL || !existsSync(PGBOUNCER))('waiting room: the leader through PgBouncer in transaction mode', () => {
+describe.skipIf(pgBouncerMissing())('waiting room: the leader through PgBouncer in transaction mode', () => {
   it('when another client holds the leader lock through the bouncer, then a tick through it is not the leader; after its COMMIT, it is', async () => {
-    const server = new URL(testDb.url!);
-    const port = await freePort();
-    const dir = mkdtempSync(joinPath(tmpdir(), 'bookfast-pgbouncer-'));
-    // PgBouncer refuses to run as root; as root it is started as nobody, who must read the config.
-    chmodSync(dir, 0o755);
-    writeFileSync(
-      joinPath(dir, 'pgbouncer.ini'),
-      `[databases]\n* = host=${server.hostname} port=${server.port || 5432} user=${server.username || 'postgres'}\n` +
-        `[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${port}\nauth_type = any\npool_mode = transaction\nunix_socket_dir =\n` +
-        // The app's pool sends these as startup parameters, which PgBouncer refuses unless told to ignore them.
-        `ignore_startup_parameters = statement_timeout,lock_timeout,idle_in_transaction_session_timeout\n`,
-      { mode: 0o644 },
-    );
-    const bouncer = spawn(PGBOUNCER, [...(process.getuid?.() === 0 ? ['-u', 'nobody'] : []), joinPath(dir, 'pgbouncer.ini')], { stdio: 'ignore' });
-    const viaBouncer = Object.assign(new URL(testDb.url!), { port: String(port) }).toString();
-    let holder = new pg.Client({ connectionString: viaBouncer });
-    let bounced: Database | undefined;
+    const bouncer = await startPgBouncer(testDb.url!);
+    const viaBouncer = bouncer.pooled(testDb.url!);
+    const holder = new pg.Client({ connectionString: viaBouncer });
+    // A plain pool (no startup parameters, which PgBouncer refuses), as the app's own is behind a pooler.
+    const pool = new pg.Pool({ connectionString: viaBouncer, max: 2 });
     try {
-      // Until the bouncer listens (a pg.Client connects once: a new one per try).
-      for (let tries = 0; ; tries++) {
-        try {
-          await holder.connect();
-          break;
-        } catch (error) {
-          if (tries > 50) throw error;
-          await sleep(100);
-          holder = new pg.Client({ connectionString: viaBouncer });
-        }
-      }
-      bounced = await openDatabase({ databaseUrl: viaBouncer, poolSize: 2 });
+      await holder.connect();
+      const bounced = drizzle(pool) as unknown as Db;
       await holder.query('BEGIN');
       await holder.query('SELECT pg_advisory_xact_lock(7201915)');
-      expect(await admissionTick(bounced.db, 0.05)).toBeNull();
+      expect(await admissionTick(bounced, 0.05)).toBeNull();
       await holder.query('COMMIT');
       // Transaction-scoped: the COMMIT released it, whichever server connection the bouncer gives next.
-      let tick = await admissionTick(bounced.db, 0.05);
+      let tick = await admissionTick(bounced, 0.05);
       // This app's own ticker may hold it at this very moment: wait for a tick of ours to lead.
-      for (let tries = 0; tick === null && tries < 100; tries++) tick = await admissionTick(bounced.db, 0.05);
+      for (let tries = 0; tick === null && tries < 100; tries++) tick = await admissionTick(bounced, 0.05);
       expect(tick).not.toBeNull();
     } finally {
       await holder.end().catch(() => undefined);
-      await bounced?.close();
-      bouncer.kill('SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
+      await pool.end();
+      await bouncer.stop();
     }
   });
 });

@@ -12,11 +12,6 @@ export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }
 
-/** The role a new account starts with: admin when its email is in ADMIN_EMAILS (any letter case). */
-export function roleAtRegistration(email: string, adminEmails: readonly string[]): Role {
-  return adminEmails.includes(email.trim().toLowerCase()) ? 'admin' : 'customer';
-}
-
 export async function findRole(db: Db, userId: number): Promise<Role | null> {
   const rows = await queryRows<{ role: Role }>(db, sql`SELECT role FROM users WHERE id = ${userId}`);
   return rows[0]?.role ?? null;

@@ -2,8 +2,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../app.js';
 import { Type } from 'typebox';
-import { TooManyRequests, Unauthorized } from '../http/errors.js';
-import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
+import { BadRequest, Unauthorized } from '../http/errors.js';
+import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
+
+const Limited = errorOut('Too many attempts, retry in 60 s');
 import { Credentials, LoginForm, PasswordChange, TokenOut, UserOut } from './schemas.js';
 import { authenticateUser, changePassword, registerUser } from './service.js';
 
@@ -17,10 +19,11 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         tags: ['auth'],
         summary: 'Create an account',
         body: Credentials,
-        response: { 200: UserOut, 400: ErrorOut, 422: ValidationErrorOut },
+        response: { 200: UserOut, 400: ErrorOut, 422: ValidationErrorOut, 429: Limited },
       },
     },
-    (request) => registerUser(db, request.body.email, request.body.password, config.bcryptCost, config.adminEmails),
+    // Every account starts as a customer: roles are given only by an operator (npm run user:promote).
+    (request) => registerUser(db, request.body.email, request.body.password, config.bcryptCost),
   );
 
   app.post(
@@ -32,22 +35,17 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         description: 'OAuth2 password form (`username` is the email), or the same fields as JSON.',
         consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: LoginForm,
-        response: { 200: TokenOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut },
+        response: { 200: TokenOut, 401: ErrorOut, 422: ValidationErrorOut, 429: Limited },
       },
     },
     async (request) => {
-      const account = request.body.username.trim().toLowerCase();
-      const throttle = app.loginThrottle;
-      const wait = (await throttle?.retryAfter(account)) ?? 0;
-      if (wait > 0) throw new TooManyRequests(wait);
-      try {
-        const user = await authenticateUser(db, request.body.username, request.body.password, config.bcryptCost);
-        await throttle?.reset(account);
-        return { access_token: app.issueToken(user), token_type: 'bearer' as const };
-      } catch (error) {
-        if (error instanceof Unauthorized) await throttle?.recordFailure(account);
-        throw error;
-      }
+      const { username, password } = request.body;
+      const check = () => authenticateUser(db, username, password, config.bcryptCost);
+      // The failure slot is taken before bcrypt: parallel guesses cannot all pass one check.
+      const user = app.failureLimit
+        ? await app.failureLimit.guard(`login:${username.trim().toLowerCase()}`, check, (error) => error instanceof Unauthorized)
+        : await check();
+      return { access_token: app.issueToken(user), token_type: 'bearer' as const };
     },
   );
 
@@ -77,12 +75,17 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         summary: 'Change my password; earlier tokens stop working, a new one is returned',
         security: bearer,
         body: PasswordChange,
-        response: { 200: TokenOut, 400: ErrorOut, 401: ErrorOut, 422: ValidationErrorOut },
+        response: { 200: TokenOut, 400: ErrorOut, 401: ErrorOut, 422: ValidationErrorOut, 429: Limited },
       },
     },
     async (request) => {
       const { current_password, new_password } = request.body;
-      const user = await changePassword(db, request.user.id, current_password, new_password, config.bcryptCost);
+      const userId = request.user.id;
+      const check = () => changePassword(db, userId, current_password, new_password, config.bcryptCost);
+      // The same per-account failure limit as login: a stolen token must not become a password oracle.
+      const user = app.failureLimit
+        ? await app.failureLimit.guard(`password:${userId}`, check, (error) => error instanceof BadRequest)
+        : await check();
       app.tokenVersions.forget(user.id);
       return { access_token: app.issueToken(user), token_type: 'bearer' as const };
     },

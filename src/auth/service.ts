@@ -1,16 +1,15 @@
 import type { Db } from '../db/client.js';
 import { BadRequest, invalidField, Unauthorized } from '../http/errors.js';
-import { roleAtRegistration } from './roles.js';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import { findUserByEmail, findUserById, insertUser, updatePasswordHash } from './users.repository.js';
 
 const MAX_PASSWORD_BYTES = 72; // bcrypt ignores every byte past the 72nd
 
-export async function registerUser(db: Db, email: string, password: string, bcryptCost: number, adminEmails: readonly string[] = []) {
+export async function registerUser(db: Db, email: string, password: string, bcryptCost: number) {
   if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
     throw invalidField(['body', 'password'], `String should have at most ${MAX_PASSWORD_BYTES} bytes`, 'string_too_long');
   }
-  const user = await insertUser(db, email.trim(), await hashPassword(password, bcryptCost), roleAtRegistration(email, adminEmails));
+  const user = await insertUser(db, email.trim(), await hashPassword(password, bcryptCost));
   if (!user) throw new BadRequest('Email already registered');
   return user;
 }

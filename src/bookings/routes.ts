@@ -8,7 +8,7 @@ import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { BookBody, PageQuery, TicketOut } from './schemas.js';
 import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets } from './service.js';
 
-export async function bookingRoutes(instance: FastifyInstance, { db, batcher, queueGate }: Deps): Promise<void> {
+export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher, queueGate }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const idempotent = idempotencyHooks(db);
 
@@ -50,7 +50,7 @@ export async function bookingRoutes(instance: FastifyInstance, { db, batcher, qu
         response: { 200: Type.Array(TicketOut), 401: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => listOwnTickets(db, request.user.id, request.query.skip, request.query.limit),
+    (request) => listOwnTickets(readDb, request.user.id, request.query.skip, request.query.limit),
   );
 
   app.get(

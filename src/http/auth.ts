@@ -15,7 +15,7 @@ interface TokenPayload {
   sub: string;
   email: string;
   ver: number;
-  iat?: number;
+  iat: number;
   exp: number;
 }
 
@@ -80,8 +80,8 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { config: Con
     algorithms: [config.algorithm],
     allowedIss: ISSUER,
     allowedAud: AUDIENCE,
-    // Every token this service issues has them; one without an expiry is not ours.
-    requiredClaims: ['exp', 'sub'],
+    // Every token this service issues has them all; a token missing one is not ours, whatever key signed it.
+    requiredClaims: ['iss', 'aud', 'iat', 'exp', 'sub', 'ver'],
   });
   const verified = new VerifiedTokens(10_000);
 
@@ -105,8 +105,9 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { config: Con
       }
       verified.add(token, payload);
     }
-    const user = { id: Number(payload.sub), email: payload.email, tokenVersion: payload.ver, issuedAt: payload.iat ?? 0 };
-    if (!Number.isSafeInteger(user.id) || user.id < 1 || !Number.isSafeInteger(user.tokenVersion)) throw new Unauthorized();
+    const user = { id: Number(payload.sub), email: payload.email, tokenVersion: payload.ver, issuedAt: payload.iat };
+    if (typeof payload.sub !== 'string' || !/^[1-9][0-9]*$/.test(payload.sub) || !Number.isSafeInteger(user.id) || !Number.isSafeInteger(user.tokenVersion)) throw new Unauthorized();
+    if (typeof user.issuedAt !== 'number' || !Number.isFinite(user.issuedAt)) throw new Unauthorized();
     if (user.issuedAt > Date.now() / 1000 + CLOCK_SKEW_SECONDS) throw new Unauthorized();
     // A logout or password change bumped the version: every token issued before it is dead.
     if ((await app.tokenVersions.current(user.id)) !== user.tokenVersion) throw new Unauthorized('Token has been revoked');

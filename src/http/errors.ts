@@ -61,8 +61,8 @@ export class ServiceUnavailable extends AppError {
 }
 
 export class TooManyRequests extends AppError {
-  constructor(retryAfterSeconds: number) {
-    super(429, `Too many attempts, retry in ${retryAfterSeconds} s`, { 'Retry-After': String(retryAfterSeconds) });
+  constructor(retryAfterSeconds: number, what: 'attempts' | 'requests' = 'attempts') {
+    super(429, `Too many ${what}, retry in ${retryAfterSeconds} s`, { 'Retry-After': String(retryAfterSeconds) });
   }
 }
 

@@ -1,8 +1,10 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatchObserver } from '../bookings/batcher.js';
 import type { Database, PoolStats } from '../db/client.js';
 import { askPrimaryForClusterMetrics, shareWithPrimary } from './cluster-metrics.js';
+import { Unauthorized } from './errors.js';
 
 export interface AppMetrics {
   /** This app's own registry: several apps in one process (tests) never share or collide. */
@@ -21,7 +23,7 @@ const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
  * Creates the metrics of one app: HTTP, booking hot path, database pool, process. `clusterWorker`: this
  * process is one of BookFast's WORKERS, so a scrape (which reaches any one worker) answers for all of them.
  */
-export function createMetrics(database: Database, options: { clusterWorker?: boolean } = {}): AppMetrics {
+export function createMetrics(database: Database, options: { clusterWorker?: boolean; eventLabels?: number } = {}): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -71,18 +73,18 @@ export function createMetrics(database: Database, options: { clusterWorker?: boo
     pool('bookfast_db_pool_waiting_requests', 'Queries waiting for a pooled connection', (s) => s.waiting);
   }
 
+  const perEvent = new EventSeries([bookings, soldOut], options.eventLabels ?? 100);
   const batchObserver: BatchObserver = {
     batchDone({ eventId, size, booked, soldOut: refused, failed, seconds, waitedSeconds }) {
       batchSize.observe(size);
       batchDuration.observe(seconds);
       queueWait.observe(waitedSeconds);
       if (failed) batchErrors.inc();
-      const event = String(eventId);
-      if (booked > 0) bookings.inc({ event_id: event }, booked);
-      if (refused > 0) soldOut.inc({ event_id: event }, refused);
+      if (booked > 0) perEvent.add(eventId, 0, booked);
+      if (refused > 0) perEvent.add(eventId, 1, refused);
     },
     refusedFromMemory(eventId) {
-      soldOut.inc({ event_id: String(eventId) });
+      perEvent.add(eventId, 1, 1);
     },
   };
 
@@ -94,10 +96,47 @@ export function createMetrics(database: Database, options: { clusterWorker?: boo
 }
 
 /**
+ * Keeps the per-event counters to at most `max` series each: the `max` events booked most recently have their
+ * own `event_id`; when another needs a place, the one idle longest hands its counts to `event_id="other"` and
+ * its series ends. Sums over all series stay exact and never go down. Called once per batch, not per ticket.
+ */
+class EventSeries {
+  // Insertion order is recency: an event is moved to the end whenever it counts.
+  private readonly counts = new Map<number, number[]>();
+
+  constructor(
+    private readonly counters: Counter<'event_id'>[],
+    private readonly max: number,
+  ) {}
+
+  add(eventId: number, counter: number, amount: number): void {
+    let counts = this.counts.get(eventId);
+    if (counts) this.counts.delete(eventId);
+    else {
+      if (this.max === 0) return void this.counters[counter]!.inc({ event_id: 'other' }, amount);
+      if (this.counts.size >= this.max) this.retire();
+      counts = this.counters.map(() => 0);
+    }
+    this.counts.set(eventId, counts);
+    counts[counter]! += amount;
+    this.counters[counter]!.inc({ event_id: String(eventId) }, amount);
+  }
+
+  private retire(): void {
+    const [oldest, counts] = this.counts.entries().next().value!;
+    this.counts.delete(oldest);
+    this.counters.forEach((series, i) => {
+      if (counts[i]! > 0) series.inc({ event_id: 'other' }, counts[i]);
+      series.remove({ event_id: String(oldest) });
+    });
+  }
+}
+
+/**
  * Times every request (one histogram observation in onResponse) by route pattern, never the raw URL, so
  * `/events/1` and `/events/2` are one series; serves GET /metrics in Prometheus text format.
  */
-export function registerMetrics(app: FastifyInstance, { registry, exposition }: AppMetrics): void {
+export function registerMetrics(app: FastifyInstance, { registry, exposition }: AppMetrics, options: { token?: string | undefined } = {}): void {
   const requestDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP requests by route pattern, method and status (its _count is the request count)',
@@ -115,7 +154,13 @@ export function registerMetrics(app: FastifyInstance, { registry, exposition }: 
     done();
   });
 
-  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => {
+  // Per-event sales are business data: with METRICS_TOKEN set, a scrape must bring it as a bearer token.
+  const expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (request, reply) => {
+    if (expected) {
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new Unauthorized('Not authenticated');
+    }
     const text = await exposition();
     return reply.type(registry.contentType).send(text);
   });

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { CANONICAL_ID } from './ids.js';
 
 // The error bodies every route documents: {"detail": "..."}, or FastAPI's list for validation failures.
 export const ErrorOut = Type.Object({ detail: Type.String() }, { examples: [{ detail: 'Not Found' }] });
@@ -19,8 +20,8 @@ export const ValidationErrorOut = Type.Object(
   { examples: [{ detail: [{ loc: ['body', 'event_id'], msg: 'must be integer', type: 'type_error' }] }] },
 );
 
-/** A 32-bit id: larger numbers are a 422, never a database overflow. */
-export const Id = Type.Integer({ minimum: 1, maximum: 2147483647, examples: [1] });
+/** A 32-bit id: larger numbers are a 422, never a database overflow; written only as digits (see ids.ts). */
+export const Id = Type.Integer({ minimum: 1, maximum: 2147483647, examples: [1], [CANONICAL_ID]: true });
 
 export const IdParams = Type.Object({ id: Id });
 

@@ -1,26 +1,52 @@
+import { createRequire } from 'node:module';
 import cors from '@fastify/cors';
-import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet from 'helmet';
 import { Redis } from 'ioredis';
-import { memoryLoginThrottle, redisLoginThrottle, type LoginThrottle } from '../auth/login-throttle.js';
-import type { Config } from '../config.js';
+import { Counter, type Registry } from 'prom-client';
+import { AttemptCounters, type AttemptLimit } from '../auth/attempt-limits.js';
+import { bookingLimitPerProcess, type Config } from '../config.js';
+import type { Db } from '../db/client.js';
+import { TooManyRequests } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    loginThrottle: LoginThrottle | undefined;
+    /** The per-account failure limit of login and password change; undefined with RATE_LIMITS=off. */
+    failureLimit: FailureLimit | undefined;
   }
+}
+
+export interface FailureLimit {
+  /**
+   * Runs `check` (a password check) in a failure slot of `key`, taken first: 429 when the slots are used up.
+   * A success clears the key's failures; a failure (`isFailure`) keeps its slot; any other error hands it back.
+   */
+  guard<T>(key: string, check: () => Promise<T>, isFailure: (error: unknown) => boolean): Promise<T>;
 }
 
 const MINUTE = 60_000;
 
+// The store @fastify/rate-limit uses with Redis, wrapped below to count its failures (the package has no hook).
+interface RateLimitStore {
+  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void;
+  child(routeOptions: object): RateLimitStore;
+}
+const RedisStore = createRequire(import.meta.url)('@fastify/rate-limit/store/RedisStore.js') as new (
+  continueExceeding: boolean,
+  exponentialBackoff: boolean,
+  redis: Redis,
+  prefix: string,
+) => RateLimitStore;
+
 /**
  * Security headers, CORS, and abuse limits. Limits sit only on the routes an attacker profits from (login,
- * register, booking), declared here in one table and attached as routes are added, so /docs and its assets
- * are never throttled. Counters live in memory, or in Redis when REDIS_URL is set (shared by all processes).
+ * register, password change, booking), declared here and attached as routes are added, so /docs and its
+ * assets are never throttled. Login, registration and password-change counters live in the database (exact
+ * across processes and hosts); booking counters in memory per process, or in Redis when REDIS_URL is set.
  */
-export const securityPlugin = fp(async (app: FastifyInstance, { config }: { config: Config }) => {
+export const securityPlugin = fp(async (app: FastifyInstance, { config, db, registry }: { config: Config; db: Db; registry: Registry }) => {
   // helmet's headers, computed once: @fastify/helmet rebuilds the middleware (and re-parses the CSP) on every
   // request, which cost the booking path more than its token check.
   const securityHeaders = helmet({
@@ -37,40 +63,108 @@ export const securityPlugin = fp(async (app: FastifyInstance, { config }: { conf
 
   const limits = config.rateLimits;
   if (!limits.enabled) {
-    app.decorate('loginThrottle', undefined);
+    app.decorate('failureLimit', undefined);
     return;
   }
+
+  // Login, registration and password change: counted in the database, exact across processes and hosts.
+  const counters = new AttemptCounters(db);
+  const failureWindow: AttemptLimit = { max: limits.loginFailures, windowMs: limits.loginFailureWindowMinutes * MINUTE };
+  app.decorate('failureLimit', {
+    async guard<T>(key: string, check: () => Promise<T>, isFailure: (error: unknown) => boolean): Promise<T> {
+      const slot = await counters.take(`failures:${key}`, failureWindow);
+      if (!slot.allowed) throw new TooManyRequests(Math.ceil(slot.ttlMs / 1000));
+      let result: T;
+      try {
+        result = await check();
+      } catch (error) {
+        if (!isFailure(error)) await counters.giveBack(`failures:${key}`).catch(() => undefined);
+        throw error;
+      }
+      await counters.reset(`failures:${key}`);
+      return result;
+    },
+  });
+  const perAddress: Record<string, AttemptLimit> = {
+    'POST /login': { max: limits.loginPerMinute, windowMs: MINUTE },
+    'POST /register': { max: limits.registerPerHour, windowMs: 60 * MINUTE },
+  };
+  // The client address is request.ip: the socket's peer, or with TRUST_PROXY the forwarded client address.
+  const limitAddress = (route: string, limit: AttemptLimit) => async (request: FastifyRequest) => {
+    const slot = await counters.take(`${route}:ip:${request.ip}`, limit);
+    if (!slot.allowed) throw new TooManyRequests(Math.ceil(slot.ttlMs / 1000), 'requests');
+  };
+  const purge = setInterval(() => void counters.purgeExpired().catch(() => undefined), MINUTE).unref();
+  app.addHook('onClose', () => clearInterval(purge));
+
+  // Booking: the hot path, counted in memory per process (its share of the limit), or in Redis when set.
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   if (redis) {
     redis.on('error', (error) => app.log.warn({ err: error }, 'redis unavailable for rate limits'));
     app.addHook('onClose', async () => {
-      await redis.quit().catch(() => undefined);
+      await redis.quit().catch(() => redis.disconnect());
     });
   }
-  const failureWindowMs = limits.loginFailureWindowMinutes * MINUTE;
-  app.decorate(
-    'loginThrottle',
-    redis ? redisLoginThrottle(redis, limits.loginFailures, failureWindowMs) : memoryLoginThrottle(limits.loginFailures, failureWindowMs),
-  );
-
-  const perUser = (request: FastifyRequest) => (request.user ? `user:${request.user.id}` : `ip:${request.ip}`);
-  const routeLimits: Record<string, RateLimitOptions> = {
-    'POST /login': { max: limits.loginPerMinute, timeWindow: MINUTE },
-    'POST /register': { max: limits.registerPerHour, timeWindow: 60 * MINUTE },
+  const failedOpen = new Counter({
+    name: 'bookfast_rate_limit_fail_open_total',
+    help: 'Requests let through unlimited because the rate-limit store (Redis) failed',
+    registers: [registry],
+  });
+  let warnedAt = 0;
+  const countFailure = (error: Error) => {
+    failedOpen.inc();
+    if (Date.now() - warnedAt < 10_000) return;
+    warnedAt = Date.now();
+    app.log.warn({ err: error }, 'rate limit store failed: booking limits fail open until it answers');
+  };
+  const perBuyer = (request: FastifyRequest) => (request.user ? `user:${request.user.id}` : `ip:${request.ip}`);
+  const bookingLimit = { max: bookingLimitPerProcess(config), timeWindow: MINUTE, hook: 'preHandler' as const, keyGenerator: perBuyer };
+  const routeLimits: Record<string, object> = {
     // After authentication (preHandler), so the key is the buyer, not a shared NAT address.
-    'POST /book': { max: limits.bookingsPerMinute, timeWindow: MINUTE, hook: 'preHandler', keyGenerator: perUser },
-    'POST /orders': { max: limits.bookingsPerMinute, timeWindow: MINUTE, hook: 'preHandler', keyGenerator: perUser },
+    'POST /book': bookingLimit,
+    'POST /orders': bookingLimit,
   };
   // Must run before the plugin's own onRoute hook reads route.config.rateLimit.
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const limit = methods.map((method) => routeLimits[`${method} ${route.url}`]).find(Boolean);
+    const keys = methods.map((method) => `${method} ${route.url}`);
+    const limit = keys.map((key) => routeLimits[key]).find(Boolean);
     if (limit) route.config = { ...(route.config as object), rateLimit: limit };
+    const address = keys.find((key) => perAddress[key]);
+    if (address) route.onRequest = [limitAddress(address, perAddress[address]!), ...toArray(route.onRequest)];
   });
   await app.register(rateLimit, {
     global: false,
-    ...(redis ? { redis, skipOnError: true } : {}),
+    // Redis down: fail open (skipOnError) with a warning and a metric, never a 500 on the hot path.
+    ...(redis ? { store: failureCountingStore(new RedisStore(false, false, redis, 'bookfast:rate-limit:'), countFailure), skipOnError: true } : {}),
     errorResponseBuilder: (_request, context) =>
       Object.assign(new Error(`Too many requests, retry in ${Math.ceil(context.ttl / 1000)} s`), { statusCode: context.statusCode }),
   });
 });
+
+function toArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** A store class for @fastify/rate-limit that reports every error of `inner` before passing it on. */
+function failureCountingStore(inner: RateLimitStore, onError: (error: Error) => void): FastifyRateLimitStoreCtor {
+  const wrap = (store: RateLimitStore): RateLimitStore => ({
+    incr(key, callback, timeWindow, max) {
+      store.incr(
+        key,
+        (error, result) => {
+          if (error) onError(error);
+          callback(error, result);
+        },
+        timeWindow,
+        max,
+      );
+    },
+    child: (routeOptions) => wrap(store.child(routeOptions)),
+  });
+  return class {
+    constructor() {
+      return wrap(inner);
+    }
+  } as unknown as FastifyRateLimitStoreCtor;
+}

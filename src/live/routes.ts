@@ -7,11 +7,14 @@ import { getEvent } from '../events/service.js';
 import { ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
 import type { SeatsWatcher } from './seats.js';
 import { startEventStream } from './sse.js';
+import { StreamCaps } from './stream-caps.js';
 
 const HEARTBEAT_MS = 15_000;
 
-export async function liveRoutes(instance: FastifyInstance, { db, live }: Deps): Promise<void> {
+export async function liveRoutes(instance: FastifyInstance, { db, live, config }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  // request.ip is the forwarded client address only behind a proxy named in TRUST_PROXY.
+  const caps = new StreamCaps(config.live.maxStreamsPerIp, config.live.maxStreams);
 
   app.get(
     '/events/:id/live',
@@ -23,7 +26,9 @@ export async function liveRoutes(instance: FastifyInstance, { db, live }: Deps):
           'A `text/event-stream`. Each message is one `data:` line of JSON, ' +
           '`{"tickets_available": n, "tickets_sold": n, "total_tickets": n}`: one on connect, then one whenever the ' +
           'numbers change, in any server process; bursts are coalesced to at most 4 messages a second. A comment ' +
-          'line comes every 15 s. The stream ends if the event is deleted. Use `EventSource` in a browser.',
+          'line comes every 15 s. The stream ends if the event is deleted. Use `EventSource` in a browser. ' +
+          'Each server process holds at most LIVE_MAX_STREAMS_PER_IP streams per client address (429 past it) and ' +
+          'LIVE_MAX_STREAMS in all (503).',
         params: EventIdParams,
         produces: ['text/event-stream'],
         response: {
@@ -37,15 +42,23 @@ export async function liveRoutes(instance: FastifyInstance, { db, live }: Deps):
           },
           404: errorOut('Event not found'),
           422: ValidationErrorOut,
+          429: errorOut('Too many requests, retry in 5 s'),
           503: ErrorOut,
         },
       },
     },
     async (request, reply) => {
       const eventId = request.params.id;
-      // An unknown event is a plain 404, before any stream starts.
-      await getEvent(db, eventId);
+      const release = caps.open(request.ip);
+      try {
+        // An unknown event is a plain 404, before any stream starts.
+        await getEvent(db, eventId);
+      } catch (error) {
+        release();
+        throw error;
+      }
       const stream = startEventStream(reply, HEARTBEAT_MS);
+      stream.onClose(release);
       const watcher: SeatsWatcher = { send: (snapshot) => stream.send(snapshot), end: () => stream.end() };
       // Whoever ends the stream (client, server, deleted event), the watcher goes with it.
       let gone = false;

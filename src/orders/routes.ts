@@ -9,7 +9,7 @@ import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { OrderCreate, OrderOut } from './schemas.js';
 import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats } from './service.js';
 
-export async function orderRoutes(instance: FastifyInstance, { db, batcher, queueGate }: Deps): Promise<void> {
+export async function orderRoutes(instance: FastifyInstance, { db, readDb, batcher, queueGate }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const idempotent = idempotencyHooks(db);
   const mine = { 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut };
@@ -52,7 +52,7 @@ export async function orderRoutes(instance: FastifyInstance, { db, batcher, queu
         response: { 200: Type.Array(OrderOut), 401: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => listOwnOrders(db, request.user.id, request.query.skip, request.query.limit),
+    (request) => listOwnOrders(readDb, request.user.id, request.query.skip, request.query.limit),
   );
 
   app.get(

@@ -3,6 +3,7 @@ import type { Deps } from '../app.js';
 import type { BookingBatcher } from '../bookings/batcher.js';
 import { lockEventReleasingExpiredHolds } from '../bookings/inventory.js';
 import type { Db } from '../db/client.js';
+import { LeaderLease } from '../db/leader.js';
 import { purgeExpiredIdempotencyKeys } from '../http/idempotency.js';
 import { findEventsOwingPromotion } from '../waitlist/repository.js';
 import { findEventsWithOverdueHolds } from './repository.js';
@@ -14,7 +15,9 @@ import { findEventsWithOverdueHolds } from './repository.js';
 // - by this sweeper, every HOLD_SWEEP_SECONDS, for events nobody is buying right now: their tickets_available
 //   (GET /events) must come back too, without anyone calling an endpoint.
 // Either path expires a hold with `status = 'pending' AND expires_at <= now()` re-checked on its newest row,
-// so the two (and a racing confirm) can never both act on one hold. Every process sweeps; that is harmless.
+// so the two (and a racing confirm) can never both act on one hold. That makes a sweep safe to run twice, but N
+// processes sweeping every few seconds would contend for the hot events' row locks: one process at a time,
+// the holder of the 'hold-sweeper' lease (src/db/leader.ts), sweeps.
 
 const EVENTS_PER_SWEEP = 500;
 
@@ -34,21 +37,43 @@ export async function sweepExpiredHolds(db: Db, batcher: BookingBatcher): Promis
   return released;
 }
 
+/** What the app's sweeper has done (app.holdSweeper), for tests and operators. */
+export interface SweeperState {
+  readonly lease: LeaderLease;
+  /** Sweeps this process ran (as the lease holder). */
+  sweeps: number;
+}
+
 /** Runs the sweeper in the background of the app: unref'd (never keeps the process alive), stopped on close. */
-export async function holdSweeper(app: FastifyInstance, { db, batcher, config }: Deps): Promise<void> {
+export function startHoldSweeper(app: FastifyInstance, { db, batcher, config }: Deps): SweeperState {
+  const intervalMs = config.holdSweepSeconds * 1000;
+  // Three ticks: a leader renews twice before its lease could lapse; a dead one is replaced within three.
+  const state: SweeperState = { lease: new LeaderLease(db, 'hold-sweeper', 3 * intervalMs), sweeps: 0 };
   let running: Promise<void> | undefined;
+  const tick = async () => {
+    if (!(await state.lease.tryLead())) return;
+    state.sweeps++;
+    await sweepExpiredHolds(db, batcher);
+  };
   const timer = setInterval(() => {
     // One sweep at a time: a slow one is not stacked on.
-    running ??= sweepExpiredHolds(db, batcher)
-      .then(() => undefined)
+    running ??= tick()
       .catch((error: unknown) => app.log.warn({ err: error }, 'hold sweeper: sweep failed; retrying at the next tick'))
       .finally(() => {
         running = undefined;
       });
-  }, config.holdSweepSeconds * 1000);
+  }, intervalMs);
   timer.unref();
   app.addHook('onClose', async () => {
     clearInterval(timer);
     await running;
+    if (state.lease.isLeader()) await state.lease.release().catch(() => undefined);
   });
+  return state;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    holdSweeper: SweeperState;
+  }
 }

@@ -1,9 +1,11 @@
-import { isRole, ROLES, setRoleByEmail } from '../src/auth/roles.js';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/client.js';
+import { isRole, ROLES, setRoleByEmail } from '../auth/roles.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { openDatabase } from '../db/client.js';
 
-// `npm run user:promote -- ada@example.com admin`: sets an existing account's role. The role is read from
-// the database on every request that needs it, so the change applies at once, without a new login.
+// `npm run user:promote -- ada@example.com admin` (in the Docker image, compiled:
+// `docker compose exec api node dist/src/cli/promote-user.js ada@example.com admin`): sets an existing
+// account's role; the only way to make an admin. Roles are read from the database on every request that
+// needs them, so the change applies at once, without a new login.
 
 async function main(argv: string[]): Promise<string> {
   const [email, role, ...extra] = argv;
