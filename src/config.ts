@@ -65,6 +65,10 @@ const ConfigSchema = Type.Object({
   WEBHOOKS_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
   WEBHOOKS_POLL_MS: Type.Integer({ default: 500, minimum: 10, maximum: 60000 }),
   WEBHOOKS_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 60000 }),
+  // Waiting room (issue 14): how often each process runs the admission tick (only the leader admits) and
+  // refreshes its in-memory list of rooms; also the staleness bound of that list. Well under a second, so
+  // the per-second cap never binds on a rate the credit allows (a 1 s tick with any lag would lose rate).
+  WAITING_ROOM_TICK_MS: Type.Integer({ default: 250, minimum: 10, maximum: 10000 }),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;
@@ -128,6 +132,7 @@ export interface Config {
     pollMs: number;
     timeoutMs: number;
   };
+  waitingRoomTickMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -213,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       pollMs: raw.WEBHOOKS_POLL_MS,
       timeoutMs: raw.WEBHOOKS_TIMEOUT_MS,
     },
+    waitingRoomTickMs: raw.WAITING_ROOM_TICK_MS,
   };
 }
 
