@@ -14,6 +14,7 @@ import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
 import { renderMarkdown, type BenchResults } from './report.js';
 import { cpuSeconds, startServer, stopServer } from './server-process.js';
 import { openDatabase } from '../src/db/client.js';
+import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,6 +31,9 @@ const { values: args } = parseArgs({
     'sellout-attempts': { type: 'string', default: '20000' },
     'skip-open-loop': { type: 'boolean', default: false },
     port: { type: 'string', default: '8077' },
+    // `--through pgbouncer`: POST /book direct, through PgBouncer, and through HAProxy + --hosts hosts + PgBouncer.
+    through: { type: 'string' },
+    hosts: { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/results/latest' },
   },
 });
@@ -111,6 +115,15 @@ async function main(): Promise<void> {
   const dbUrl = Object.assign(new URL(serverUrl!), { pathname: `/${benchDb}` }).toString();
   const maxConnections = Number((await admin.query<{ max_connections: string }>('SHOW max_connections')).rows[0]!.max_connections);
   log(`throwaway database ${benchDb}; PostgreSQL max_connections = ${maxConnections}`);
+  if (args.through !== undefined) {
+    try {
+      await runThroughPooler(dbUrl, benchDb);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
+      await admin.end();
+    }
+    return;
+  }
 
   const server = await startServer({ DATABASE_URL: dbUrl, ...serverEnv }, baseUrl);
   const db = new pg.Client({ connectionString: dbUrl });
@@ -124,6 +137,28 @@ async function main(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
     await admin.end();
   }
+}
+
+async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
+  if (args.through !== 'pgbouncer') throw new Error(`--through ${args.through}: only pgbouncer is known`);
+  const runs = await benchThroughPooler({
+    dbUrl,
+    serverUrl: serverUrl!,
+    benchDb,
+    connections,
+    duration,
+    workers,
+    hosts: Number(args.hosts),
+    buyers: Number(args.buyers),
+    port: Number(args.port),
+    log,
+  });
+  const markdown = renderThroughPooler(runs);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(`${args.out}-through-pgbouncer.json`, JSON.stringify({ at: new Date().toISOString(), options: { connections, duration, workers, hosts: args.hosts }, runs }, null, 2));
+  writeFileSync(`${args.out}-through-pgbouncer.md`, `${markdown}\n`);
+  console.log(`\n${markdown}`);
+  if (runs.some((run) => !run.soldEqualsBooked)) process.exitCode = 1;
 }
 
 interface ServerDatabase {
@@ -165,6 +200,14 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   const batchesAfter = await batchTotals();
   const book = { ...bookRun, meanBatchSize: (batchesAfter.buyers - batchesBefore.buyers) / Math.max(1, batchesAfter.batches - batchesBefore.batches) };
 
+  // (c-key) the same with a new Idempotency-Key on every request, on its own event: the cost of recording the
+  // key in the batch statement, to set against (c).
+  const keyedEvent = await createEvent('Hot event (POST /book with Idempotency-Key)', capacity);
+  await autocannon(keyedBookRequests(tokens, keyedEvent, { connections, duration: 2 }));
+  const keyedWarmup = await ticketsSold(keyedEvent);
+  log(`(c-key) POST /book with an Idempotency-Key per request, one event, ${connections} connections for ${duration} s`);
+  const keyedBook = await measure(serverPid, keyedBookRequests(tokens, keyedEvent, { connections, duration }));
+
   const openLoop: (Awaited<ReturnType<typeof measureOpenLoop>> & { share: number; rate: number })[] = [];
   if (!args['skip-open-loop']) {
     for (const share of [0.5, 0.8]) {
@@ -199,8 +242,9 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
       { id: selloutEvent, successes: sellout.ok, exactly: selloutCapacity },
       ...(oldEvent && oldDesign ? [{ id: oldEvent, successes: oldDesign.committed }] : []),
       { id: ordersEvent, successes: ordersRun.ok },
+      { id: keyedEvent, successes: keyedWarmup + keyedBook.ok },
     ]);
-    invariant.problems.push(...ordersCheck.problems);
+    invariant.problems.push(...ordersCheck.problems, ...(await checkKeyed(query, keyedEvent)));
     invariant.ok = invariant.problems.length === 0;
     return {
       at: new Date().toISOString(),
@@ -209,9 +253,11 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
       oldDesign,
       health,
       book,
+      keyedBook,
       ratios: {
         bookOverOldDesign: oldDesign ? book.okPerSecond / oldDesign.perSecond : undefined,
         bookOverHealth: book.requestsPerSecond / health.requestsPerSecond,
+        keyedOverBook: keyedBook.okPerSecond / book.okPerSecond,
       },
       openLoop,
       sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
@@ -249,6 +295,28 @@ function bookRequests(tokens: string[], eventId: number, options: Partial<autoca
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     })),
   };
+}
+
+// As bookRequests, with a key per request: autocannon puts a fresh unique id where `[<id>]` stands, which
+// makes it build every request anew (its CPU is reported next to the server's).
+function keyedBookRequests(tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
+  const requests = bookRequests(tokens, eventId, options);
+  return {
+    ...requests,
+    idReplacement: true,
+    requests: requests.requests!.map((request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': '[<id>]' } })),
+  };
+}
+
+// Every ticket of the keyed event was sold under a key, so each must have exactly one key row linking it.
+async function checkKeyed(query: Query, eventId: number): Promise<string[]> {
+  const rows = await query<{ tickets: number; linked: number }>(
+    `SELECT (SELECT count(*) FROM tickets WHERE event_id = $1)::int AS tickets,
+            (SELECT count(*) FROM idempotency_keys k JOIN tickets t ON t.id = k.ticket_id WHERE t.event_id = $1)::int AS linked`,
+    [eventId],
+  );
+  const { tickets, linked } = rows[0]!;
+  return tickets === linked ? [] : [`event ${eventId}: ${tickets} tickets sold with a key but ${linked} key rows link one`];
 }
 
 // Buyers and quantities (1..4) rotate, so orders of every size compete for the same event row.

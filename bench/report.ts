@@ -18,7 +18,9 @@ export interface BenchResults {
   health: Run;
   /** meanBatchSize is absent in results written before it was recorded. */
   book: Run & { meanBatchSize?: number };
-  ratios: { bookOverOldDesign?: number | undefined; bookOverHealth: number };
+  /** (c-key) POST /book with an Idempotency-Key per request; absent in results written before it existed. */
+  keyedBook?: Run;
+  ratios: { bookOverOldDesign?: number | undefined; bookOverHealth: number; keyedOverBook?: number };
   /** maxSendLag is absent in results written before the open loop had its own generator. */
   openLoop: (Run & { share: number; rate: number; maxSendLag?: number })[];
   sellout: Run & { capacity: number; attempts: number; sellOutSeconds: number; ok: number };
@@ -47,6 +49,9 @@ export function renderMarkdown(r: BenchResults): string {
       : []),
     `| (b) GET /health | ${n(r.health.okPerSecond)} | ${n(r.health.requestsPerSecond)} | ${r.health.p50} | ${r.health.p99} | ${codes(r.health.statuses)} | ${cpu(r.health)} |`,
     `| (c) POST /book | ${n(r.book.okPerSecond)} | ${n(r.book.requestsPerSecond)} | ${r.book.p50} | ${r.book.p99} | ${codes(r.book.statuses)} | ${cpu(r.book)} |`,
+    ...(r.keyedBook
+      ? [`| (c-key) POST /book, Idempotency-Key per request | ${n(r.keyedBook.okPerSecond)} | ${n(r.keyedBook.requestsPerSecond)} | ${r.keyedBook.p50} | ${r.keyedBook.p99} | ${codes(r.keyedBook.statuses)} | ${cpu(r.keyedBook)} |`]
+      : []),
     ...r.openLoop.map(
       (run) => `| POST /book open loop at ${n(run.rate)}/s (${run.share * 100}%) | ${n(run.okPerSecond)} | ${n(run.requestsPerSecond)} | ${run.p50} | ${run.p99} | ${codes(run.statuses)} | ${cpu(run)} |`,
     ),
@@ -60,6 +65,7 @@ export function renderMarkdown(r: BenchResults): string {
       : [`- **(c)/(a) = ${n(r.ratios.bookOverOldDesign, 2)}** (bookings/s over HTTP vs the old design's transaction with no HTTP)`]),
     `- **(c)/(b) = ${n(r.ratios.bookOverHealth, 2)}** (POST /book requests/s vs GET /health)`,
     ...(r.book.meanBatchSize === undefined ? [] : [`- (c) booked ${n(r.book.meanBatchSize, 1)} buyers per statement on average`]),
+    ...(r.ratios.keyedOverBook === undefined ? [] : [`- **(c-key)/(c) = ${n(r.ratios.keyedOverBook, 2)}** (bookings/s with a key per request vs without)`]),
     ...r.openLoop.map(
       (run) =>
         `- open loop at ${run.share * 100}%: p99 ${run.p99} ms from each request's due time (the bar is under 50 ms at 80%)` +

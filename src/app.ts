@@ -30,10 +30,13 @@ import { registerWebApp } from './http/web-app.js';
 import { ErrorOut } from './http/schemas.js';
 import { CANONICAL_ID, checkIdsAsWritten } from './http/ids.js';
 import { acceptOnlyUtf8Json } from './http/json-body.js';
+import { webhooksPlugin } from './webhooks/plugin.js';
 
 export interface Deps {
   config: Config;
   db: Db;
+  /** For read-only lists that may be a moment old (DATABASE_READ_URL): a replica while it keeps up, else `db`. */
+  readDb: Db;
   batcher: BookingBatcher;
   live: LiveSeats;
 }
@@ -86,7 +89,10 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     onSeatsChanged: (eventId) => live.seatsChanged(eventId),
     onSeatsReturned: (eventId) => waitlist.promote(eventId),
   });
-  const deps: Deps = { config, db: database.db, batcher, live };
+  const deps: Deps = { config, db: database.db, readDb: database.reads?.db ?? database.db, batcher, live };
+  database.reads?.onSwitch((usingReplica, reason) =>
+    usingReplica ? app.log.info(`reads: back on the replica (${reason})`) : app.log.warn(`reads: on the primary (${reason})`),
+  );
 
   registerErrorHandling(app);
   checkIdsAsWritten(app);
@@ -157,6 +163,9 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(organizerRoutes, deps);
   await app.register(liveRoutes, deps);
   await app.register(waitlistRoutes, deps);
+  // Webhooks (issue 17): routes, this process's delivery worker and its metrics; the plugin starts and
+  // stops its worker itself (onReady, preClose), independent of the shutdown order below.
+  await app.register(webhooksPlugin, { config, db: database.db, registry: metrics.registry });
   app.decorate('liveSeats', live);
   // Open streams would keep the server from closing: end them first.
   app.addHook('preClose', () => live.close());
@@ -175,6 +184,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     done(null, payload);
   });
   const sweeper = startHoldSweeper(database.db, batcher, config.holdSweepSeconds, app.log);
+  app.decorate('holdSweeper', sweeper);
   // The close, in this order, in one hook (Fastify runs onClose hooks last-registered-first, so separate
   // hooks would run in whatever order they happened to be added). Before it, Fastify's own first step has
   // stopped accepting and answered every request in flight. Then: no new sweep (and the running one ends),

@@ -11,6 +11,11 @@ const ConfigSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development' }),
   // postgres:// or postgresql://; the old service's SQLAlchemy forms (postgresql+asyncpg://, ...) are accepted too.
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?(\\+[A-Za-z0-9_]+)?://' })),
+  // Issue 15: DATABASE_URL may point at PgBouncer in transaction mode; what needs a session goes direct.
+  DATABASE_POOLER: Type.Union([Type.Literal('none'), Type.Literal('pgbouncer')], { default: 'none' }),
+  DATABASE_DIRECT_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_READ_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_READ_MAX_LAG_MS: Type.Integer({ default: 2000, minimum: 0, maximum: 600000 }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
   HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
@@ -50,6 +55,13 @@ const ConfigSchema = Type.Object({
   CORS_ORIGINS: Type.String({ default: '' }),
   DB_CONNECT_TIMEOUT_MS: Type.Integer({ default: 3000, minimum: 100, maximum: 60000 }),
   TOKEN_VERSION_CACHE_MS: Type.Integer({ default: 2000, minimum: 0, maximum: 60000 }),
+  // Webhooks (issue 17).
+  WEBHOOKS_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  WEBHOOKS_ALLOW_HTTP: Type.Optional(Type.Boolean()),
+  WEBHOOKS_WORKER: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  WEBHOOKS_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
+  WEBHOOKS_POLL_MS: Type.Integer({ default: 500, minimum: 10, maximum: 60000 }),
+  WEBHOOKS_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 60000 }),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;
@@ -57,6 +69,13 @@ type RawConfig = Static<typeof ConfigSchema>;
 export interface Config {
   production: boolean;
   databaseUrl: string | undefined;
+  /** 'pgbouncer': DATABASE_URL is a transaction-mode pooler (no named statements, no session state). */
+  databasePooler: 'none' | 'pgbouncer';
+  /** A session-capable connection to the primary (not through the pooler): migrations and LISTEN. */
+  databaseDirectUrl: string | undefined;
+  /** A streaming replica for read-only lists; reads fall back to the primary when it is down or lags. */
+  databaseReadUrl: string | undefined;
+  databaseReadMaxLagMs: number;
   dataDir: string;
   port: number;
   host: string;
@@ -93,6 +112,17 @@ export interface Config {
   corsOrigins: string[];
   dbConnectTimeoutMs: number;
   tokenVersionCacheMs: number;
+  webhooks: {
+    /** Deliver to loopback, link-local and private addresses too (tests, a receiver on the same network). */
+    allowPrivate: boolean;
+    /** http:// endpoints besides https://; default: true outside production. */
+    allowHttp: boolean;
+    /** Run the delivery worker in this process. */
+    worker: boolean;
+    concurrency: number;
+    pollMs: number;
+    timeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -120,9 +150,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
   const defaults = production ? LIMIT_DEFAULTS.production : LIMIT_DEFAULTS.development;
   const dataDir = resolve(raw.DATA_DIR);
+  const databaseUrl = withoutSqlAlchemyDriver(raw.DATABASE_URL || undefined, options.warn ?? ((line) => console.warn(`bookfast: ${line}`)));
+  const redisUrl = raw.REDIS_URL || undefined;
+  const databaseDirectUrl = raw.DATABASE_DIRECT_URL || undefined;
+  const databaseReadUrl = raw.DATABASE_READ_URL || undefined;
+  if (!databaseUrl && (raw.DATABASE_POOLER !== 'none' || databaseDirectUrl || databaseReadUrl)) {
+    throw new ConfigError('DATABASE_POOLER, DATABASE_DIRECT_URL and DATABASE_READ_URL need DATABASE_URL (a PostgreSQL server)');
+  }
+  // LISTEN needs a session, which a transaction-mode pooler does not keep: live seats need one of the two.
+  if (raw.DATABASE_POOLER === 'pgbouncer' && !databaseDirectUrl && !redisUrl) {
+    throw new ConfigError('DATABASE_POOLER=pgbouncer: live seats need DATABASE_DIRECT_URL (for LISTEN) or REDIS_URL');
+  }
   return {
     production,
-    databaseUrl: withoutSqlAlchemyDriver(raw.DATABASE_URL || undefined, options.warn ?? ((line) => console.warn(`bookfast: ${line}`))),
+    databaseUrl,
+    databasePooler: raw.DATABASE_POOLER,
+    databaseDirectUrl,
+    databaseReadUrl,
+    databaseReadMaxLagMs: raw.DATABASE_READ_MAX_LAG_MS,
     dataDir,
     port: raw.PORT,
     host: raw.HOST,
@@ -138,7 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     workers: resolveWorkers(raw.WORKERS, production, Boolean(raw.DATABASE_URL)),
     holdSweepSeconds: raw.HOLD_SWEEP_SECONDS,
     openEventCreation: raw.OPEN_EVENT_CREATION,
-    redisUrl: raw.REDIS_URL || undefined,
+    redisUrl,
     rateLimits: {
       enabled: raw.RATE_LIMITS === 'on',
       loginPerMinute: raw.RATE_LIMIT_LOGIN_PER_MINUTE ?? defaults.loginPerMinute,
@@ -154,6 +199,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     corsOrigins: raw.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     dbConnectTimeoutMs: raw.DB_CONNECT_TIMEOUT_MS,
     tokenVersionCacheMs: raw.TOKEN_VERSION_CACHE_MS,
+    webhooks: {
+      allowPrivate: raw.WEBHOOKS_ALLOW_PRIVATE,
+      allowHttp: raw.WEBHOOKS_ALLOW_HTTP ?? !production,
+      worker: raw.WEBHOOKS_WORKER === 'on',
+      concurrency: raw.WEBHOOKS_CONCURRENCY,
+      pollMs: raw.WEBHOOKS_POLL_MS,
+      timeoutMs: raw.WEBHOOKS_TIMEOUT_MS,
+    },
   };
 }
 

@@ -18,12 +18,7 @@ async function main(): Promise<void> {
 }
 
 async function runServer(config: Config, migrate: boolean): Promise<void> {
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolSize: config.dbPoolSize,
-    connectTimeoutMs: config.dbConnectTimeoutMs,
-  });
+  const database = await openDatabase({ ...databaseOptions(config), poolSize: config.dbPoolSize });
   if (migrate) await database.migrate();
   const app = await buildApp({ config, database, clusterWorker: config.workers > 1 });
 
@@ -42,11 +37,33 @@ async function runServer(config: Config, migrate: boolean): Promise<void> {
         database.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'
       }`,
     );
+    if (config.databaseUrl) app.log.info(describeDatabaseRoutes(config));
   }
 }
 
+function databaseOptions(config: Config) {
+  return {
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    pooler: config.databasePooler,
+    directUrl: config.databaseDirectUrl,
+    readUrl: config.databaseReadUrl,
+    readMaxLagMs: config.databaseReadMaxLagMs,
+  };
+}
+
+// One start-up line saying where each kind of work goes (issue 15: behind a pooler, live seats need a route).
+function describeDatabaseRoutes(config: Config): string {
+  const pooler = config.databasePooler === 'pgbouncer' ? 'through PgBouncer (transaction mode, unnamed statements)' : 'direct';
+  const migrations = config.databaseDirectUrl ? 'DATABASE_DIRECT_URL' : 'DATABASE_URL';
+  const live = config.redisUrl ? 'Redis pub/sub' : `LISTEN on ${config.databaseDirectUrl ? 'DATABASE_DIRECT_URL' : 'DATABASE_URL'}`;
+  const reads = config.databaseReadUrl ? `the replica (DATABASE_READ_URL) while within ${config.databaseReadMaxLagMs} ms` : 'the primary';
+  return `database: queries ${pooler}; migrations on ${migrations}; live seats via ${live}; read-only lists from ${reads}`;
+}
+
 async function runPrimary(config: Config): Promise<void> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+  const database = await openDatabase({ ...databaseOptions(config), readUrl: undefined, poolSize: 1 });
   await database.migrate();
   await database.close();
 
@@ -69,6 +86,7 @@ async function runPrimary(config: Config): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   console.log(`BookFast on http://${config.host}:${config.port} (docs at /docs) with ${config.workers} worker processes`);
+  console.log(describeDatabaseRoutes(config));
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.js';
 import { NotFound, ServiceUnavailable, SoldOut } from '../http/errors.js';
-import { bookSeats, type BookingOutcome, type TicketWithEvent } from './inventory.js';
+import { IdempotencyKeyTaken, type KeyToRecord } from './idempotency-records.js';
+import { bookSeats, recordedFor, type BookingOutcome, type KeyedBuyer, type TicketWithEvent } from './inventory.js';
 
 export interface BatcherOptions {
   /** Most buyers one statement books; bounds how long anyone waits behind a batch. */
@@ -40,6 +41,8 @@ export interface BatchObserver {
 
 interface Waiter {
   userId: number;
+  /** Recorded with the seat in the batch's statement. */
+  key: KeyToRecord | undefined;
   /** performance.now() when it joined the queue. */
   since: number;
   resolve(ticket: TicketWithEvent): void;
@@ -79,18 +82,22 @@ export class BookingBatcher {
     private readonly options: BatcherOptions,
   ) {}
 
-  book(eventId: number, userId: number): Promise<TicketWithEvent> {
+  book(eventId: number, userId: number, key?: KeyToRecord): Promise<TicketWithEvent> {
     const queue = this.queueFor(eventId);
-    if (queue.soldOutUntil > Date.now()) {
+    // A keyed buyer not yet looked up may be a retry of a sale: only the batch statement can tell.
+    if (queue.soldOutUntil > Date.now() && !key?.unchecked) {
       this.options.observer?.refusedFromMemory(eventId);
       return Promise.reject(new SoldOut());
     }
-    if (queue.limitedUntil > Date.now()) return Promise.reject(new PerUserLimitApplies());
+    if (queue.limitedUntil > Date.now()) {
+      // The order path would refuse a retry afresh instead of replaying its stored refusal: look the key up first.
+      return Promise.reject(key?.unchecked ? new IdempotencyKeyTaken('Idempotency-Key not looked up') : new PerUserLimitApplies());
+    }
     if (queue.waiting.length >= this.options.queueLimit) {
       return Promise.reject(new ServiceUnavailable('Too many bookings are waiting for this event, retry shortly'));
     }
     return new Promise<TicketWithEvent>((resolve, reject) => {
-      queue.waiting.push({ userId, since: performance.now(), resolve, reject });
+      queue.waiting.push({ userId, key, since: performance.now(), resolve, reject });
       this.pump(eventId, queue);
     });
   }
@@ -156,8 +163,16 @@ export class BookingBatcher {
     const started = performance.now();
     let outcome;
     try {
-      outcome = await bookSeats(this.database, eventId, batch.map((waiter) => waiter.userId));
+      outcome = await bookSeats(this.database, eventId, batch.map((waiter) => waiter.userId), keyedBuyers(batch));
     } catch (error) {
+      if (error instanceof IdempotencyKeyTaken) {
+        // Nothing was sold. Keyed buyers look their keys up again (the taken one replays, the others come
+        // back); the rest go first in line for the next batch, which is sent at once.
+        queue.waiting.unshift(...batch.filter((waiter) => !waiter.key));
+        release();
+        for (const waiter of batch) if (waiter.key) waiter.reject(error);
+        return;
+      }
       // The statement failed or its outcome is unknown: nobody is told 200.
       const settled = performance.now();
       release();
@@ -166,7 +181,7 @@ export class BookingBatcher {
       return;
     }
     if (outcome.kind === 'per-user-limit') queue.limitedUntil = Date.now() + LIMITED_TTL_MS;
-    if (outcome.kind === 'booked' && outcome.granted < batch.length) queue.soldOutUntil = Date.now() + this.options.soldOutTtlMs;
+    if (outcome.kind === 'booked' && outcome.granted < batch.length - outcome.recordedBefore.length) queue.soldOutUntil = Date.now() + this.options.soldOutTtlMs;
     const settled = performance.now();
     // The next batch goes to the database before this one's answers are written: PostgreSQL runs it while
     // this process serialises and sends a hundred answers, instead of waiting for them (the cycle of one
@@ -179,8 +194,11 @@ export class BookingBatcher {
       for (const waiter of batch) waiter.reject(new NotFound('Event not found'));
       return;
     }
+    const recordedBefore = new Set(outcome.recordedBefore);
+    // Its key already had an outcome (the statement looked): the caller replays it.
+    const replayed = (index: number) => recordedBefore.has(index) && new IdempotencyKeyTaken('Idempotency-Key already recorded');
     if (outcome.kind === 'per-user-limit') {
-      for (const waiter of batch) waiter.reject(new PerUserLimitApplies());
+      batch.forEach((waiter, index) => waiter.reject(replayed(index) || new PerUserLimitApplies()));
       return;
     }
     // Tickets of one buyer are interchangeable, so hand each waiter the next ticket issued to its user id.
@@ -190,9 +208,15 @@ export class BookingBatcher {
       list.push({ ...ticket, event: outcome.event });
       issued.set(ticket.user_id, list);
     }
+    let turn = 0;
     batch.forEach((waiter, index) => {
-      const ticket = index < outcome.granted ? issued.get(waiter.userId)?.shift() : undefined;
-      if (ticket) waiter.resolve(ticket);
+      const recorded = replayed(index);
+      if (recorded) return waiter.reject(recorded);
+      const ticket = turn++ < outcome.granted ? issued.get(waiter.userId)?.shift() : undefined;
+      // A keyed buyer is answered from its record, which its replays will read too (the same ticket).
+      const sale = ticket && waiter.key ? recordedFor(outcome, waiter.userId, waiter.key.key) : undefined;
+      if (sale) waiter.resolve({ ...sale.tickets[0]!, event: sale.event });
+      else if (ticket) waiter.resolve(ticket);
       else waiter.reject(new SoldOut());
     });
     // Once per batch, never per ticket; coalesced further before anything is published.
@@ -217,4 +241,10 @@ export class BookingBatcher {
       // A metrics fault must never cost a buyer the answer.
     }
   }
+}
+
+function keyedBuyers(batch: Waiter[]): KeyedBuyer[] {
+  const keyed: KeyedBuyer[] = [];
+  batch.forEach((waiter, index) => waiter.key && keyed.push({ index, ...waiter.key }));
+  return keyed;
 }

@@ -1,7 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Database, type Db } from '../db/client.js';
+import { queryRows, transaction, type Database, type Db } from '../db/client.js';
 import { EVENT_COLUMN_LIST, EVENT_COLUMNS, type EventRow } from '../events/repository.js';
 import type { EventValues } from '../events/values.js';
+import {
+  eventJson,
+  readRecordedSale,
+  recordedColumn,
+  recordOrderSale,
+  rethrowKeyTaken,
+  ticketJson,
+  type KeyToRecord,
+  type RecordedSale,
+} from './idempotency-records.js';
 import { orderColumns, pickEvent, ticketColumns, toOrders, type FlatOrderRow, type OrderWithTickets } from './rows.js';
 
 // Every statement that changes an event's seats (tickets_sold, tickets_held, total_tickets, booked tickets)
@@ -38,8 +48,10 @@ export type BookingOutcome =
   // The event has a per-buyer limit: one statement cannot count a buyer's seats after taking the lock, so
   // these buyers go through placeOrder (a transaction) instead; nothing was booked.
   // `released`: seats of overdue holds expired on the way (the waiting list's, when anyone waits).
-  | { kind: 'per-user-limit'; released: number }
-  | { kind: 'booked'; granted: number; released: number; event: EventRow; tickets: TicketRow[] };
+  | { kind: 'per-user-limit'; released: number; recordedBefore: number[] }
+  // Buyers take part in arrival order, except those in `recordedBefore` (0-based positions): their keys already
+  // had a row, so they were left out. `recorded`: the sale recorded for each keyed buyer who got a seat.
+  | { kind: 'booked'; granted: number; released: number; event: EventRow; tickets: TicketRow[]; recorded: Map<string, RecordedSale>; recordedBefore: number[] };
 
 /**
  * Books up to `buyers.length` seats of one event in one statement, in arrival order: buyer i gets a seat
@@ -51,24 +63,16 @@ export type BookingOutcome =
  * The counter is written once per batch, never once per ticket. Overdue holds of the event are expired in
  * the same statement (lazy release, under the same lock): their seats sell at once, unless people wait.
  */
-export async function bookSeats(database: Database, eventId: number, buyers: number[]): Promise<BookingOutcome> {
-  const rows = await database.prepared<
-    EventRow & {
-      granted: number;
-      released: number;
-      limited: boolean;
-      ticket_ids: number[] | null;
-      user_ids: number[] | null;
-      codes: string[] | null;
-      purchase_date: Date | null;
-    }
-  >('book_seats_v3', BOOK_SEATS_SQL, [eventId, buyers.length, toIntArray(buyers)]);
+export async function bookSeats(database: Database, eventId: number, buyers: number[], keyed: KeyedBuyer[] = []): Promise<BookingOutcome> {
+  const rows = await bookSeatsStatement(database, eventId, buyers, keyed);
   const row = rows[0];
   if (!row) return { kind: 'no-such-event' };
+  const recordedBefore = (row.recorded_before ?? []).map((ord) => ord - 1);
   const { released } = row;
-  if (row.limited) return { kind: 'per-user-limit', released };
+  if (row.limited) return { kind: 'per-user-limit', released, recordedBefore };
   const { ticket_ids: ids, user_ids: userIds, codes, purchase_date: purchaseDate } = row;
-  if (row.granted <= 0 || !ids || !userIds || !codes || !purchaseDate) return { kind: 'booked', granted: 0, released, event: row, tickets: [] };
+  const recorded = readRecordedKeys(row.recorded);
+  if (row.granted <= 0 || !ids || !userIds || !codes || !purchaseDate) return { kind: 'booked', granted: 0, released, event: row, tickets: [], recorded, recordedBefore };
   const event: EventRow = pickEvent(row);
   const tickets = ids.map((id, i) => ({
     id,
@@ -79,7 +83,43 @@ export async function bookSeats(database: Database, eventId: number, buyers: num
     code: codes[i]!,
     checked_in_at: null,
   }));
-  return { kind: 'booked', granted: row.granted, released, event, tickets };
+  return { kind: 'booked', granted: row.granted, released, event, tickets, recorded, recordedBefore };
+}
+
+type BookSeatsRow = EventRow & {
+  granted: number;
+  released: number;
+  limited: boolean;
+  ticket_ids: number[] | null;
+  user_ids: number[] | null;
+  codes: string[] | null;
+  purchase_date: Date | null;
+  recorded?: { user_id: number; key: string; response: unknown }[] | null;
+  recorded_before?: number[] | null;
+};
+
+// A batch without keys runs the statement it always ran; one with keys, the same statement plus the records.
+function bookSeatsStatement(database: Database, eventId: number, buyers: number[], keyed: KeyedBuyer[]): Promise<BookSeatsRow[]> {
+  const values = [eventId, buyers.length, toIntArray(buyers)];
+  if (keyed.length === 0) return database.prepared<BookSeatsRow>('book_seats_v3', BOOK_SEATS_SQL, values);
+  const keys = [toIntArray(keyed.map((buyer) => buyer.index + 1)), toTextArray(keyed.map((buyer) => buyer.key)), toTextArray(keyed.map((buyer) => buyer.requestHash))];
+  return database.prepared<BookSeatsRow>('book_seats_keyed_v2', BOOK_SEATS_KEYED_SQL, [...values, ...keys]).catch(rethrowKeyTaken);
+}
+
+/** The key of buyer `index` (0-based, in the batch's arrival order). */
+export interface KeyedBuyer extends KeyToRecord {
+  index: number;
+}
+
+const recordedKeyOf = (userId: number, key: string) => `${userId} ${key}`;
+
+function readRecordedKeys(rows: BookSeatsRow['recorded']): Map<string, RecordedSale> {
+  return new Map((rows ?? []).map((row) => [recordedKeyOf(row.user_id, row.key), readRecordedSale(row.response)]));
+}
+
+/** What the batch recorded for buyer `userId`'s key, if it sold them a seat. */
+export function recordedFor(outcome: Extract<BookingOutcome, { kind: 'booked' }>, userId: number, key: string): RecordedSale | undefined {
+  return outcome.recorded.get(recordedKeyOf(userId, key));
 }
 
 // Expires the overdue holds of the event locked in CTE `ev`, returning their quantities. Runs after `ev` took
@@ -91,10 +131,11 @@ const EXPIRE_OVERDUE_HOLDS_OF_EV = /* sql */ `UPDATE orders o SET status = 'expi
     RETURNING o.quantity`;
 
 // $1 event id, $2 number of buyers, $3 their user ids in arrival order. Prepared once per connection.
+// A keyed batch (below) passes its own buyers and count, and has whole tickets returned to record them.
 // Sellable = free seats (overdue holds counted back) minus the people in line, never below 0; everything
 // from the locked row `ev` (see the two rules at the top).
-const BOOK_SEATS_SQL = /* sql */ `
-  WITH ev AS (
+const bookSeatsCtes = (issuedColumns = 'id, user_id, purchase_date, code', buyers = 'unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)', count = '$2::int') => /* sql */ `
+  ev AS (
     SELECT id, total_tickets, tickets_sold, tickets_held, total_tickets - tickets_sold - tickets_held AS free, waiting,
            max_per_user IS NOT NULL AS limited
     FROM events WHERE id = $1 FOR UPDATE
@@ -102,7 +143,7 @@ const BOOK_SEATS_SQL = /* sql */ `
     ${EXPIRE_OVERDUE_HOLDS_OF_EV}
   ), quota AS (
     SELECT ev.id, ev.limited, ev.total_tickets, ev.tickets_sold, ev.tickets_held, freed.seats AS freed,
-           CASE WHEN ev.limited THEN 0 ELSE LEAST($2::int, GREATEST(ev.free + freed.seats - ev.waiting, 0)) END AS granted
+           CASE WHEN ev.limited THEN 0 ELSE LEAST(${count}, GREATEST(ev.free + freed.seats - ev.waiting, 0)) END AS granted
     FROM ev, (SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired) freed
   ), taken AS (
     UPDATE events e
@@ -112,9 +153,9 @@ const BOOK_SEATS_SQL = /* sql */ `
   ), issued AS (
     INSERT INTO tickets (event_id, user_id, status, price)
     SELECT taken.id, buyer.user_id, 'booked', taken.ticket_price
-    FROM taken, quota, unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)
+    FROM taken, quota, ${buyers}
     WHERE buyer.ord <= quota.granted
-    RETURNING id, user_id, purchase_date, code
+    RETURNING ${issuedColumns}
   ), issued_arrays AS (
     -- One result row per batch, not one per ticket with the event repeated: the driver parses the event and
     -- the purchase time once. Each array is ordered by ticket id, so index i of each is one ticket;
@@ -122,8 +163,45 @@ const BOOK_SEATS_SQL = /* sql */ `
     SELECT array_agg(id ORDER BY id) AS ticket_ids, array_agg(user_id ORDER BY id) AS user_ids,
            array_agg(code ORDER BY id) AS codes, max(purchase_date) AS purchase_date
     FROM issued
+  )`;
+const BOOK_SEATS_SELECT = 'SELECT quota.granted, quota.freed AS released, quota.limited, taken.*, issued_arrays.* FROM quota LEFT JOIN taken ON true CROSS JOIN issued_arrays';
+const BOOK_SEATS_SQL = `WITH ${bookSeatsCtes()} ${BOOK_SEATS_SELECT}`;
+
+// The keyed batch: $4 the 1-based positions of the buyers who sent a key, $5 their keys, $6 their request
+// hashes. A buyer whose key already has a row (a retry) takes no part: it is listed in recorded_before, and
+// the batcher sends it to replay. The others are numbered again (eligible) and sold to as in the plain batch;
+// each keyed one who gets a seat gets its key row in this statement (see idempotency-records.ts). Buyer n of
+// a user gets that user's n-th ticket by id: the pairing the batcher answers with, so the ticket recorded for
+// a key is the one its buyer is told about. A key recorded by another process after this statement's
+// snapshot is a unique violation: nothing is sold, and the batcher runs the others again.
+const BOOK_SEATS_KEYED_SQL = `WITH keyed AS (
+    SELECT k.ord, b.user_id, k.key, k.request_hash
+    FROM unnest($4::int[], $5::text[], $6::text[]) AS k(ord, key, request_hash)
+    JOIN unnest($3::int[]) WITH ORDINALITY AS b(user_id, ord) ON b.ord = k.ord
+  ), recorded_before AS (
+    SELECT keyed.ord FROM keyed JOIN idempotency_keys r ON r.user_id = keyed.user_id AND r.key = keyed.key
+  ), eligible AS (
+    SELECT b.user_id, row_number() OVER (ORDER BY b.ord) AS ord, b.ord AS arrival
+    FROM unnest($3::int[]) WITH ORDINALITY AS b(user_id, ord) WHERE b.ord NOT IN (SELECT ord FROM recorded_before)
+  ), ${bookSeatsCtes('*', 'eligible AS buyer', '$2::int - (SELECT count(*) FROM recorded_before)::int')}, granted_buyers AS (
+    SELECT b.user_id, b.arrival, row_number() OVER (PARTITION BY b.user_id ORDER BY b.ord) AS nth
+    FROM quota, eligible b WHERE b.ord <= quota.granted
+  ), numbered_tickets AS (
+    SELECT i.id, i.user_id, ${ticketJson('i')} AS ticket, row_number() OVER (PARTITION BY i.user_id ORDER BY i.id) AS nth
+    FROM issued i
+  ), recorded AS (
+    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response, ticket_id)
+    SELECT k.user_id, k.key, k.request_hash, 200,
+           jsonb_build_object('order', NULL, 'event', ${eventJson('taken')}, 'tickets', jsonb_build_array(t.ticket)), t.id
+    FROM keyed k
+    JOIN granted_buyers b ON b.arrival = k.ord
+    JOIN numbered_tickets t ON t.user_id = b.user_id AND t.nth = b.nth
+    CROSS JOIN taken
+    RETURNING user_id, key, response
   )
-  SELECT quota.granted, quota.freed AS released, quota.limited, taken.*, issued_arrays.*
+  SELECT quota.granted, quota.freed AS released, quota.limited, taken.*, issued_arrays.*,
+         (SELECT jsonb_agg(jsonb_build_object('user_id', user_id, 'key', key, 'response', response)) FROM recorded) AS recorded,
+         (SELECT array_agg(ord::int) FROM recorded_before) AS recorded_before
   FROM quota LEFT JOIN taken ON true CROSS JOIN issued_arrays`;
 
 /**
@@ -248,6 +326,8 @@ export interface OrderRequest {
   hold: boolean;
   /** The caller already knows the event limits seats per buyer: go straight to the counting transaction. */
   perUserLimit?: boolean;
+  /** Recorded with the order in the same commit (then `placed` is read back from the record). */
+  key?: KeyToRecord | undefined;
 }
 
 export type PlaceOutcome = { released: number } & (
@@ -277,8 +357,8 @@ export async function placeOrder(db: Db, request: OrderRequest): Promise<PlaceOu
  * expiries) when the event has a per-buyer limit: counting the buyer's seats needs a snapshot taken after
  * the lock, which one statement does not have.
  */
-async function placeOrderAtOnce(db: Db, { eventId, userId, quantity, hold }: OrderRequest): Promise<PlaceOutcome | { kind: 'per-user-limit'; released: number }> {
-  const rows = await queryRows<FlatOrderRow & { verdict: 'per-user-limit' | 'over-order-limit' | 'sold-out' | 'placed'; released: number; order_limit: number }>(
+async function placeOrderAtOnce(db: Db, { eventId, userId, quantity, hold, key }: OrderRequest): Promise<PlaceOutcome | { kind: 'per-user-limit'; released: number }> {
+  const rows = await queryRows<PlacedRow & { verdict: 'per-user-limit' | 'over-order-limit' | 'sold-out' | 'placed'; released: number; order_limit: number }>(
     db,
     sql`WITH ev AS (
           SELECT ${EVENT_COLUMNS}, e.waiting FROM events e WHERE e.id = ${eventId} FOR UPDATE
@@ -311,16 +391,16 @@ async function placeOrderAtOnce(db: Db, { eventId, userId, quantity, hold }: Ord
           SELECT placed.event_id, placed.user_id, 'booked', placed.id, ev.ticket_price FROM placed, ev, generate_series(1, placed.quantity)
           WHERE placed.status = 'confirmed'
           RETURNING *
-        )
+        )${recordOrderSale(key, { order: 'placed', event: 'counted', issued: 'issued' })}
         SELECT verdict.verdict, verdict.released, verdict.max_per_order AS order_limit, counted.*,
-               ${sql.raw(orderColumns('placed'))}, ${sql.raw(ticketColumns('issued'))}
+               ${sql.raw(orderColumns('placed'))}, ${sql.raw(ticketColumns('issued'))}${recordedColumn(key)}
         FROM verdict LEFT JOIN counted ON true LEFT JOIN placed ON true LEFT JOIN issued ON true
         ORDER BY issued.id`,
-  );
+  ).catch(rethrowKeyTaken);
   const first = rows[0];
   if (!first) return { kind: 'no-such-event', released: 0 };
   const { verdict, released } = first;
-  if (verdict === 'placed') return { kind: 'placed', placed: toOrders(rows)[0]!, released };
+  if (verdict === 'placed') return { kind: 'placed', placed: placedOrder(rows), released };
   if (verdict === 'over-order-limit') return { kind: 'over-order-limit', limit: first.order_limit, released };
   return { kind: verdict, released };
 }
@@ -332,15 +412,15 @@ async function placeOrderAtOnce(db: Db, { eventId, userId, quantity, hold }: Ord
  * and the buyer's count are therefore checked and applied atomically: concurrent orders of one buyer take
  * turns and cannot pass max_per_user.
  */
-function placeOrderCountingBuyer(db: Db, { eventId, userId, quantity, hold }: OrderRequest): Promise<PlaceOutcome> {
-  return db.transaction(async (tx): Promise<PlaceOutcome> => {
+function placeOrderCountingBuyer(db: Db, { eventId, userId, quantity, hold, key }: OrderRequest): Promise<PlaceOutcome> {
+  const placing = transaction(db, async (tx): Promise<PlaceOutcome> => {
     const locked = await lockEventReleasingExpiredHolds(tx, eventId);
     if (!locked) return { kind: 'no-such-event', released: 0 };
     const { event, released, waiting } = locked;
     if (quantity > event.max_per_order) return { kind: 'over-order-limit', limit: event.max_per_order, released };
     // Seats of people in line are not for sale (see the top of this file).
     if (event.total_tickets - event.tickets_sold - event.tickets_held - waiting < quantity) return { kind: 'sold-out', released };
-    const rows = await queryRows<FlatOrderRow & { owned: number }>(
+    const rows = await queryRows<PlacedRow & { owned: number }>(
       tx,
       // The buyer's seats (booked tickets + pending holds) are counted only when the event has a limit.
       sql`WITH owned AS (
@@ -366,15 +446,26 @@ function placeOrderCountingBuyer(db: Db, { eventId, userId, quantity, hold }: Or
             FROM placed, generate_series(1, placed.quantity)
             WHERE placed.status = 'confirmed'
             RETURNING *
-          )
-          SELECT owned.seats AS owned, counted.*, ${sql.raw(orderColumns('placed'))}, ${sql.raw(ticketColumns('issued'))}
+          )${recordOrderSale(key, { order: 'placed', event: 'counted', issued: 'issued' })}
+          SELECT owned.seats AS owned, counted.*, ${sql.raw(orderColumns('placed'))}, ${sql.raw(ticketColumns('issued'))}${recordedColumn(key)}
           FROM owned LEFT JOIN placed ON true LEFT JOIN counted ON true LEFT JOIN issued ON true
           ORDER BY issued.id`,
     );
     const first = rows[0]!;
     if ((first.order_id as number | null) === null) return { kind: 'over-user-limit', limit: event.max_per_user ?? 0, owned: first.owned, released };
-    return { kind: 'placed', placed: toOrders(rows)[0]!, released };
+    return { kind: 'placed', placed: placedOrder(rows), released };
   });
+  return placing.catch(rethrowKeyTaken);
+}
+
+type PlacedRow = FlatOrderRow & { recorded?: unknown };
+
+// With a key, the order is read back from its record: the first answer and every replay are then the same.
+function placedOrder(rows: PlacedRow[]): OrderWithTickets {
+  const recorded = rows[0]?.recorded;
+  if (!recorded) return toOrders(rows)[0]!;
+  const { order, event, tickets } = readRecordedSale(recorded);
+  return { order: order!, event, tickets };
 }
 
 // The event of order $1 of user $2, row-locked before the order itself (see the lock order above), with the
@@ -390,8 +481,8 @@ const lockEventOfOrder = (orderId: number, userId: number) =>
  * lock: whichever of confirm, expiry or cancel comes second finds the order no longer pending and does nothing.
  * Null when no pending order of that user matched.
  */
-export async function settleHold(db: Db, orderId: number, userId: number): Promise<OrderWithTickets | null> {
-  const rows = await queryRows<FlatOrderRow>(
+export async function settleHold(db: Db, orderId: number, userId: number, key?: KeyToRecord): Promise<OrderWithTickets | null> {
+  const rows = await queryRows<PlacedRow>(
     db,
     sql`WITH ev AS (${lockEventOfOrder(orderId, userId)}
         ), settled AS (
@@ -409,12 +500,12 @@ export async function settleHold(db: Db, orderId: number, userId: number): Promi
           SELECT s.event_id, s.user_id, 'booked', s.id, round(s.total_price / s.quantity, 2)
           FROM settled s, generate_series(1, s.quantity) WHERE s.status = 'confirmed'
           RETURNING *
-        )
-        SELECT moved.*, ${sql.raw(orderColumns('settled'))}, ${sql.raw(ticketColumns('issued'))}
+        )${recordOrderSale(key, { order: 'settled', event: 'moved', issued: 'issued' })}
+        SELECT moved.*, ${sql.raw(orderColumns('settled'))}, ${sql.raw(ticketColumns('issued'))}${recordedColumn(key)}
         FROM settled JOIN moved ON true LEFT JOIN issued ON true
         ORDER BY issued.id`,
-  );
-  return toOrders(rows)[0] ?? null;
+  ).catch(rethrowKeyTaken);
+  return rows.length === 0 ? null : placedOrder(rows);
 }
 
 export type CancelOutcome = { kind: 'cancelled'; eventId: number; seats: number } | { kind: 'checked-in' };
@@ -529,4 +620,9 @@ export async function promoteWaitlist(db: Db, eventId: number): Promise<Promotio
 // A Postgres array literal: bound as one text parameter whatever the batch size.
 function toIntArray(values: number[]): string {
   return `{${values.join(',')}}`;
+}
+
+// Each element quoted, with `\` and `"` escaped: keys may hold commas, braces, quotes or the word NULL.
+function toTextArray(values: string[]): string {
+  return `{${values.map((value) => `"${value.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 }

@@ -2,21 +2,20 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../app.js';
-import { idempotencyHooks, IdempotencyHeaders } from '../http/idempotency.js';
+import { idempotency, IdempotencyHeaders } from '../http/idempotency.js';
 import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
 import { BookBody, PageQuery, TicketOut } from './schemas.js';
-import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets } from './service.js';
+import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets, replayTicket } from './service.js';
 
-export async function bookingRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
+export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const idempotent = idempotencyHooks(db);
+  const idempotent = idempotency(db, replayTicket, { lookUpFirst: false });
 
   app.post(
     '/book',
     {
       onRequest: app.authenticate,
-      preHandler: idempotent.preHandler,
-      onSend: idempotent.onSend,
+      ...idempotent.hooks,
       schema: {
         tags: ['bookings'],
         summary: 'Book one ticket',
@@ -30,7 +29,7 @@ export async function bookingRoutes(instance: FastifyInstance, { db, batcher }: 
         response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
       },
     },
-    (request) => bookTicket(batcher, db, request.body.event_id, request.user.id),
+    (request, reply) => idempotent.serve(request, reply, (key) => bookTicket(batcher, db, request.body.event_id, request.user.id, key)),
   );
 
   app.get(
@@ -45,7 +44,7 @@ export async function bookingRoutes(instance: FastifyInstance, { db, batcher }: 
         response: { 200: Type.Array(TicketOut), 401: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => listOwnTickets(db, request.user.id, request.query.skip, request.query.limit),
+    (request) => listOwnTickets(readDb, request.user.id, request.query.skip, request.query.limit),
   );
 
   app.get(

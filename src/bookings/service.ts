@@ -3,6 +3,7 @@ import { toEventOut } from '../events/repository.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../http/errors.js';
 import { placeOrderOrRefuse } from '../orders/place.js';
 import { PerUserLimitApplies, type BookingBatcher } from './batcher.js';
+import type { KeyToRecord, RecordedSale } from './idempotency-records.js';
 import { cancelTicket, type TicketWithEvent } from './inventory.js';
 import { findTicket, findTicketWithEvent, listTickets } from './tickets.repository.js';
 
@@ -31,14 +32,19 @@ export function toTicketOut(ticket: TicketWithEvent) {
   };
 }
 
-export async function bookTicket(batcher: BookingBatcher, db: Db, eventId: number, userId: number) {
+export async function bookTicket(batcher: BookingBatcher, db: Db, eventId: number, userId: number, key?: KeyToRecord) {
   try {
-    return toTicketOut(await batcher.book(eventId, userId));
+    return toTicketOut(await batcher.book(eventId, userId, key));
   } catch (error) {
     if (!(error instanceof PerUserLimitApplies)) throw error;
   }
   // The event limits seats per buyer: book this one seat as an order, where the limit is checked under the lock.
-  const { event, tickets } = await placeOrderOrRefuse(db, batcher, { eventId, userId, quantity: 1, hold: false, perUserLimit: true });
+  const { event, tickets } = await placeOrderOrRefuse(db, batcher, { eventId, userId, quantity: 1, hold: false, perUserLimit: true, key });
+  return toTicketOut({ ...tickets[0]!, event });
+}
+
+/** The answer of POST /book again, from what its statement recorded (a batch's ticket or a one-seat order). */
+export function replayTicket({ event, tickets }: RecordedSale) {
   return toTicketOut({ ...tickets[0]!, event });
 }
 

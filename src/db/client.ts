@@ -10,6 +10,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
 import { EmbeddedClient } from './embedded.js';
+import { routeReads, type ReadRoute } from './replica.js';
 import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -17,11 +18,17 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface Database {
   readonly db: Db;
   readonly kind: 'postgres' | 'pglite';
-  /** The server's URL (PostgreSQL only), for a connection outside the pool: the live-seats LISTEN. */
+  /**
+   * A URL that keeps a session (PostgreSQL only), for a connection outside the pool: the live-seats LISTEN.
+   * Unset behind a transaction-mode pooler without DATABASE_DIRECT_URL, where LISTEN would not work.
+   */
   readonly url: string | undefined;
+  /** Read-only lists may read here: a replica when DATABASE_READ_URL is set and healthy, else `db`. */
+  readonly reads: ReadRoute | undefined;
   /**
    * Runs a named statement that the server parses and plans once per connection, then reuses: for the
-   * booking hot path, where planning would otherwise cost as much as executing.
+   * booking hot path, where planning would otherwise cost as much as executing. Behind a transaction-mode
+   * pooler the statement is unnamed (parsed each time): its server connection changes between statements.
    */
   prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]>;
   migrate(): Promise<void>;
@@ -43,6 +50,12 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** How long a request may wait for a pooled connection before it fails (503) rather than hangs. */
   connectTimeoutMs?: number;
+  /** 'pgbouncer': `databaseUrl` is PgBouncer in transaction mode. */
+  pooler?: 'none' | 'pgbouncer';
+  /** The primary without the pooler: migrations (session advisory lock) and LISTEN. */
+  directUrl?: string | undefined;
+  readUrl?: string | undefined;
+  readMaxLagMs?: number;
 }
 
 const MIGRATIONS_FOLDER = findMigrationsFolder();
@@ -50,45 +63,102 @@ const MIGRATIONS_FOLDER = findMigrationsFolder();
 const MIGRATION_LOCK_KEY = 7_201_914;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.poolSize ?? 8, options.connectTimeoutMs ?? 3_000)
-    : openPglite(options.dataDir);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPglite(options.dataDir);
 }
 
-function openPostgres(url: string, poolSize: number, connectTimeoutMs: number): Database {
+// Sent as startup parameters on a direct connection. PgBouncer refuses them (and would not keep them per
+// client anyway), so behind it they must be the role's defaults: checkPoolerTimeouts says so at start-up.
+const SESSION_TIMEOUTS = { statement_timeout: 15_000, lock_timeout: 10_000, idle_in_transaction_session_timeout: 30_000 };
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+  const behindPooler = options.pooler === 'pgbouncer';
   const pool = new pg.Pool({
     connectionString: url,
-    max: poolSize,
+    max: options.poolSize ?? 8,
     // A database that is down or a pool that is exhausted must fail fast, not hang the request.
-    connectionTimeoutMillis: connectTimeoutMs,
-    statement_timeout: 15_000,
-    lock_timeout: 10_000,
-    idle_in_transaction_session_timeout: 30_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 3_000,
+    ...(behindPooler ? {} : SESSION_TIMEOUTS),
     application_name: 'bookfast',
   });
   // An idle client that loses its server emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);
+  // So does a client checked out of the pool (inside a transaction, between two statements): it gets its own
+  // listener for life. Its statement fails with the error (503); released, it is no longer queryable, so the
+  // pool destroys it instead of reusing it and opens a new connection when one is needed.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  if (behindPooler) {
+    try {
+      await checkPoolerTimeouts(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
   const db = drizzleNodePg(pool, { schema }) as unknown as Db;
+  const reads = options.readUrl ? routeReads(pool, options.readUrl, options.readMaxLagMs ?? 2_000) : undefined;
   return {
     db,
     kind: 'postgres',
-    url,
+    url: options.directUrl ?? (behindPooler ? undefined : url),
+    reads,
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    prepared: async <T>(name: string, text: string, values: unknown[]) =>
-      (await pool.query<T & pg.QueryResultRow>({ name, text, values })).rows,
-    async migrate() {
-      // Several processes may start at once (WORKERS, a rolling deploy): the advisory lock lets one migrate.
-      const client = await pool.connect();
-      try {
-        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-        await migrateNodePg(drizzleNodePg(client), { migrationsFolder: MIGRATIONS_FOLDER });
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-        client.release();
-      }
+    prepared: behindPooler
+      ? async <T>(_name: string, text: string, values: unknown[]) => (await pool.query<T & pg.QueryResultRow>(text, values)).rows
+      : async <T>(name: string, text: string, values: unknown[]) => (await pool.query<T & pg.QueryResultRow>({ name, text, values })).rows,
+    migrate: () => migratePostgres(pool, options.directUrl, behindPooler),
+    async close() {
+      await reads?.close();
+      await pool.end();
     },
-    close: () => pool.end(),
   };
+}
+
+// Several processes may start at once (WORKERS, a rolling deploy, several hosts): an advisory lock lets one
+// migrate. A session lock needs a session: on a direct connection it is held across drizzle's statements;
+// through a transaction-mode pooler everything runs in one transaction holding a transaction-scoped lock
+// (drizzle's own BEGIN inside it only warns, and its COMMIT ends the transaction and the lock together).
+async function migratePostgres(pool: pg.Pool, directUrl: string | undefined, behindPooler: boolean): Promise<void> {
+  if (directUrl || !behindPooler) {
+    const direct = directUrl ? new pg.Client({ connectionString: directUrl, application_name: 'bookfast-migrate' }) : undefined;
+    await direct?.connect();
+    const client = direct ?? (await pool.connect());
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      await migrateNodePg(drizzleNodePg(client), { migrationsFolder: MIGRATIONS_FOLDER });
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      if (direct) await direct.end();
+      else (client as pg.PoolClient).release();
+    }
+    return;
+  }
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await migrateNodePg(drizzleNodePg(client), { migrationsFolder: MIGRATIONS_FOLDER });
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Behind PgBouncer the timeouts come from the role's (or database's) defaults: refuse to run without them. */
+async function checkPoolerTimeouts(pool: pg.Pool): Promise<void> {
+  const names = Object.keys(SESSION_TIMEOUTS);
+  const { rows } = await pool.query<{ name: string; setting: string }>(
+    'SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])',
+    [names],
+  );
+  const off = names.filter((name) => rows.find((row) => row.name === name)?.setting === '0');
+  if (off.length === 0) return;
+  const advice = names.map((name) => `${name} = '${SESSION_TIMEOUTS[name as keyof typeof SESSION_TIMEOUTS]}ms'`).join(', ');
+  throw new Error(
+    `DATABASE_POOLER=pgbouncer: ${off.join(', ')} not set for this role (PgBouncer cannot pass them per client); ` +
+      `run ALTER ROLE <user> IN DATABASE <db> SET ... for each of: ${advice}`,
+  );
 }
 
 // PGlite runs on its own thread (see embedded.ts); the folder lock is taken here, by the process that owns it.
@@ -121,6 +191,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     db,
     kind: 'pglite',
     url: undefined,
+    reads: undefined,
     prepared: <T>(name: string, text: string, values: unknown[]) => client.prepared<T>(name, text, values),
     migrate: () => client.migrate(MIGRATIONS_FOLDER),
     async close() {
@@ -131,6 +202,36 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
       }
     },
   };
+}
+
+// One Drizzle instance per pooled connection, made once: transactions run their statements through it.
+const onConnection = new WeakMap<pg.PoolClient, Db>();
+
+/**
+ * Runs `work` in one transaction on one connection and commits, or rolls back and rethrows. Unlike Drizzle's
+ * own db.transaction, a connection that fails at BEGIN is still released (Drizzle's leaks it, and a few lost
+ * connections then exhaust the pool for good), and one that failed is destroyed rather than pooled again.
+ */
+export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
+  const pool = (db as unknown as { $client?: unknown }).$client;
+  // The embedded database is one connection, with nothing to leak.
+  if (!(pool instanceof pg.Pool)) return db.transaction((tx) => work(tx));
+  const connection = await pool.connect();
+  let broken: unknown;
+  try {
+    await connection.query('BEGIN');
+    let tx = onConnection.get(connection);
+    if (!tx) onConnection.set(connection, (tx = drizzleNodePg(connection, { schema }) as unknown as Db));
+    const result = await work(tx);
+    await connection.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A ROLLBACK that fails means the connection is gone or unusable: it must not serve anyone else.
+    await connection.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+    throw error;
+  } finally {
+    connection.release(broken as Error | undefined);
+  }
 }
 
 /** Runs a raw statement and returns its rows; pg and PGlite both answer with `{ rows }`. */

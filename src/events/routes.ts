@@ -6,7 +6,7 @@ import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
 import { EventCreate, EventIdParams, EventListOut, EventListQuery, EventOut, EventPatch } from './schemas.js';
 import { createEvent, editEvent, getEvent, listEventPage, removeEvent } from './service.js';
 
-export async function eventRoutes(instance: FastifyInstance, { db, batcher, config }: Deps): Promise<void> {
+export async function eventRoutes(instance: FastifyInstance, { db, readDb, batcher, config }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -23,7 +23,7 @@ export async function eventRoutes(instance: FastifyInstance, { db, batcher, conf
       },
     },
     async (request, reply) => {
-      const page = await listEventPage(db, request.query);
+      const page = await listEventPage(readDb, request.query);
       reply.header('X-Total-Count', String(page.total));
       if (page.nextSkip !== null) reply.header('Link', nextPageLink(request.query, page.nextSkip));
       return page.events;
@@ -54,9 +54,9 @@ export async function eventRoutes(instance: FastifyInstance, { db, batcher, conf
       response: { 200: EventOut, 404: ErrorOut, 422: ValidationErrorOut },
     },
   };
-  app.get('/events/:id', getOne, (request) => getEvent(db, request.params.id));
+  app.get('/events/:id', getOne, (request) => getEvent(readDb, request.params.id));
   // The old service's singular path, kept so its clients work unchanged.
-  app.get('/event/:id', getOne, (request) => getEvent(db, request.params.id));
+  app.get('/event/:id', getOne, (request) => getEvent(readDb, request.params.id));
 
   app.patch(
     '/events/:id',

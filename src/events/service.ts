@@ -3,6 +3,7 @@ import type { BookingBatcher } from '../bookings/batcher.js';
 import { deleteUnsoldEvent, updateEvent } from '../bookings/inventory.js';
 import type { Db } from '../db/client.js';
 import { BadRequest, invalidField, NotFound } from '../http/errors.js';
+import { recordWebhookEvent } from '../webhooks/outbox.js';
 import { findEvent, insertEvent, listEvents, toEventOut, type EventFilter, type EventRow } from './repository.js';
 import type { EventCreate, EventListQuery, EventPatch } from './schemas.js';
 import { parseEventCreate, parseEventPatch, parseIsoDate } from './values.js';
@@ -34,8 +35,14 @@ export async function editEvent(db: Db, batcher: BookingBatcher, eventId: number
   const values = parseEventPatch(body, new Date());
   const event = await requireEvent(db, eventId);
   await assertOwner(db, event, userId);
-  // An admin edits on the owner's behalf: the guarded update still matches the owner's row.
-  const updated = await updateEvent(db, eventId, event.owner_id, values);
+  // An admin edits on the owner's behalf: the guarded update still matches the owner's row. The
+  // event.updated webhook commits with the edit (transactional outbox); the UPDATE is inventory's, so the
+  // transaction is opened here rather than adding a CTE to it.
+  const updated = await db.transaction(async (tx) => {
+    const row = await updateEvent(tx, eventId, event.owner_id, values);
+    if (row) await recordWebhookEvent(tx, 'event.updated', row, toEventOut(row));
+    return row;
+  });
   if (updated) {
     if (values.totalTickets !== undefined) batcher.seatsReturned(eventId);
     if (values.maxPerUser !== undefined) batcher.perUserLimitChanged(eventId);

@@ -1,23 +1,26 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { IdempotencyKeyTaken, readRecordedSale, type KeyToRecord, type RecordedSale } from '../bookings/idempotency-records.js';
 import { queryRows, type Db } from '../db/client.js';
-import { AppError, invalidField } from './errors.js';
+import { invalidField, ServiceUnavailable } from './errors.js';
 
-// Idempotency-Key (as Stripe's and pretix's APIs): the first final answer to (user, key) is stored in
-// idempotency_keys and replayed for 24 hours, so a client that retries after a timeout never buys twice.
+// Idempotency-Key (as Stripe's and pretix's APIs): a retry of (user, key) within 24 hours gets the first
+// outcome again, same status and body, with `Idempotent-Replayed: true`, and sells nothing.
 //
-// - Claim: INSERT ... ON CONFLICT DO NOTHING-style (a row older than 24 h is taken over), so of two requests
-//   arriving at once exactly one claims the key; the database's unique index decides, in any process.
-// - A duplicate that finds the first still in progress waits a little (about 0.8 s, polling) and replays
-//   its answer; if the first is still not done, 409 "in progress" with Retry-After, and the client retries.
-// - Final answers (2xx, 4xx) are stored and replayed with `Idempotent-Replayed: true`; 5xx and 429 are not
-//   final: the claim is let go, so the client may retry with the same key.
-// - A claim whose request never finished (the process died) is never taken over within the 24 h: the first
-//   booking may have committed, and a second would buy twice. Such a key answers 409, saying so.
-// - Requests without the header cost nothing: no query.
+// - A sale records the key in the statement that sells, in the same commit (bookings/idempotency-records.ts).
+//   Whatever fails afterwards (the connection at commit, the process), the key has its committed outcome or
+//   no row at all; no row means nothing was sold, so the retry is simply served, once.
+// - A refusal (4xx) is stored after its answer, best effort: if that store is lost, a retry runs again.
+//   A 5xx or 429 is never stored.
+// - Nothing is claimed before the work, so no key is ever "in progress" or "unknown" after its request ended.
+//   In this process, a twin waits for the first request with its key to end, then finds its outcome. Across
+//   processes, the primary key decides: a second sale of one key is a unique violation that undoes its whole
+//   statement, and that request then replays the first's outcome.
+// - Orders and confirms look the key up before they run. POST /book does not: its batch statement leaves out
+//   the buyers whose key already has a row, and only those look it up (one query fewer per keyed booking).
+// - Requests without the header cost nothing: no query, and the statements they run are unchanged.
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
@@ -32,10 +35,8 @@ export const IdempotencyHeaders = Type.Object({
 });
 
 const REPLAY_WINDOW = sql.raw(`interval '24 hours'`);
-// Waits between looks at a key still in progress: about 0.8 s in all, then 409.
-const WAIT_STEPS_MS = [25, 50, 100, 200, 400];
-// No request runs this long (statement_timeout is 15 s): a claim older than this was abandoned.
-const ABANDONED_AFTER_SECONDS = 60;
+// Another process recorded the key while this request ran: look it up again. Bounded, in case of a bug.
+const MAX_ATTEMPTS = 3;
 
 interface Claim {
   userId: number;
@@ -45,59 +46,88 @@ interface Claim {
 
 interface Stored {
   request_hash: string;
-  status_code: number | null;
+  status_code: number;
   response: unknown;
-  age_seconds: number;
 }
 
-const claims = new WeakMap<FastifyRequest, Claim>();
+interface Running {
+  claim: Claim;
+  end(): void;
+}
 
-/** Route hooks that make a POST idempotent; the route must be authenticated and declare IdempotencyHeaders. */
-export function idempotencyHooks(db: Db) {
-  // Returning the reply after send() tells Fastify the answer is given (a replay): the handler does not run.
-  async function preHandler(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+/**
+ * Idempotency for one POST route that sells: `serve` wraps its work, `hooks` go in its options. The route must
+ * be authenticated and declare IdempotencyHeaders; `replay` shapes a recorded sale as the route answers it.
+ */
+export function idempotency(db: Db, replay: (sale: RecordedSale) => unknown, { lookUpFirst }: { lookUpFirst: boolean }) {
+  // The request with each (user, key) being served in this process, so that a twin waits instead of racing.
+  const inFlight = new Map<string, Promise<void>>();
+  const running = new WeakMap<FastifyRequest, Running>();
+
+  // A replay's body is returned like any answer, with its stored status: the route's schema for that status
+  // serializes it, as it serialized the first answer.
+  async function serve<T>(request: FastifyRequest, reply: FastifyReply, work: (key?: KeyToRecord) => Promise<T>): Promise<T> {
     const key = request.headers['idempotency-key'];
-    if (typeof key !== 'string') return undefined;
+    if (typeof key !== 'string') return work();
     const claim: Claim = { userId: request.user.id, key, hash: requestHash(request) };
-    for (let attempt = 0; ; attempt++) {
-      if (await claimKey(db, claim)) {
-        claims.set(request, claim);
-        return undefined;
-      }
-      const stored = await findStored(db, claim);
+    const id = `${claim.userId} ${key}`;
+    for (let attempt = 1; ; attempt++) {
+      for (let first = inFlight.get(id); first; first = inFlight.get(id)) await first;
+      // POST /book's batch statement finds a recorded key itself (one query fewer per keyed booking).
+      const stored = attempt > 1 || lookUpFirst ? await findStored(db, claim) : null;
       if (stored) {
         if (stored.request_hash !== claim.hash) {
           throw invalidField(['header', 'idempotency-key'], 'This Idempotency-Key was already used with a different request', 'idempotency_key_reused');
         }
-        if (stored.status_code !== null) {
-          return reply.code(stored.status_code).header('Idempotent-Replayed', 'true').send(stored.response);
-        }
-        if (stored.age_seconds > ABANDONED_AFTER_SECONDS) {
-          throw new AppError(409, 'The request with this Idempotency-Key never finished and its outcome is unknown; check GET /orders or GET /tickets, then use a new key');
-        }
+        void reply.code(stored.status_code).header('Idempotent-Replayed', 'true');
+        return (stored.status_code < 300 ? replay(readRecordedSale(stored.response)) : stored.response) as T;
       }
-      const wait = WAIT_STEPS_MS[attempt];
-      if (wait === undefined) throw new AppError(409, 'A request with this Idempotency-Key is in progress', { 'Retry-After': '1' });
-      await sleep(wait);
+      if (attempt > MAX_ATTEMPTS) throw new ServiceUnavailable('Could not settle this Idempotency-Key, retry shortly');
+      const end = begin(request, id, claim);
+      try {
+        return await work({ key, requestHash: claim.hash, unchecked: attempt === 1 && !lookUpFirst });
+      } catch (error) {
+        if (!(error instanceof IdempotencyKeyTaken)) throw error;
+        end();
+      }
     }
   }
 
+  function begin(request: FastifyRequest, id: string, claim: Claim): () => void {
+    let done!: () => void;
+    const ended = new Promise<void>((resolve) => (done = resolve));
+    inFlight.set(id, ended);
+    const end = () => {
+      if (running.get(request)?.end === end) running.delete(request);
+      if (inFlight.get(id) === ended) inFlight.delete(id);
+      done();
+    };
+    running.set(request, { claim, end });
+    return end;
+  }
+
+  // A refusal is final: stored, so that a retry gets it again. The twin waiting in this process is let go after.
   async function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
-    const claim = claims.get(request);
-    if (!claim) return payload;
-    claims.delete(request);
-    const final = reply.statusCode < 500 && reply.statusCode !== 429 && typeof payload === 'string';
+    const served = running.get(request);
+    if (!served) return payload;
     try {
-      if (final) await storeResponse(db, claim, reply.statusCode, payload);
-      else await releaseKey(db, claim);
+      const status = reply.statusCode;
+      if (status >= 400 && status < 500 && status !== 429 && typeof payload === 'string') await storeRefusal(db, served.claim, status, payload);
     } catch (error) {
-      // The answer itself is right; only its replay is lost. The claim stays and answers 409 (see above).
-      request.log.error({ err: error }, 'idempotency: could not record the response');
+      // Only the replay is lost: a retry runs the request again (it sold nothing).
+      request.log.warn({ err: error }, 'idempotency: could not store the refusal');
+    } finally {
+      served.end();
     }
     return payload;
   }
 
-  return { preHandler, onSend };
+  // Whatever happened to the answer, the request is over: never leave a twin waiting.
+  async function onResponse(request: FastifyRequest): Promise<void> {
+    running.get(request)?.end();
+  }
+
+  return { serve, hooks: { onSend, onResponse } };
 }
 
 /** Deletes keys past the 24-hour replay window (the hold sweeper calls it). */
@@ -105,44 +135,33 @@ export async function purgeExpiredIdempotencyKeys(db: Db): Promise<void> {
   await db.execute(sql`DELETE FROM idempotency_keys WHERE created_at <= now() - ${REPLAY_WINDOW}`);
 }
 
-// The unique (user_id, key) index lets one request in; a row past the window is taken over in place.
-async function claimKey(db: Db, { userId, key, hash }: Claim): Promise<boolean> {
-  const rows = await queryRows<{ claimed: number }>(
-    db,
-    sql`INSERT INTO idempotency_keys AS k (user_id, key, request_hash) VALUES (${userId}, ${key}, ${hash})
-        ON CONFLICT (user_id, key) DO UPDATE
-          SET request_hash = EXCLUDED.request_hash, status_code = NULL, response = NULL, created_at = now()
-          WHERE k.created_at <= now() - ${REPLAY_WINDOW}
-        RETURNING 1 AS claimed`,
-  );
-  return rows.length > 0;
-}
-
+// The key's outcome within the window; a row past it is deleted on the way, so the key can be recorded anew.
 async function findStored(db: Db, { userId, key }: Claim): Promise<Stored | null> {
   const rows = await queryRows<Stored>(
     db,
-    sql`SELECT request_hash, status_code, response, extract(epoch FROM now() - created_at)::float8 AS age_seconds
+    sql`WITH past AS (
+          DELETE FROM idempotency_keys WHERE user_id = ${userId} AND key = ${key} AND created_at <= now() - ${REPLAY_WINDOW}
+        )
+        SELECT request_hash, status_code, response
         FROM idempotency_keys WHERE user_id = ${userId} AND key = ${key} AND created_at > now() - ${REPLAY_WINDOW}`,
   );
   return rows[0] ?? null;
 }
 
-async function storeResponse(db: Db, { userId, key, hash }: Claim, statusCode: number, payload: string): Promise<void> {
+// A sale recorded meanwhile (another process) wins: the refusal is not stored over it.
+async function storeRefusal(db: Db, { userId, key, hash }: Claim, statusCode: number, payload: string): Promise<void> {
   await db.execute(
-    sql`UPDATE idempotency_keys SET status_code = ${statusCode}, response = ${payload}::jsonb
-        WHERE user_id = ${userId} AND key = ${key} AND request_hash = ${hash} AND status_code IS NULL`,
+    sql`INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response)
+        VALUES (${userId}, ${key}, ${hash}, ${statusCode}, ${payload}::jsonb)
+        ON CONFLICT (user_id, key) DO NOTHING`,
   );
 }
 
-async function releaseKey(db: Db, { userId, key, hash }: Claim): Promise<void> {
-  await db.execute(
-    sql`DELETE FROM idempotency_keys WHERE user_id = ${userId} AND key = ${key} AND request_hash = ${hash} AND status_code IS NULL`,
-  );
-}
-
-// Same route and same body (after validation, keys in any order) is the same request.
+// Same route, same path parameters and same body (after validation, keys in any order) is the same request.
 function requestHash(request: FastifyRequest): string {
-  return createHash('sha256').update(`${request.method} ${request.routeOptions.url ?? request.url}\n${canonicalJson(request.body)}`).digest('hex');
+  const params = request.params as Record<string, unknown> | undefined;
+  const target = params && Object.keys(params).length > 0 ? `${canonicalJson(params)}\n` : '';
+  return createHash('sha256').update(`${request.method} ${request.routeOptions.url ?? request.url}\n${target}${canonicalJson(request.body)}`).digest('hex');
 }
 
 function canonicalJson(value: unknown): string {

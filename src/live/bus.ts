@@ -32,12 +32,14 @@ export interface SeatsBusOptions {
   log: FastifyBaseLogger;
 }
 
-/** Redis pub/sub when REDIS_URL is set; else PostgreSQL LISTEN/NOTIFY; in-process for the embedded database. */
+/** Redis pub/sub when REDIS_URL is set; else PostgreSQL LISTEN/NOTIFY (on a session connection); in-process for the embedded database. */
 export function createSeatsBus(sink: SeatsBusSink, { database, redisUrl, log }: SeatsBusOptions): SeatsBus {
   if (redisUrl) return new RedisSeatsBus(redisUrl, sink, log);
   if (database.url) return new PostgresSeatsBus(database.db, database.url, sink, log);
   // The embedded database serves exactly one process, so this process is everyone to tell.
-  return new LocalSeatsBus(sink);
+  if (database.kind === 'pglite') return new LocalSeatsBus(sink);
+  // Behind a transaction-mode pooler LISTEN would land on a shared server connection (config.ts refuses this).
+  throw new Error('live seats need REDIS_URL or DATABASE_DIRECT_URL when DATABASE_URL is a transaction-mode pooler');
 }
 
 const PG_CHANNEL_PREFIX = 'event_seats_';

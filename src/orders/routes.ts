@@ -3,22 +3,23 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../app.js';
 import { PageQuery } from '../bookings/schemas.js';
-import { idempotencyHooks, IdempotencyHeaders } from '../http/idempotency.js';
+import { idempotency, IdempotencyHeaders } from '../http/idempotency.js';
 import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
 import { OrderCreate, OrderOut } from './schemas.js';
-import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats } from './service.js';
+import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats, replayOrder } from './service.js';
 
-export async function orderRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
+export async function orderRoutes(instance: FastifyInstance, { db, readDb, batcher }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const idempotent = idempotencyHooks(db);
+  // One per route: a twin waits only for a request of its own route (the same key elsewhere is a 422).
+  const idempotentOrder = idempotency(db, replayOrder, { lookUpFirst: true });
+  const idempotentConfirm = idempotency(db, replayOrder, { lookUpFirst: true });
   const mine = { 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut };
 
   app.post(
     '/orders',
     {
       onRequest: app.authenticate,
-      preHandler: idempotent.preHandler,
-      onSend: idempotent.onSend,
+      ...idempotentOrder.hooks,
       schema: {
         tags: ['orders'],
         summary: 'Buy or hold several seats at once',
@@ -33,7 +34,7 @@ export async function orderRoutes(instance: FastifyInstance, { db, batcher }: De
         response: { 200: OrderOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
       },
     },
-    (request) => orderSeats(db, batcher, request.user.id, request.body),
+    (request, reply) => idempotentOrder.serve(request, reply, (key) => orderSeats(db, batcher, request.user.id, request.body, key)),
   );
 
   app.get(
@@ -48,7 +49,7 @@ export async function orderRoutes(instance: FastifyInstance, { db, batcher }: De
         response: { 200: Type.Array(OrderOut), 401: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => listOwnOrders(db, request.user.id, request.query.skip, request.query.limit),
+    (request) => listOwnOrders(readDb, request.user.id, request.query.skip, request.query.limit),
   );
 
   app.get(
@@ -64,16 +65,20 @@ export async function orderRoutes(instance: FastifyInstance, { db, batcher }: De
     '/orders/:id/confirm',
     {
       onRequest: app.authenticate,
+      ...idempotentConfirm.hooks,
       schema: {
         tags: ['orders'],
         summary: 'Turn my hold into booked tickets',
-        description: 'Only a pending order whose hold has not expired; otherwise 409 (an expired hold’s seats are already back on sale).',
+        description:
+          'Only a pending order whose hold has not expired; otherwise 409 (an expired hold’s seats are already back on sale). ' +
+          'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`).',
         security: bearer,
+        headers: IdempotencyHeaders,
         params: IdParams,
-        response: { 200: OrderOut, 409: ErrorOut, ...mine },
+        response: { 200: OrderOut, 409: ErrorOut, 503: ErrorOut, ...mine },
       },
     },
-    (request) => confirmOwnOrder(db, batcher, request.params.id, request.user.id),
+    (request, reply) => idempotentConfirm.serve(request, reply, (key) => confirmOwnOrder(db, batcher, request.params.id, request.user.id, key)),
   );
 
   app.post(

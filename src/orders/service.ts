@@ -1,4 +1,5 @@
 import type { BookingBatcher } from '../bookings/batcher.js';
+import type { KeyToRecord, RecordedSale } from '../bookings/idempotency-records.js';
 import { cancelOrder, settleHold } from '../bookings/inventory.js';
 import type { OrderWithTickets } from '../bookings/rows.js';
 import { toTicketOut } from '../bookings/service.js';
@@ -24,14 +25,19 @@ export function toOrderOut({ order, event, tickets }: OrderWithTickets) {
   };
 }
 
-export async function orderSeats(db: Db, batcher: BookingBatcher, userId: number, body: OrderCreate) {
-  const request = { eventId: body.event_id, userId, quantity: body.quantity, hold: body.hold ?? false };
+/** The answer of POST /orders or a confirm again, from what its statement recorded. */
+export function replayOrder({ order, event, tickets }: RecordedSale) {
+  return toOrderOut({ order: order!, event, tickets });
+}
+
+export async function orderSeats(db: Db, batcher: BookingBatcher, userId: number, body: OrderCreate, key?: KeyToRecord) {
+  const request = { eventId: body.event_id, userId, quantity: body.quantity, hold: body.hold ?? false, key };
   return toOrderOut(await placeOrderOrRefuse(db, batcher, request));
 }
 
 /** Turns my pending hold into booked tickets; 409 if it expired (its seats are then already back on sale). */
-export async function confirmOwnOrder(db: Db, batcher: BookingBatcher, orderId: number, userId: number) {
-  const settled = await settleHold(db, orderId, userId);
+export async function confirmOwnOrder(db: Db, batcher: BookingBatcher, orderId: number, userId: number, key?: KeyToRecord) {
+  const settled = await settleHold(db, orderId, userId, key);
   if (settled?.order.status === 'confirmed') {
     // Held seats became sold ones: live clients see tickets_sold move.
     batcher.seatsChanged(settled.event.id);

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { BookingBatcher } from '../bookings/batcher.js';
 import { lockEventReleasingExpiredHolds } from '../bookings/inventory.js';
 import type { Db } from '../db/client.js';
+import { LeaderLease } from '../db/leader.js';
 import { purgeExpiredIdempotencyKeys } from '../http/idempotency.js';
 import { findEventsOwingPromotion } from '../waitlist/repository.js';
 import { findEventsWithOverdueHolds } from './repository.js';
@@ -13,7 +14,9 @@ import { findEventsWithOverdueHolds } from './repository.js';
 // - by this sweeper, every HOLD_SWEEP_SECONDS, for events nobody is buying right now: their tickets_available
 //   (GET /events) must come back too, without anyone calling an endpoint.
 // Either path expires a hold with `status = 'pending' AND expires_at <= now()` re-checked on its newest row,
-// so the two (and a racing confirm) can never both act on one hold. Every process sweeps; that is harmless.
+// so the two (and a racing confirm) can never both act on one hold. That makes a sweep safe to run twice, but N
+// processes sweeping every few seconds would contend for the hot events' row locks: one process at a time,
+// the holder of the 'hold-sweeper' lease (src/db/leader.ts), sweeps.
 
 const EVENTS_PER_SWEEP = 500;
 
@@ -33,8 +36,12 @@ export async function sweepExpiredHolds(db: Db, batcher: BookingBatcher): Promis
   return released;
 }
 
+/** The app's sweeper (app.holdSweeper): what it has done, for tests and operators, and how to stop it. */
 export interface HoldSweeper {
-  /** No sweep starts after this; resolves when the one running (if any) has finished. */
+  readonly lease: LeaderLease;
+  /** Sweeps this process ran (as the lease holder). */
+  sweeps: number;
+  /** No sweep starts after this; resolves when the one running (if any) has finished and the lease is let go. */
   stop(): Promise<void>;
 }
 
@@ -43,21 +50,37 @@ export interface HoldSweeper {
  * stops it first on close (src/app.ts), before the batches and promotions it may start are drained.
  */
 export function startHoldSweeper(db: Db, batcher: BookingBatcher, everySeconds: number, log: FastifyBaseLogger): HoldSweeper {
+  const intervalMs = everySeconds * 1000;
   let running: Promise<void> | undefined;
+  const tick = async () => {
+    if (!(await sweeper.lease.tryLead())) return;
+    sweeper.sweeps++;
+    await sweepExpiredHolds(db, batcher);
+  };
   const timer = setInterval(() => {
     // One sweep at a time: a slow one is not stacked on.
-    running ??= sweepExpiredHolds(db, batcher)
-      .then(() => undefined)
+    running ??= tick()
       .catch((error: unknown) => log.warn({ err: error }, 'hold sweeper: sweep failed; retrying at the next tick'))
       .finally(() => {
         running = undefined;
       });
-  }, everySeconds * 1000);
+  }, intervalMs);
   timer.unref();
-  return {
+  const sweeper: HoldSweeper = {
+    // Three ticks: a leader renews twice before its lease could lapse; a dead one is replaced within three.
+    lease: new LeaderLease(db, 'hold-sweeper', 3 * intervalMs),
+    sweeps: 0,
     async stop() {
       clearInterval(timer);
       await running;
+      if (sweeper.lease.isLeader()) await sweeper.lease.release().catch(() => undefined);
     },
   };
+  return sweeper;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    holdSweeper: HoldSweeper;
+  }
 }

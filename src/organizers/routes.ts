@@ -11,7 +11,7 @@ import { attendeesCsv, eventAttendees, eventStats } from './service.js';
 const forbidden = errorOut('Only the event owner or an admin can see its sales');
 const notFound = errorOut('Event not found');
 
-export async function organizerRoutes(instance: FastifyInstance, { db }: Deps): Promise<void> {
+export async function organizerRoutes(instance: FastifyInstance, { readDb }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -27,7 +27,7 @@ export async function organizerRoutes(instance: FastifyInstance, { db }: Deps): 
         response: { 200: StatsOut, 401: ErrorOut, 403: forbidden, 404: notFound, 422: ValidationErrorOut },
       },
     },
-    (request) => eventStats(db, request.params.id, request.user.id),
+    (request) => eventStats(readDb, request.params.id, request.user.id),
   );
 
   app.get(
@@ -65,7 +65,7 @@ export async function organizerRoutes(instance: FastifyInstance, { db }: Deps): 
     },
     async (request, reply) => {
       const { id } = request.params;
-      const page = await eventAttendees(db, id, request.user.id, request.query.skip, request.query.limit);
+      const page = await eventAttendees(readDb, id, request.user.id, request.query.skip, request.query.limit);
       if (!prefersCsv(request.headers.accept)) return reply.type('application/json; charset=utf-8').send(page);
       return reply
         .type('text/csv; charset=utf-8')

@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 
-/** A free TCP port on 127.0.0.1, found by letting the kernel pick one. */
-export async function freePort(): Promise<number> {
+/** A free TCP port on `host` (127.0.0.1 unless told), found by letting the kernel pick one. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = createServer();
-  server.listen(0, '127.0.0.1');
+  server.listen(0, host);
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
   server.close();
@@ -23,18 +23,19 @@ export interface ServerProcess {
   stdout(): string;
 }
 
-/** Runs src/server.ts as a real separate process (through tsx) and waits for /health. */
+/** Runs src/server.ts as a real separate process (through tsx) and waits for /health; `env.HOST` picks the address. */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
+  const host = env.HOST ?? '127.0.0.1';
+  const port = await freePort(host);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: host, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   let stdout = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = `http://${host}:${port}`;
   // Generous: tsx compiles the sources at start, and CI runs two test files at once on two cores.
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -56,7 +57,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     stderr: () => stderr,
     stdout: () => stdout,
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
+      // Already gone (exited, or killed by a signal: then exitCode stays null and 'exit' will not come again).
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit') as Promise<[number | null]>;
       child.kill('SIGTERM');
       return (await exited)[0];

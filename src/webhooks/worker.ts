@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../db/client.js';
+import { retryDelayMs } from './backoff.js';
+import { claimEndpoint, headOfQueue, recordAttempt, releaseEndpoint, type HeadWebhook } from './queue.js';
+import { sendWebhook, type SendOutcome } from './sender.js';
+import { signedHeaders } from './signing.js';
+import type { TargetPolicy } from './target.js';
+
+export interface WorkerOptions extends TargetPolicy {
+  /** Deliveries in flight at once in this process (each to a different endpoint). */
+  concurrency: number;
+  pollMs: number;
+  timeoutMs: number;
+  log: FastifyBaseLogger;
+  onOutcome?: (outcome: 'succeeded' | 'retrying' | 'failed') => void;
+}
+
+/** The envelope every receiver gets; `id` is the Webhook-Id, the same on every retry, for deduplication. */
+export function envelopeOf(webhook: Pick<HeadWebhook, 'id' | 'type' | 'created_at' | 'data'>): { id: string; body: string } {
+  const id = `msg_${webhook.id}`;
+  const body = JSON.stringify({ id, type: webhook.type, created_at: new Date(webhook.created_at).toISOString(), data: webhook.data });
+  return { id, body };
+}
+
+/**
+ * Delivers the outbox: `concurrency` loops, each leasing an endpoint, sending its oldest due webhook and
+ * recording the outcome. Runs beside the API in every process; the database lease keeps them apart.
+ */
+export class DeliveryWorker {
+  private readonly token = randomUUID();
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  private readonly waiting = new Set<() => void>();
+  private stopping = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: WorkerOptions,
+  ) {}
+
+  start(): void {
+    for (let i = 0; i < this.options.concurrency; i++) this.loops.push(this.loop());
+  }
+
+  /** Something was just written to the outbox by this process: look now rather than at the next poll. */
+  nudge(): void {
+    for (const wake of [...this.waiting]) wake();
+  }
+
+  /** Stops taking work, cuts attempts in flight (they are sent again later, same id) and waits for the loops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    this.nudge();
+    await Promise.all(this.loops);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let worked = false;
+      try {
+        worked = await this.deliverOne();
+      } catch (error) {
+        if (!this.stopping) this.options.log.warn({ err: error }, 'webhooks: delivery loop failed; retrying');
+      }
+      if (!worked && !this.stopping) await this.idle();
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.pollMs);
+      this.waiting.add(done);
+    });
+  }
+
+  private async deliverOne(): Promise<boolean> {
+    // Longer than one attempt can take (the sender's timeout covers DNS, connect and answer), with room to
+    // record it; a process killed mid-attempt holds the endpoint this long, then another takes over.
+    const leaseSeconds = Math.ceil(this.options.timeoutMs / 1000) + 5;
+    const endpoint = await claimEndpoint(this.db, this.token, leaseSeconds);
+    if (!endpoint) return false;
+    const head = await headOfQueue(this.db, endpoint.id).catch(async (error: unknown) => {
+      await releaseEndpoint(this.db, endpoint.id, this.token);
+      throw error;
+    });
+    if (!head || !head.due) {
+      await releaseEndpoint(this.db, endpoint.id, this.token);
+      return false;
+    }
+    const { id, body } = envelopeOf(head);
+    const headers = signedHeaders({ secret: endpoint.secret, previousSecret: endpoint.previous_secret }, id, new Date(), body);
+    const outcome = await sendWebhook(new URL(endpoint.url), headers, body, { ...this.options, signal: this.abort.signal });
+    if (this.stopping && outcome.error?.startsWith('aborted')) {
+      // Not the receiver's fault: no attempt counted, the next process sends it at once.
+      await releaseEndpoint(this.db, endpoint.id, this.token);
+      return false;
+    }
+    const result = resultOf(head, outcome);
+    if (await recordAttempt(this.db, endpoint.id, this.token, head.id, { ...outcome, ...result })) {
+      this.options.onOutcome?.(result.status === 'pending' ? 'retrying' : result.status);
+    }
+    return true;
+  }
+}
+
+function resultOf(head: HeadWebhook, outcome: SendOutcome): { status: 'succeeded' | 'failed' | 'pending'; retryInMs: number } {
+  if (outcome.error === null) return { status: 'succeeded', retryInMs: 0 };
+  const retryInMs = retryDelayMs(head.attempts + 1);
+  // Past its 3 days: failed for good, listed as such; POST .../retry replays it.
+  if (Date.now() + retryInMs > new Date(head.retry_until).getTime()) return { status: 'failed', retryInMs: 0 };
+  return { status: 'pending', retryInMs };
+}
