@@ -27,7 +27,7 @@ function migrationsBefore(tag: string): string {
 describe('when a database of the previous release is migrated', () => {
   it('then each ticket gets the price it was sold at (its order’s, else the event’s) and each event the size of its line', async () => {
     const db = drizzle(client);
-    await migrate(db, { migrationsFolder: migrationsBefore('0005_seat_price_and_line') });
+    await migrate(db, { migrationsFolder: migrationsBefore('0008_seat_price_and_line') });
     await client.exec(`
       INSERT INTO users (id, email, password) VALUES (1, 'a@example.com', 'x'), (2, 'b@example.com', 'x'), (3, 'c@example.com', 'x');
       INSERT INTO events (id, event_name, date, ticket_price, total_tickets, tickets_sold) VALUES

@@ -17,7 +17,8 @@ beforeAll(async () => {
   t = await buildTestApp();
   owner = await registerAndLogin(t.app);
   people = await Promise.all(Array.from({ length: 48 }, () => registerAndLogin(t.app)));
-});
+  // 48 sign-ups (bcrypt): slow when the machine is busy.
+}, 240_000);
 afterAll(() => closeCheckingInventory(t));
 
 const order = (user: TestUser, body: object) => postOverHttp(t.baseUrl, '/orders', user.token, body);
