@@ -135,6 +135,8 @@ async function migratePostgres(pool: pg.Pool, directUrl: string | undefined, beh
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    // The role's timeouts (15 s) must not cut off a wait for another host's migration, nor a long migration.
+    await client.query('SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await migrateNodePg(drizzleNodePg(client), { migrationsFolder: MIGRATIONS_FOLDER });
   } catch (error) {
