@@ -11,6 +11,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { runOpenLoop } from './open-loop.js';
 import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
+import { renderQueueMarkdown, runQueueScenario, type QueueResults } from './queue.js';
 import { renderMarkdown, type BenchResults } from './report.js';
 import { cpuSeconds, startServer, stopServer } from './server-process.js';
 import { openDatabase } from '../src/db/client.js';
@@ -30,6 +31,9 @@ const { values: args } = parseArgs({
     'sellout-capacity': { type: 'string', default: '5000' },
     'sellout-attempts': { type: 'string', default: '20000' },
     'skip-open-loop': { type: 'boolean', default: false },
+    // Waiting room (issue 14, bench/queue.ts; PostgreSQL only): how many buyers queue; --skip-queue leaves it out.
+    'queue-buyers': { type: 'string', default: '50000' },
+    'skip-queue': { type: 'boolean', default: false },
     port: { type: 'string', default: '8077' },
     // `--through pgbouncer`: POST /book direct, through PgBouncer, and through HAProxy + --hosts hosts + PgBouncer.
     through: { type: 'string' },
@@ -60,6 +64,8 @@ if (embedded && args.workers && args.workers !== '1') {
 /** Rows of one SQL statement, from a PostgreSQL client or the embedded database. */
 type Query = <T>(text: string, values: unknown[]) => Promise<T[]>;
 
+// Known here too: the queue scenario signs its crowd's tokens with it.
+const secretKey = randomBytes(32).toString('hex');
 const serverEnv = {
   PORT: String(args.port),
   HOST: '127.0.0.1',
@@ -67,15 +73,15 @@ const serverEnv = {
   LOG_LEVEL: 'warn',
   RATE_LIMITS: 'off',
   BCRYPT_COST: '10',
-  SECRET_KEY: randomBytes(32).toString('hex'),
+  SECRET_KEY: secretKey,
 };
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
-function writeResults(results: BenchResults): void {
+function writeResults(results: BenchResults & { queue?: QueueResults | undefined }): void {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`${args.out}.json`, JSON.stringify(results, null, 2));
-  const markdown = renderMarkdown(results);
+  const markdown = renderMarkdown(results) + (results.queue ? renderQueueMarkdown(results.queue) : '');
   writeFileSync(`${args.out}.md`, markdown);
   console.log(`\n${markdown}`);
   log(`wrote ${args.out}.json and ${args.out}.md`);
@@ -235,9 +241,19 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   const ordersRun = await measure(serverPid, orderRequests(tokens, ordersEvent, { connections, duration }));
   const seats = (await ticketsSold(ordersEvent)) - seatsBefore;
 
+  // Waiting room (issue 14): joins, polls, admission rate, POST /book with a pass against no room. It
+  // inserts its crowd of accounts directly, so it needs the PostgreSQL server.
+  const queueBuyers = Number(args['queue-buyers']);
+  const runQueue = server !== undefined && !args['skip-queue'];
+  if (runQueue) log(`waiting room: ${queueBuyers} buyers join, then poll for ${duration} s; POST /book with a pass vs no room`);
+  const queue = runQueue
+    ? await runQueueScenario({ baseUrl, db: server.db, secretKey, connections, duration, queued: queueBuyers, buyerTokens: tokens, ownerToken: tokens[0]!, measure: (options) => measure(serverPid, options) })
+    : undefined;
+
   const check = async (query: Query) => {
     const ordersCheck = await checkOrders(query, ordersEvent);
     const invariant = await checkInvariant(query, [
+      ...Object.entries(queue?.successes ?? {}).map(([id, successes]) => ({ id: Number(id), successes })),
       { id: hotEvent, successes: warmupBookings + book.ok + openLoop.reduce((sum, run) => sum + run.ok + run.warmupOk, 0) },
       { id: selloutEvent, successes: sellout.ok, exactly: selloutCapacity },
       ...(oldEvent && oldDesign ? [{ id: oldEvent, successes: oldDesign.committed }] : []),
@@ -262,6 +278,7 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
       openLoop,
       sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
       orders: { ...ordersRun, seats, seatsPerSecond: seats / ordersRun.seconds, orders: ordersCheck },
+      queue,
       invariant,
     };
   };

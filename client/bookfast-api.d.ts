@@ -439,6 +439,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My account: email, role, and whether I may create events */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": 1,
+                         *       "email": "ada@example.com",
+                         *       "role": "organizer",
+                         *       "may_create_events": true
+                         *     }
+                         */
+                        "application/json": {
+                            id: number;
+                            email: string;
+                            role: "customer" | "organizer" | "admin";
+                            /** @description POST /events would be allowed (OPEN_EVENT_CREATION, or an organizer or admin) */
+                            may_create_events: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/logout": {
         parameters: {
             query?: never;
@@ -687,6 +753,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         }[];
                     };
                 };
@@ -751,6 +819,11 @@ export interface paths {
                          * @example 50.00
                          */
                         ticket_price: number | string;
+                        /**
+                         * @description ISO 4217 code (any letter case); default: the server’s CURRENCY setting
+                         * @example EUR
+                         */
+                        currency?: string;
                         /** @example 500 */
                         total_tickets: number;
                         /**
@@ -789,7 +862,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -809,6 +883,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -918,7 +994,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -938,6 +1015,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -1139,6 +1218,11 @@ export interface paths {
                          * @example 50.00
                          */
                         ticket_price?: number | string;
+                        /**
+                         * @description ISO 4217 code (any letter case); default: the server’s CURRENCY setting
+                         * @example EUR
+                         */
+                        currency?: string;
                         /** @example 500 */
                         total_tickets?: number;
                         /**
@@ -1177,7 +1261,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -1197,6 +1282,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -1334,7 +1421,8 @@ export interface paths {
                          *       "tickets_available": 488,
                          *       "max_per_order": 10,
                          *       "max_per_user": 4,
-                         *       "hold_minutes": 10
+                         *       "hold_minutes": 10,
+                         *       "currency": "EUR"
                          *     }
                          */
                         "application/json": {
@@ -1354,6 +1442,8 @@ export interface paths {
                             max_per_user: number | null;
                             /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                             hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
                         };
                     };
                 };
@@ -1423,7 +1513,7 @@ export interface paths {
         put?: never;
         /**
          * Book one ticket
-         * @description Sold out answers 400 `{"detail": "Sold Out"}`. Under extreme load, 503 with `Retry-After`. When the event limits tickets per buyer (max_per_user), a booking past it is 409. With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`) and books nothing.
+         * @description Sold out answers 400 `{"detail": "Sold Out"}`. Under extreme load, 503 with `Retry-After`. When the event limits tickets per buyer (max_per_user), a booking past it is 409. With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`) and books nothing. While the event has a waiting room open or paused, `Queue-Pass` is required (403 without a valid one); before its onsale_at, 403 `Not on sale yet`.
          */
         post: {
             parameters: {
@@ -1434,6 +1524,8 @@ export interface paths {
                      * @example 8e0f6f0a-4b7e-4c4a-9d57-3c0a2f1b9e11
                      */
                     "idempotency-key"?: string;
+                    /** @description While the event has a waiting room open or paused: your pass from GET /events/{id}/queue/me */
+                    "queue-pass"?: string;
                 };
                 path?: never;
                 cookie?: never;
@@ -1472,7 +1564,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -1498,7 +1591,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -1518,6 +1612,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -1540,6 +1636,22 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1687,7 +1799,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -1707,6 +1820,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         }[];
                     };
@@ -1811,7 +1926,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -1837,7 +1953,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -1857,6 +1974,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -1957,7 +2076,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel one of my tickets; its seat returns to sale */
+        /**
+         * Cancel one of my tickets; its seat returns to sale
+         * @description Already cancelled: 400. Already checked in (used at the door): 409, nothing changes.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1995,7 +2117,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -2021,7 +2144,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2041,6 +2165,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -2095,6 +2221,22 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2202,7 +2344,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2222,6 +2365,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2244,7 +2389,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2264,6 +2410,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         }[];
                     };
@@ -2318,7 +2466,7 @@ export interface paths {
         put?: never;
         /**
          * Buy or hold several seats at once
-         * @description All or nothing: fewer seats left than `quantity` is 400 `{"detail": "Sold Out"}` and nothing is sold. `quantity` above the event’s max_per_order is 422; passing its max_per_user (tickets you own plus seats you hold) is 409. With `"hold": true` the seats are reserved (status `pending`) until `expires_at`; confirm them with POST /orders/{id}/confirm. With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`); the same key with another body is 422.
+         * @description All or nothing: fewer seats left than `quantity` is 400 `{"detail": "Sold Out"}` and nothing is sold. `quantity` above the event’s max_per_order is 422; passing its max_per_user (tickets you own plus seats you hold) is 409. With `"hold": true` the seats are reserved (status `pending`) until `expires_at`; confirm them with POST /orders/{id}/confirm. With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`); the same key with another body is 422. While the event has a waiting room open or paused, `Queue-Pass` is required (403 without a valid one); before its onsale_at, 403 `Not on sale yet`.
          */
         post: {
             parameters: {
@@ -2329,6 +2477,8 @@ export interface paths {
                      * @example 8e0f6f0a-4b7e-4c4a-9d57-3c0a2f1b9e11
                      */
                     "idempotency-key"?: string;
+                    /** @description While the event has a waiting room open or paused: your pass from GET /events/{id}/queue/me */
+                    "queue-pass"?: string;
                 };
                 path?: never;
                 cookie?: never;
@@ -2395,7 +2545,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2415,6 +2566,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2437,7 +2590,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2457,6 +2611,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -2479,6 +2635,22 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2634,7 +2806,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2654,6 +2827,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2676,7 +2851,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2696,6 +2872,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -2798,7 +2976,7 @@ export interface paths {
         put?: never;
         /**
          * Turn my hold into booked tickets
-         * @description Only a pending order whose hold has not expired; otherwise 409 (an expired hold’s seats are already back on sale). With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`).
+         * @description Only a pending order whose hold has not expired; otherwise 409 (an expired hold’s seats are already back on sale). With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`). While the event has a waiting room open or paused, `Queue-Pass` is required (403 without a valid one).
          */
         post: {
             parameters: {
@@ -2809,6 +2987,8 @@ export interface paths {
                      * @example 8e0f6f0a-4b7e-4c4a-9d57-3c0a2f1b9e11
                      */
                     "idempotency-key"?: string;
+                    /** @description While the event has a waiting room open or paused: your pass from GET /events/{id}/queue/me */
+                    "queue-pass"?: string;
                 };
                 path: {
                     /** @example 1 */
@@ -2854,7 +3034,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -2874,6 +3055,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -2896,7 +3079,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -2916,6 +3100,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -3048,7 +3234,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel my order; its seats return to sale
-         * @description A hold gives its seats back; a confirmed order cancels its booked tickets. Already cancelled or expired: 409.
+         * @description A hold gives its seats back; a confirmed order cancels its booked tickets. Already cancelled or expired: 409. A confirmed order with a checked-in ticket is refused whole (409), nothing changes.
          */
         post: {
             parameters: {
@@ -3098,7 +3284,8 @@ export interface paths {
                                  *       "tickets_available": 488,
                                  *       "max_per_order": 10,
                                  *       "max_per_user": 4,
-                                 *       "hold_minutes": 10
+                                 *       "hold_minutes": 10,
+                                 *       "currency": "EUR"
                                  *     }
                                  */
                                 event: {
@@ -3118,6 +3305,8 @@ export interface paths {
                                     max_per_user: number | null;
                                     /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                     hold_minutes: number;
+                                    /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                    currency: string;
                                 };
                             }[];
                             /** @description Decimal string: quantity × the ticket price when ordered */
@@ -3140,7 +3329,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -3160,6 +3350,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -3325,7 +3517,8 @@ export interface paths {
                          *         "tickets_available": 487,
                          *         "max_per_order": 10,
                          *         "max_per_user": 4,
-                         *         "hold_minutes": 10
+                         *         "hold_minutes": 10,
+                         *         "currency": "EUR"
                          *       }
                          *     }
                          */
@@ -3351,7 +3544,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -3371,6 +3565,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                         };
                     };
@@ -3762,6 +3958,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The events I own, soonest first, past ones included */
+        get: {
+            parameters: {
+                query: {
+                    skip: number;
+                    limit: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            event_name: string;
+                            /** Format: date-time */
+                            date: string;
+                            /** @description Decimal string: money is never a float */
+                            ticket_price: string;
+                            total_tickets: number;
+                            tickets_sold: number;
+                            /** @description Seats still for sale: total − sold − held by pending orders */
+                            tickets_available: number;
+                            /** @description Most seats one order may take */
+                            max_per_order: number;
+                            /** @description Most seats one buyer may own and hold in total; null: no limit */
+                            max_per_user: number | null;
+                            /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
+                            hold_minutes: number;
+                            /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                            currency: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events/{id}/stats": {
         parameters: {
             query?: never;
@@ -3801,6 +4100,7 @@ export interface paths {
                          *       "cancelled": 1,
                          *       "checked_in": 1,
                          *       "revenue": "150.00",
+                         *       "currency": "EUR",
                          *       "sales_per_hour": [
                          *         {
                          *           "hour": "2027-05-01T09:00:00.000Z",
@@ -3826,8 +4126,10 @@ export interface paths {
                             cancelled: number;
                             /** @description Tickets admitted at the door */
                             checked_in: number;
-                            /** @description Exact decimal string: ticket_price × tickets booked, computed in SQL numeric */
+                            /** @description Exact decimal string: the price paid for every ticket still booked, summed in SQL numeric (a later price edit changes nothing) */
                             revenue: string;
+                            /** @description ISO 4217 code of revenue (the event’s currency) */
+                            currency: string;
                             /** @description Tickets still booked, by the hour they were bought; hours with none are left out */
                             sales_per_hour: {
                                 /**
@@ -3971,7 +4273,8 @@ export interface paths {
                              *       "tickets_available": 488,
                              *       "max_per_order": 10,
                              *       "max_per_user": 4,
-                             *       "hold_minutes": 10
+                             *       "hold_minutes": 10,
+                             *       "currency": "EUR"
                              *     }
                              */
                             event: {
@@ -3991,6 +4294,8 @@ export interface paths {
                                 max_per_user: number | null;
                                 /** @description How long a hold (POST /orders with "hold": true) keeps its seats */
                                 hold_minutes: number;
+                                /** @description ISO 4217 code of ticket_price (e.g. EUR) */
+                                currency: string;
                             };
                             attendees: {
                                 ticket_id: number;
@@ -4001,6 +4306,8 @@ export interface paths {
                                 purchase_date: string;
                                 /** Format: date-time */
                                 checked_in_at: string | null;
+                                /** @description What was paid for this ticket, as a decimal string (the price when it was sold) */
+                                price: string;
                             }[];
                         };
                         "text/csv": string;
@@ -4677,7 +4984,7 @@ export interface paths {
                          * @description Only this event (its owner or an admin). Left out: every event of the caller (an organizer), or every event (an admin)
                          * @example 1
                          */
-                        event_id?: number | null;
+                        event_id?: number;
                     };
                 };
             };
@@ -5432,6 +5739,965 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/waiting-room": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The room’s settings and counts (public; counts at most about a second old) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 1 */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            event_id: number;
+                            /** @description open: admitting at the set rate; paused: nobody more admitted; passthrough: no pass needed; closed: the sale through the room is over */
+                            state: "open" | "paused" | "passthrough" | "closed";
+                            /** Format: date-time */
+                            prequeue_opens_at: string;
+                            /** Format: date-time */
+                            onsale_at: string;
+                            admit_per_minute: number;
+                            max_active: number;
+                            pass_minutes: number;
+                            grace_seconds: number;
+                            /** @description In line, not yet admitted or skipped (pre-queue included); about a second old at most */
+                            waiting: number;
+                            /** @description Passes issued, unexpired, whose purchase has not completed */
+                            active: number;
+                            admitted_total: number;
+                            abandoned_total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "This event has no waiting room"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Create or replace the event’s waiting room (owner or admin)
+         * @description Replacing keeps everyone’s place in line. 422 when prequeue_opens_at is after onsale_at.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 1 */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description From when buyers may join; everyone who joins before onsale_at gets a random place at onsale_at
+                         * @example 2027-06-01T10:00:00.000Z
+                         */
+                        prequeue_opens_at: string;
+                        /**
+                         * @description The start of the sale; before it POST /book and POST /orders answer 403 "Not on sale yet"
+                         * @example 2027-06-01T10:00:00.000Z
+                         */
+                        onsale_at: string;
+                        /** @description Admissions per minute, spread evenly over each second */
+                        admit_per_minute: number;
+                        /** @description Most passes active at once (issued, unexpired, purchase not completed) */
+                        max_active: number;
+                        /** @description How long a pass lets its holder buy */
+                        pass_minutes: number;
+                        /** @description Whoever has not polled this long when their turn comes is skipped */
+                        grace_seconds: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            event_id: number;
+                            /** @description open: admitting at the set rate; paused: nobody more admitted; passthrough: no pass needed; closed: the sale through the room is over */
+                            state: "open" | "paused" | "passthrough" | "closed";
+                            /** Format: date-time */
+                            prequeue_opens_at: string;
+                            /** Format: date-time */
+                            onsale_at: string;
+                            admit_per_minute: number;
+                            max_active: number;
+                            pass_minutes: number;
+                            grace_seconds: number;
+                            /** @description In line, not yet admitted or skipped (pre-queue included); about a second old at most */
+                            waiting: number;
+                            /** @description Passes issued, unexpired, whose purchase has not completed */
+                            active: number;
+                            admitted_total: number;
+                            abandoned_total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Only the event owner or an admin can run its waiting room"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Event not found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove the room: the event sells as before */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 1 */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Only the event owner or an admin can run its waiting room"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Event not found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change the room live: pause, passthrough, close, rate, max_active (owner or admin)
+         * @description Takes effect at the admission leader’s next tick (WAITING_ROOM_TICK_MS, 250 ms by default).
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 1 */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description open: admitting at the set rate; paused: nobody more admitted; passthrough: no pass needed; closed: the sale through the room is over */
+                        state?: "open" | "paused" | "passthrough" | "closed";
+                        admit_per_minute?: number;
+                        max_active?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            event_id: number;
+                            /** @description open: admitting at the set rate; paused: nobody more admitted; passthrough: no pass needed; closed: the sale through the room is over */
+                            state: "open" | "paused" | "passthrough" | "closed";
+                            /** Format: date-time */
+                            prequeue_opens_at: string;
+                            /** Format: date-time */
+                            onsale_at: string;
+                            admit_per_minute: number;
+                            max_active: number;
+                            pass_minutes: number;
+                            grace_seconds: number;
+                            /** @description In line, not yet admitted or skipped (pre-queue included); about a second old at most */
+                            waiting: number;
+                            /** @description Passes issued, unexpired, whose purchase has not completed */
+                            active: number;
+                            admitted_total: number;
+                            abandoned_total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Only the event owner or an admin can run its waiting room"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Event not found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/events/{id}/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join the line (once per account)
+         * @description 201 the first time, 200 with the same place after. 409 before prequeue_opens_at (`Queue not open yet`), when the room is closed or the event sold out (the detail points to the waiting list). 404: no room.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 1 */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            event_id: number;
+                            user_id: number;
+                            /** @description closed: the room closed or the event sold out; join the waiting list at /events/{id}/waitlist */
+                            status: "waiting" | "admitted" | "expired" | "abandoned" | "closed";
+                            /** @description 1-based and fixed; null in the pre-queue until the shuffle at onsale_at */
+                            position: number | null;
+                            /** @description People still waiting in front of you; null until you have a position */
+                            ahead: number | null;
+                            /** @description At the current rate; null until you have a position */
+                            estimated_wait_seconds: number | null;
+                            /** @description Send it as the Queue-Pass header of POST /book, POST /orders and POST /orders/{id}/confirm */
+                            pass: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the pass stops working
+                             */
+                            pass_expires_at: string | null;
+                            /** @description What to do next, when there is something to say */
+                            detail?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            event_id: number;
+                            user_id: number;
+                            /** @description closed: the room closed or the event sold out; join the waiting list at /events/{id}/waitlist */
+                            status: "waiting" | "admitted" | "expired" | "abandoned" | "closed";
+                            /** @description 1-based and fixed; null in the pre-queue until the shuffle at onsale_at */
+                            position: number | null;
+                            /** @description People still waiting in front of you; null until you have a position */
+                            ahead: number | null;
+                            /** @description At the current rate; null until you have a position */
+                            estimated_wait_seconds: number | null;
+                            /** @description Send it as the Queue-Pass header of POST /book, POST /orders and POST /orders/{id}/confirm */
+                            pass: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the pass stops working
+                             */
+                            pass_expires_at: string | null;
+                            /** @description What to do next, when there is something to say */
+                            detail?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "This event has no waiting room"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Queue not open yet"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/queue/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My place: position, people ahead, estimated wait, and my pass once admitted
+         * @description Poll it every second or two: polling is how the room knows you are still here (see grace_seconds). Cacheable for a second.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 1 */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            event_id: number;
+                            user_id: number;
+                            /** @description closed: the room closed or the event sold out; join the waiting list at /events/{id}/waitlist */
+                            status: "waiting" | "admitted" | "expired" | "abandoned" | "closed";
+                            /** @description 1-based and fixed; null in the pre-queue until the shuffle at onsale_at */
+                            position: number | null;
+                            /** @description People still waiting in front of you; null until you have a position */
+                            ahead: number | null;
+                            /** @description At the current rate; null until you have a position */
+                            estimated_wait_seconds: number | null;
+                            /** @description Send it as the Queue-Pass header of POST /book, POST /orders and POST /orders/{id}/confirm */
+                            pass: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the pass stops working
+                             */
+                            pass_expires_at: string | null;
+                            /** @description What to do next, when there is something to say */
+                            detail?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not in the queue: join it with POST /events/{id}/queue"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/queue/stream-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A one-minute token that opens the push stream of my place (EventSource cannot send a header) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 1 */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Opens GET /events/{id}/queue/stream?token=... for the next minute */
+                            token: string;
+                            /** @description Seconds */
+                            expires_in: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/queue/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My place, pushed (Server-Sent Events)
+         * @description Authorised by `?token=` from POST /events/{id}/queue/stream-token (checked when the stream opens). Each message is a QueueEntry as JSON, sent on connect and whenever it changes (at most once per tick); an open stream counts as polling. The stream ends once the status is final (expired, abandoned, closed).
+         */
+        get: {
+            parameters: {
+                query: {
+                    token: string;
+                };
+                header?: never;
+                path: {
+                    /** @example 1 */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The stream */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "text/event-stream": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "text/event-stream": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": [
+                         *         {
+                         *           "loc": [
+                         *             "body",
+                         *             "event_id"
+                         *           ],
+                         *           "msg": "must be integer",
+                         *           "type": "type_error"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "text/event-stream": {
+                            detail: {
+                                loc: (string | number)[];
+                                msg: string;
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

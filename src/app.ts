@@ -19,6 +19,9 @@ import { LiveSeats } from './live/seats.js';
 import { organizerRoutes } from './organizers/routes.js';
 import { WaitlistPromoter } from './waitlist/promoter.js';
 import { waitlistRoutes } from './waitlist/routes.js';
+import { queueGate } from './waiting-room/gate.js';
+import { waitingRoomRoutes } from './waiting-room/routes.js';
+import { WaitingRoomRuntime } from './waiting-room/runtime.js';
 import { authPlugin } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { securityPlugin } from './http/security.js';
@@ -39,6 +42,9 @@ export interface Deps {
   readDb: Db;
   batcher: BookingBatcher;
   live: LiveSeats;
+  /** Waiting room (issue 14): the in-memory room list, ticker, and the pass check of the purchase routes. */
+  waitingRoom: WaitingRoomRuntime;
+  queueGate: ReturnType<typeof queueGate>;
 }
 
 export interface BuildOptions {
@@ -89,7 +95,18 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     onSeatsChanged: (eventId) => live.seatsChanged(eventId),
     onSeatsReturned: (eventId) => waitlist.promote(eventId),
   });
-  const deps: Deps = { config, db: database.db, readDb: database.reads?.db ?? database.db, batcher, live };
+  // Waiting room: rooms loaded before the first request (the pass check reads only memory), then ticking.
+  const waitingRoom = new WaitingRoomRuntime(database.db, { tickMs: config.waitingRoomTickMs, secretKey: config.secretKey, log: app.log, registry: metrics.registry });
+  await waitingRoom.start();
+  const deps: Deps = {
+    config,
+    db: database.db,
+    readDb: database.reads?.db ?? database.db,
+    batcher,
+    live,
+    waitingRoom,
+    queueGate: queueGate(waitingRoom, database.db),
+  };
   database.reads?.onSwitch((usingReplica, reason) =>
     usingReplica ? app.log.info(`reads: back on the replica (${reason})`) : app.log.warn(`reads: on the primary (${reason})`),
   );
@@ -159,7 +176,6 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(eventRoutes, deps);
   await app.register(bookingRoutes, deps);
   await app.register(orderRoutes, deps);
-  app.decorate('holdSweeper', startHoldSweeper(app, deps));
   await app.register(checkInRoutes, deps);
   await app.register(organizerRoutes, deps);
   await app.register(liveRoutes, deps);
@@ -167,7 +183,9 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   // Webhooks (issue 17): routes, this process's delivery worker and its metrics; the plugin starts and
   // stops its worker itself (onReady, preClose), independent of the shutdown order below.
   await app.register(webhooksPlugin, { config, db: database.db, registry: metrics.registry });
+  await app.register(waitingRoomRoutes, deps);
   app.decorate('liveSeats', live);
+  app.decorate('waitingRoom', waitingRoom);
   // Open streams would keep the server from closing: end them first.
   app.addHook('preClose', () => live.close());
   await registerWebApp(app);
@@ -184,9 +202,19 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  // In-flight batches answer before the pool closes.
-  app.addHook('onClose', () => batcher.drain());
-  // Promotions started by those batches, cancels or the sweeper finish before the pool closes.
-  app.addHook('onClose', () => waitlist.idle());
+  const sweeper = startHoldSweeper(database.db, batcher, config.holdSweepSeconds, app.log);
+  app.decorate('holdSweeper', sweeper);
+  // The close, in this order, in one hook (Fastify runs onClose hooks last-registered-first, so separate
+  // hooks would run in whatever order they happened to be added). Before it, Fastify's own first step has
+  // stopped accepting and answered every request in flight. Then: no new sweep (and the running one ends),
+  // no new admission tick (the one in progress and the last purchases' marks finish),
+  // the batches already sent answer, and the promotions that they, cancels or the sweeper started finish.
+  // Nothing is left to use the pool, which server.ts closes once app.close() resolves.
+  app.addHook('onClose', async () => {
+    await sweeper.stop();
+    await waitingRoom.stop();
+    await batcher.drain();
+    await waitlist.idle();
+  });
   return app;
 }

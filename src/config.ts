@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
+import { currencyCode } from './events/currency.js';
 
 // One schema for every setting: validated once at start-up, typed, documented in README and .env.example.
 const ConfigSchema = Type.Object({
@@ -38,6 +39,8 @@ const ConfigSchema = Type.Object({
   OPEN_EVENT_CREATION: Type.Boolean({ default: true }),
   // Removed (issue 12): read only to refuse it, since a listed address made whoever registered it first an admin.
   ADMIN_EMAILS: Type.Optional(Type.String()),
+  // Web box office (issue 16): the currency of events created without one.
+  CURRENCY: Type.String({ default: 'EUR' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   RATE_LIMITS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   // Limits without a default here take one from LIMIT_DEFAULTS: strict in production, loose in development.
@@ -62,6 +65,10 @@ const ConfigSchema = Type.Object({
   WEBHOOKS_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
   WEBHOOKS_POLL_MS: Type.Integer({ default: 500, minimum: 10, maximum: 60000 }),
   WEBHOOKS_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 60000 }),
+  // Waiting room (issue 14): how often each process runs the admission tick (only the leader admits) and
+  // refreshes its in-memory list of rooms; also the staleness bound of that list. Well under a second, so
+  // the per-second cap never binds on a rate the credit allows (a 1 s tick with any lag would lose rate).
+  WAITING_ROOM_TICK_MS: Type.Integer({ default: 250, minimum: 10, maximum: 10000 }),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;
@@ -91,6 +98,8 @@ export interface Config {
   workers: number;
   holdSweepSeconds: number;
   openEventCreation: boolean;
+  /** ISO 4217, upper case: the currency of events whose owner names none. */
+  currency: string;
   redisUrl: string | undefined;
   rateLimits: {
     enabled: boolean;
@@ -123,6 +132,7 @@ export interface Config {
     pollMs: number;
     timeoutMs: number;
   };
+  waitingRoomTickMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -183,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     workers: resolveWorkers(raw.WORKERS, production, Boolean(raw.DATABASE_URL)),
     holdSweepSeconds: raw.HOLD_SWEEP_SECONDS,
     openEventCreation: raw.OPEN_EVENT_CREATION,
+    currency: resolveCurrency(raw.CURRENCY),
     redisUrl,
     rateLimits: {
       enabled: raw.RATE_LIMITS === 'on',
@@ -207,7 +218,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       pollMs: raw.WEBHOOKS_POLL_MS,
       timeoutMs: raw.WEBHOOKS_TIMEOUT_MS,
     },
+    waitingRoomTickMs: raw.WAITING_ROOM_TICK_MS,
   };
+}
+
+function resolveCurrency(given: string): string {
+  const code = currencyCode(given);
+  if (code === undefined) throw new ConfigError(`CURRENCY must be an ISO 4217 currency code such as EUR (got "${given}")`);
+  return code;
 }
 
 // Development (and tests) get limits a developer clicking around never meets; production gets the strict ones.

@@ -21,12 +21,13 @@ async function runServer(config: Config, migrate: boolean): Promise<void> {
   const database = await openDatabase({ ...databaseOptions(config), poolSize: config.dbPoolSize });
   if (migrate) await database.migrate();
   const app = await buildApp({ config, database, clusterWorker: config.workers > 1 });
-  app.addHook('onClose', () => database.close());
 
-  // SIGTERM/SIGINT: stop accepting, finish in-flight requests and batches, close the pool, exit 0.
+  // SIGTERM/SIGINT: stop accepting, answer in-flight requests, drain batches and promotions, stop the
+  // sweeper (app.close(), see its onClose hook in app.ts), and only then close the pool; exit 0.
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) app.log.error({ err }, 'closing after an error');
     await app.close();
+    await database.close();
   });
 
   await app.listen({ port: config.port, host: config.host });

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
 import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { findInventoryDrift } from './helpers/test-db.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 
 interface TicketBody {
@@ -144,6 +145,81 @@ describe('POST /events/{id}/check-in', () => {
     expect(noBody.statusCode).toBe(422);
     const noToken = await t.app.inject({ method: 'POST', url: `/events/${event.id}/check-in`, payload: { code: 'abc' } });
     expect(noToken.statusCode).toBe(401);
+  });
+});
+
+describe('cancelling a checked-in ticket', () => {
+  const cancelTicket = (id: number) => t.app.inject({ method: 'POST', url: `/tickets/${id}/cancel`, headers: buyer.auth });
+  const cancelOrder = (id: number) => t.app.inject({ method: 'POST', url: `/orders/${id}/cancel`, headers: buyer.auth });
+  const eventNow = async (id: number) => (await t.app.inject({ url: `/events/${id}` })).json<{ tickets_sold: number; tickets_available: number }>();
+  const statusesOf = async (ids: number[]) =>
+    (await queryRows<{ status: string }>(t.testDb.database.db, sql`SELECT status FROM tickets WHERE id = ANY(${`{${ids.join(',')}}`}::int[]) ORDER BY id`)).map(
+      (row) => row.status,
+    );
+
+  it('when the ticket was admitted, then cancelling it is 409 and its seat is not sold again', async () => {
+    const event = await createEvent(t.app, owner, { total_tickets: 1 });
+    const ticket = await book(event.id);
+    expect((await scan(event.id, ticket.code)).statusCode).toBe(200);
+
+    const response = await cancelTicket(ticket.id);
+    expect(response.statusCode).toBe(409);
+    expect(response.json()).toEqual({ detail: 'Ticket already checked in' });
+    expect(await statusesOf([ticket.id])).toEqual(['booked']);
+    expect(await eventNow(event.id)).toMatchObject({ tickets_sold: 1, tickets_available: 0 });
+    const other = await t.app.inject({ method: 'POST', url: '/book', headers: stranger.auth, payload: { event_id: event.id } });
+    expect(other.statusCode).toBe(400);
+    const stats = (await t.app.inject({ url: `/events/${event.id}/stats`, headers: owner.auth })).json<{ sold: number; checked_in: number }>();
+    expect(stats).toMatchObject({ sold: 1, checked_in: 1 });
+  });
+
+  it('when one ticket of an order was admitted, then cancelling the order is refused whole; its other tickets can still be cancelled one by one', async () => {
+    const event = await createEvent(t.app, owner, { total_tickets: 5 });
+    const placed = await t.app.inject({ method: 'POST', url: '/orders', headers: buyer.auth, payload: { event_id: event.id, quantity: 3 } });
+    const order = placed.json<{ id: number; tickets: TicketBody[] }>();
+    expect((await scan(event.id, order.tickets[1]!.code)).statusCode).toBe(200);
+
+    const refused = await cancelOrder(order.id);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toEqual({ detail: 'Ticket already checked in' });
+    const ids = order.tickets.map((ticket) => ticket.id);
+    expect(await statusesOf(ids)).toEqual(['booked', 'booked', 'booked']);
+    expect((await t.app.inject({ url: `/orders/${order.id}`, headers: buyer.auth })).json<{ status: string }>().status).toBe('confirmed');
+    expect(await eventNow(event.id)).toMatchObject({ tickets_sold: 3 });
+
+    expect((await cancelTicket(order.tickets[0]!.id)).statusCode).toBe(200);
+    expect(await statusesOf(ids)).toEqual(['cancelled', 'booked', 'booked']);
+    expect(await eventNow(event.id)).toMatchObject({ tickets_sold: 2 });
+  });
+
+  it('when the doors scan and the holder cancels at once, then exactly one of the two happens, each time', async () => {
+    const post = (path: string, user: TestUser, body?: object) =>
+      fetch(`${t.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { ...user.auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+      }).then((response) => response.status);
+    for (let round = 0; round < 6; round++) {
+      const event = await createEvent(t.app, owner, { total_tickets: 4 });
+      const order = (
+        await t.app.inject({ method: 'POST', url: '/orders', headers: buyer.auth, payload: { event_id: event.id, quantity: 2 } })
+      ).json<{ id: number; tickets: TicketBody[] }>();
+      const [ticket, other] = order.tickets as [TicketBody, TicketBody];
+      const single = await book(event.id);
+      const [scanned, orderCancel, scannedSingle, singleCancel] = await Promise.all([
+        post(`/events/${event.id}/check-in`, owner, { code: ticket.code }),
+        post(`/orders/${order.id}/cancel`, buyer),
+        post(`/events/${event.id}/check-in`, owner, { code: single.code }),
+        post(`/tickets/${single.id}/cancel`, buyer),
+      ]);
+      // The order: admitted and kept whole, or cancelled whole and then refused at the door.
+      expect([scanned, orderCancel].sort()).toEqual([200, 409]);
+      expect(await statusesOf([ticket.id, other.id])).toEqual(orderCancel === 200 ? ['cancelled', 'cancelled'] : ['booked', 'booked']);
+      expect([scannedSingle, singleCancel].sort()).toEqual([200, 409]);
+      expect(await statusesOf([single.id])).toEqual([singleCancel === 200 ? 'cancelled' : 'booked']);
+      expect((await eventNow(event.id)).tickets_sold).toBe((orderCancel === 200 ? 0 : 2) + (singleCancel === 200 ? 0 : 1));
+    }
+    expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
   });
 });
 

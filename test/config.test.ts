@@ -10,7 +10,7 @@ const tempDir = () => mkdtempSync(join(tmpdir(), 'bookfast-config-'));
 describe('loadConfig', () => {
   it('when nothing is set, then the old service defaults apply', () => {
     const config = load({ DATA_DIR: tempDir() });
-    expect(config).toMatchObject({ port: 8000, host: '0.0.0.0', algorithm: 'HS256', accessTokenExpireMinutes: 30, databaseUrl: undefined });
+    expect(config).toMatchObject({ port: 8000, host: '0.0.0.0', algorithm: 'HS256', accessTokenExpireMinutes: 30, databaseUrl: undefined, currency: 'EUR' });
   });
 
   it('when no SECRET_KEY is set outside production, then one is generated once and kept in the data folder', () => {
@@ -31,6 +31,8 @@ describe('loadConfig', () => {
     [{ ALGORITHM: 'RS256' }, /ALGORITHM/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
     [{ ACCESS_TOKEN_EXPIRE_MINUTES: '0' }, /ACCESS_TOKEN_EXPIRE_MINUTES/],
+    [{ CURRENCY: 'EURO' }, /CURRENCY must be an ISO 4217/],
+    [{ CURRENCY: 'ABC' }, /CURRENCY must be an ISO 4217/],
   ])('when given %j, then it refuses to start with a clear message', (env, message) => {
     expect(() => load({ DATA_DIR: tempDir(), ...env })).toThrow(ConfigError);
     expect(() => load({ DATA_DIR: tempDir(), ...env })).toThrow(message);

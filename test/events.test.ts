@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../src/db/client.js';
 import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, futureDate, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
 
@@ -29,6 +31,7 @@ describe('POST /events', () => {
       max_per_order: 10,
       max_per_user: null,
       hold_minutes: 10,
+      currency: 'EUR',
     });
   });
 
@@ -142,5 +145,45 @@ describe('DELETE /events/{id}', () => {
     await t.app.inject({ method: 'POST', url: '/book', headers: stranger.auth, payload: { event_id: event.id } });
     expect((await t.app.inject({ method: 'DELETE', url: `/events/${event.id}`, headers: owner.auth })).statusCode).toBe(400);
     expect((await t.app.inject({ method: 'DELETE', url: `/events/${event.id}`, headers: stranger.auth })).statusCode).toBe(403);
+  });
+});
+
+describe('event currency', () => {
+  it('when an event names its currency in any letter case, then it is kept in upper case and PATCH can change it', async () => {
+    const event = await createEvent(t.app, owner, { currency: 'usd' });
+    expect(event.currency).toBe('USD');
+    const patched = await t.app.inject({ method: 'PATCH', url: `/events/${event.id}`, headers: owner.auth, payload: { currency: 'GBP' } });
+    expect(patched.json<EventBody>().currency).toBe('GBP');
+    expect((await t.app.inject({ url: `/event/${event.id}` })).json<EventBody>().currency).toBe('GBP');
+  });
+
+  it.each([['a made-up code', 'ABC'], ['a number', '978'], ['four letters', 'EURO'], ['a symbol', '€']])(
+    'when the currency is %s, then it answers 422 naming currency',
+    async (_label, currency) => {
+      const response = await post({ event_name: 'X', date: futureDate(), ticket_price: '5', total_tickets: 5, currency });
+      expect(response.statusCode).toBe(422);
+      expect(response.json<{ detail: { loc: string[] }[] }>().detail[0]!.loc).toEqual(['body', 'currency']);
+      const patch = await t.app.inject({ method: 'PATCH', url: `/events/${(await createEvent(t.app, owner)).id}`, headers: owner.auth, payload: { currency } });
+      expect(patch.statusCode).toBe(422);
+    },
+  );
+
+  it('when the server sets CURRENCY, then events created without one (old clients) take it', async () => {
+    const yen = await buildTestApp({ CURRENCY: 'jpy' });
+    try {
+      const seller = await registerAndLogin(yen.app);
+      expect((await createEvent(yen.app, seller)).currency).toBe('JPY');
+      expect((await createEvent(yen.app, seller, { currency: 'EUR' })).currency).toBe('EUR');
+    } finally {
+      await yen.close();
+    }
+  });
+
+  it('when a row was written without a currency (before the column existed), then it reads as EUR', async () => {
+    const rows = await queryRows<{ id: number }>(
+      t.testDb.database.db,
+      sql`INSERT INTO events (event_name, date, ticket_price, total_tickets) VALUES ('Old one', now() + interval '1 day', 5, 5) RETURNING id`,
+    );
+    expect((await t.app.inject({ url: `/events/${rows[0]!.id}` })).json<EventBody>().currency).toBe('EUR');
   });
 });

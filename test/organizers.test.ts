@@ -13,6 +13,7 @@ interface Stats {
   cancelled: number;
   checked_in: number;
   revenue: string;
+  currency: string;
   sales_per_hour: { hour: string; sold: number }[];
 }
 
@@ -23,6 +24,7 @@ interface Attendee {
   status: string;
   purchase_date: string;
   checked_in_at: string | null;
+  price: string;
 }
 
 let t: TestApp;
@@ -79,10 +81,33 @@ describe('GET /events/{id}/stats', () => {
     ]);
   });
 
+  it('when the price changes between sales, then revenue and the attendee list keep what each buyer paid', async () => {
+    const event = await createEvent(t.app, owner, { ticket_price: '10.00', total_tickets: 10 });
+    const [early, late, holder] = [await registerAndLogin(t.app), await registerAndLogin(t.app), await registerAndLogin(t.app)];
+    await book(event.id, early);
+    const order = await t.app.inject({ method: 'POST', url: '/orders', headers: early.auth, payload: { event_id: event.id, quantity: 2 } });
+    const hold = await t.app.inject({ method: 'POST', url: '/orders', headers: holder.auth, payload: { event_id: event.id, quantity: 2, hold: true } });
+    expect([order.statusCode, hold.statusCode]).toEqual([200, 200]);
+    const patched = await t.app.inject({ method: 'PATCH', url: `/events/${event.id}`, headers: owner.auth, payload: { ticket_price: '25.50' } });
+    expect(patched.statusCode).toBe(200);
+    await book(event.id, late);
+    // The hold was priced when it was made: confirming it after the edit charges the old price.
+    const confirmed = await t.app.inject({ method: 'POST', url: `/orders/${hold.json<{ id: number }>().id}/confirm`, headers: holder.auth });
+    expect(confirmed.json<{ total_price: string }>().total_price).toBe('20.00');
+    await t.app.inject({ method: 'PATCH', url: `/events/${event.id}`, headers: owner.auth, payload: { ticket_price: '99.00' } });
+
+    const stats = (await t.app.inject({ url: `/events/${event.id}/stats`, headers: owner.auth })).json<Stats>();
+    // 5 seats at 10.00 (one booking, an order of two, a hold of two) and 1 at 25.50.
+    expect(stats).toMatchObject({ sold: 6, revenue: '75.50' });
+    const list = (await t.app.inject({ url: `/events/${event.id}/attendees`, headers: owner.auth })).json<{ attendees: Attendee[] }>();
+    expect(list.attendees.map((a) => a.price)).toEqual(['10.00', '10.00', '10.00', '25.50', '10.00', '10.00']);
+    expect(order.json<{ total_price: string }>().total_price).toBe('20.00');
+  });
+
   it('when nothing is sold, then the figures are zero and revenue is "0.00"', async () => {
     const event = await createEvent(t.app, owner, { ticket_price: '5.00', total_tickets: 3 });
     const stats = (await t.app.inject({ url: `/events/${event.id}/stats`, headers: owner.auth })).json<Stats>();
-    expect(stats).toEqual({ event_id: event.id, capacity: 3, sold: 0, held: 0, available: 3, cancelled: 0, checked_in: 0, revenue: '0.00', sales_per_hour: [] });
+    expect(stats).toEqual({ event_id: event.id, capacity: 3, sold: 0, held: 0, available: 3, cancelled: 0, checked_in: 0, revenue: '0.00', currency: 'EUR', sales_per_hour: [] });
   });
 
   it('when another user asks, then 403; an admin may; an unknown event is 404', async () => {
@@ -93,6 +118,21 @@ describe('GET /events/{id}/stats', () => {
     const admin = await registerAndLogin(t.app);
     await t.testDb.database.db.execute(sql`UPDATE users SET role = 'admin' WHERE id = ${admin.id}`);
     expect((await t.app.inject({ url: `/events/${event.id}/stats`, headers: admin.auth })).statusCode).toBe(200);
+  });
+});
+
+describe('GET /me/events', () => {
+  it('when an owner asks, then only their events come, soonest first, a page at a time; without a token 401', async () => {
+    const mine = await registerAndLogin(t.app);
+    const later = await createEvent(t.app, mine, { event_name: 'Later', date: '2032-01-01T00:00:00Z', currency: 'CHF' });
+    const sooner = await createEvent(t.app, mine, { event_name: 'Sooner', date: '2031-01-01T00:00:00Z' });
+    await createEvent(t.app, stranger, { event_name: 'Not mine' });
+    const response = await t.app.inject({ url: '/me/events?limit=100', headers: mine.auth });
+    expect(response.statusCode).toBe(200);
+    expect(response.json<EventBody[]>().map((e) => [e.id, e.currency])).toEqual([[sooner.id, 'EUR'], [later.id, 'CHF']]);
+    const second = await t.app.inject({ url: '/me/events?skip=1&limit=1', headers: mine.auth });
+    expect(second.json<EventBody[]>().map((e) => e.event_name)).toEqual(['Later']);
+    expect((await t.app.inject({ url: '/me/events' })).statusCode).toBe(401);
   });
 });
 
@@ -111,6 +151,7 @@ describe('GET /events/{id}/attendees', () => {
       status: 'booked',
       purchase_date: expect.any(String),
       checked_in_at: expect.any(String),
+      price: '19.99',
     });
     expect(body.attendees[4]!.status).toBe('cancelled');
     expect(JSON.stringify(body)).not.toContain(tickets[0]!.code);
@@ -128,9 +169,9 @@ describe('GET /events/{id}/attendees', () => {
     const lines = response.body.split('\r\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(6);
-    expect(lines[0]).toBe('ticket_id,user_id,email,status,purchase_date,checked_in_at');
-    expect(lines[1]).toMatch(new RegExp(`^${tickets[0]!.id},${buyers[0]!.id},'=HYPERLINK-[^,]+,booked,\\d{4}-[^,]+Z,\\d{4}-[^,]+Z$`));
-    expect(lines[2]).toMatch(new RegExp(`^${tickets[1]!.id},${buyers[1]!.id},'\\+1-[^,]+,booked,[^,]+,$`));
+    expect(lines[0]).toBe('ticket_id,user_id,email,status,purchase_date,checked_in_at,price,currency');
+    expect(lines[1]).toMatch(new RegExp(`^${tickets[0]!.id},${buyers[0]!.id},'=HYPERLINK-[^,]+,booked,\\d{4}-[^,]+Z,\\d{4}-[^,]+Z,19\\.99,EUR$`));
+    expect(lines[2]).toMatch(new RegExp(`^${tickets[1]!.id},${buyers[1]!.id},'\\+1-[^,]+,booked,[^,]+,,19\\.99,EUR$`));
     expect(lines[5]).toMatch(/,cancelled,/);
 
     const page = await t.app.inject({ url: `/events/${event.id}/attendees?limit=1&skip=4`, headers: { ...owner.auth, accept: 'text/csv' } });

@@ -30,6 +30,13 @@ describe('when OPEN_EVENT_CREATION is left at its default (true)', () => {
     const response = await t.app.inject({ method: 'POST', url: '/events', headers: customer.auth, payload: eventFields() });
     expect(response.statusCode).toBe(200);
   });
+
+  it('when a customer asks GET /me, then it says their role and that they may create events; without a token 401', async () => {
+    const customer = await registerAndLogin(t.app);
+    const me = await t.app.inject({ url: '/me', headers: customer.auth });
+    expect(me.json()).toEqual({ id: customer.id, email: customer.email, role: 'customer', may_create_events: true });
+    expect((await t.app.inject({ url: '/me' })).statusCode).toBe(401);
+  });
 });
 
 describe('when OPEN_EVENT_CREATION=false and an operator made one account admin', () => {
@@ -62,6 +69,13 @@ describe('when OPEN_EVENT_CREATION=false and an operator made one account admin'
     expect(response.json()).toEqual({ detail: 'Only organizers can create events' });
     const mine = await queryRows<{ n: number }>(t.testDb.database.db, sql`SELECT count(*)::int AS n FROM events WHERE owner_id = ${customer.id}`);
     expect(mine[0]!.n).toBe(0);
+  });
+
+  it('when each asks GET /me, then the role is read now and only organizers and admins may create events', async () => {
+    const me = async (user: TestUser) => (await t.app.inject({ url: '/me', headers: user.auth })).json<{ role: string; may_create_events: boolean }>();
+    expect(await me(customer)).toMatchObject({ role: 'customer', may_create_events: false });
+    expect(await me(organizer)).toMatchObject({ role: 'organizer', may_create_events: true });
+    expect(await me(admin)).toMatchObject({ role: 'admin', may_create_events: true });
   });
 
   it('then organizers and admins create events', async () => {

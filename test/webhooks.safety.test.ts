@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { setRoleByEmail } from '../src/auth/roles.js';
 import { retryDelayMs } from '../src/webhooks/backoff.js';
 import { sendWebhook } from '../src/webhooks/sender.js';
 import { newSigningSecret, signedHeaders } from '../src/webhooks/signing.js';
@@ -102,9 +103,10 @@ describe('where webhooks may go', () => {
   });
 
   it('when the app runs without WEBHOOKS_ALLOW_PRIVATE, then registering a loopback URL is a 422 and nothing is ever sent there', async () => {
-    const t = await buildTestApp({ ADMIN_EMAILS: 'root-webhooks@example.com', WEBHOOKS_POLL_MS: '20' });
+    const t = await buildTestApp({ WEBHOOKS_POLL_MS: '20' });
     try {
       const admin = await registerAndLogin(t.app, 'root-webhooks@example.com');
+      await setRoleByEmail(t.testDb.database.db, admin.email, 'admin');
       const response = await t.app.inject({ method: 'POST', url: '/webhooks', headers: admin.auth, payload: { url: 'http://127.0.0.1:9/h', events: ['event.updated'] } });
       expect(response.statusCode).toBe(422);
       expect(response.json<{ detail: unknown }>().detail).toEqual([

@@ -62,8 +62,8 @@ const bookStatement = (eventId: number, buyers: number[]) => `
     UPDATE events e SET tickets_sold = e.tickets_sold + quota.granted FROM quota WHERE e.id = quota.id AND quota.granted > 0
     RETURNING ${EVENT_COLUMN_LIST}
   ), issued AS (
-    INSERT INTO tickets (event_id, user_id, status)
-    SELECT taken.id, buyer.user_id, 'booked' FROM taken, quota, unnest('{${buyers.join(',')}}'::int[]) WITH ORDINALITY AS buyer(user_id, ord)
+    INSERT INTO tickets (event_id, user_id, status, price)
+    SELECT taken.id, buyer.user_id, 'booked', taken.ticket_price FROM taken, quota, unnest('{${buyers.join(',')}}'::int[]) WITH ORDINALITY AS buyer(user_id, ord)
     WHERE buyer.ord <= quota.granted
     RETURNING id, user_id, purchase_date, code
   ), ${splices.TICKET_BOOKED_IN_BOOK_SEATS}, ${splices.SOLD_OUT_IN_BOOK_SEATS}
@@ -130,8 +130,8 @@ describe('the other splices', () => {
       UPDATE events e SET tickets_sold = e.tickets_sold + ${hold ? 0 : quantity}, tickets_held = e.tickets_held + ${hold ? quantity : 0}
       FROM placed WHERE e.id = placed.event_id RETURNING ${EVENT_COLUMN_LIST}
     ), issued AS (
-      INSERT INTO tickets (event_id, user_id, status, order_id)
-      SELECT placed.event_id, placed.user_id, 'booked', placed.id FROM placed, generate_series(1, placed.quantity) WHERE placed.status = 'confirmed'
+      INSERT INTO tickets (event_id, user_id, status, order_id, price)
+      SELECT placed.event_id, placed.user_id, 'booked', placed.id, round(placed.total_price / placed.quantity, 2) FROM placed, generate_series(1, placed.quantity) WHERE placed.status = 'confirmed'
       RETURNING *
     ), ${splices.ORDER_PLACED_IN_PLACE_ORDER}
     SELECT id FROM placed`;
@@ -164,7 +164,7 @@ describe('the other splices', () => {
         UPDATE events e SET tickets_held = e.tickets_held - s.quantity, tickets_sold = e.tickets_sold + s.quantity FROM settled s WHERE e.id = s.event_id
         RETURNING ${EVENT_COLUMN_LIST}
       ), issued AS (
-        INSERT INTO tickets (event_id, user_id, status, order_id) SELECT s.event_id, s.user_id, 'booked', s.id FROM settled s, generate_series(1, s.quantity)
+        INSERT INTO tickets (event_id, user_id, status, order_id, price) SELECT s.event_id, s.user_id, 'booked', s.id, round(s.total_price / s.quantity, 2) FROM settled s, generate_series(1, s.quantity)
         RETURNING *
       ), ${splices.ORDER_SETTLED_IN_SETTLE_HOLD}
       SELECT 1`);

@@ -5,7 +5,7 @@ import { setRoleByEmail } from '../src/auth/roles.js';
 import { TicketOut } from '../src/bookings/schemas.js';
 import { EventOut } from '../src/events/schemas.js';
 import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, uniqueEmail, type TestUser } from './helpers/factories.js';
+import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { startWebhookReceiver, verifyDelivery, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 // Webhooks end to end: the real app (its own delivery worker), a real receiver on loopback.
@@ -14,19 +14,19 @@ let receiver: WebhookReceiver;
 let organizer: TestUser;
 let admin: TestUser;
 let buyer: TestUser;
-const adminEmail = uniqueEmail('admin');
 
 beforeAll(async () => {
   t = await buildTestApp({
     WEBHOOKS_ALLOW_PRIVATE: 'true',
     WEBHOOKS_POLL_MS: '20',
     WEBHOOKS_TIMEOUT_MS: '1500',
-    ADMIN_EMAILS: adminEmail,
   });
   receiver = await startWebhookReceiver();
   organizer = await registerAndLogin(t.app);
   await setRoleByEmail(t.testDb.database.db, organizer.email, 'organizer');
-  admin = await registerAndLogin(t.app, adminEmail);
+  admin = await registerAndLogin(t.app);
+  // Registration grants no role (issue 12): an operator promotes an existing account.
+  await setRoleByEmail(t.testDb.database.db, admin.email, 'admin');
   buyer = await registerAndLogin(t.app);
 });
 afterAll(async () => {

@@ -6,8 +6,8 @@ import { BadRequest, Unauthorized } from '../http/errors.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
 
 const Limited = errorOut('Too many attempts, retry in 60 s');
-import { Credentials, LoginForm, PasswordChange, TokenOut, UserOut } from './schemas.js';
-import { authenticateUser, changePassword, registerUser } from './service.js';
+import { AccountOut, Credentials, LoginForm, PasswordChange, TokenOut, UserOut } from './schemas.js';
+import { authenticateUser, changePassword, myAccount, registerUser } from './service.js';
 
 export async function authRoutes(instance: FastifyInstance, { db, config }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -47,6 +47,20 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
         : await check();
       return { access_token: app.issueToken(user), token_type: 'bearer' as const };
     },
+  );
+
+  app.get(
+    '/me',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['auth'],
+        summary: 'My account: email, role, and whether I may create events',
+        security: bearer,
+        response: { 200: AccountOut, 401: ErrorOut },
+      },
+    },
+    (request) => myAccount(db, request.user.id, config.openEventCreation),
   );
 
   app.post(

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 export const Credentials = Type.Object({
   email: Type.String({ format: 'email', maxLength: 320, examples: ['ada@example.com'] }),
@@ -27,3 +27,14 @@ export const PasswordChange = Type.Object({
   current_password: Type.String({ minLength: 1, maxLength: 1024 }),
   new_password: Type.String({ minLength: 8, maxLength: 72, description: '8 to 72 bytes' }),
 });
+
+export const AccountOut = Type.Object(
+  {
+    id: Type.Integer(),
+    email: Type.String(),
+    role: Type.Union([Type.Literal('customer'), Type.Literal('organizer'), Type.Literal('admin')]),
+    may_create_events: Type.Boolean({ description: 'POST /events would be allowed (OPEN_EVENT_CREATION, or an organizer or admin)' }),
+  },
+  { examples: [{ id: 1, email: 'ada@example.com', role: 'organizer', may_create_events: true }] },
+);
+export type AccountOut = Static<typeof AccountOut>;

@@ -1,7 +1,8 @@
 import type { Db } from '../db/client.js';
 import { BadRequest, invalidField, Unauthorized } from '../http/errors.js';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './passwords.js';
-import { findUserByEmail, findUserById, insertUser, updatePasswordHash } from './users.repository.js';
+import type { AccountOut } from './schemas.js';
+import { findAccount, findUserByEmail, findUserById, insertUser, updatePasswordHash } from './users.repository.js';
 
 const MAX_PASSWORD_BYTES = 72; // bcrypt ignores every byte past the 72nd
 
@@ -36,4 +37,12 @@ export async function changePassword(db: Db, userId: number, current: string, ne
   if (!user || !(await verifyPassword(current, user.password))) throw new BadRequest('Current password is incorrect');
   const tokenVersion = await updatePasswordHash(db, userId, await hashPassword(next, bcryptCost), true);
   return { id: user.id, email: user.email, tokenVersion };
+}
+
+/** Who the caller is, and what the pages may offer them; roles are read now, never from the token. */
+export async function myAccount(db: Db, userId: number, openEventCreation: boolean): Promise<AccountOut> {
+  const account = await findAccount(db, userId);
+  // A valid token for a deleted account.
+  if (!account) throw new Unauthorized('User no longer exists');
+  return { ...account, may_create_events: openEventCreation || account.role !== 'customer' };
 }

@@ -47,3 +47,8 @@ export async function updatePasswordHash(db: Db, id: number, hash: string, revok
   );
   return rows[0]!.token_version;
 }
+
+export async function findAccount(db: Db, id: number): Promise<{ id: number; email: string; role: Role } | null> {
+  const rows = await queryRows<{ id: number; email: string; role: Role }>(db, sql`SELECT id, email, role FROM users WHERE id = ${id}`);
+  return rows[0] ?? null;
+}

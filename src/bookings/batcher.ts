@@ -188,6 +188,8 @@ export class BookingBatcher {
     // event's batches was 9 ms at 256 connections, a third of it writing answers).
     release();
     this.report(eventId, batch, started, settled, outcome);
+    // Overdue holds expired on the way: their seats are the waiting list's first (never thrown: see options).
+    if (outcome.kind !== 'no-such-event' && outcome.released > 0) this.seatsReturned(eventId);
     if (outcome.kind === 'no-such-event') {
       for (const waiter of batch) waiter.reject(new NotFound('Event not found'));
       return;

@@ -17,6 +17,19 @@ import { orderColumns, pickEvent, ticketColumns, toOrders, type FlatOrderRow, ty
 // Every statement that changes an event's seats (tickets_sold, tickets_held, total_tickets, booked tickets)
 // is here, and each is ONE statement: atomic on its own, with no read-then-write gap between processes. The
 // CHECK constraints (tickets_sold >= 0, tickets_held >= 0, sold + held <= total) back them up in the database.
+//
+// Two rules every statement that takes the event's row lock with `FOR UPDATE` in a CTE follows:
+// - Its UPDATE writes all three of total_tickets, tickets_sold and tickets_held from the row it locked
+//   (ev.tickets_sold + n), never `e.tickets_sold + n` and never leaving one out. The UPDATE finds the row
+//   through the statement's snapshot; when another writer committed while this one waited for the lock,
+//   PostgreSQL builds the new row from that stale version and checks the CHECK constraints on it before
+//   it notices the newer version and recomputes. Stale columns mixed with a count computed from the fresh
+//   row broke events_seats_range (13 sold + 4 held of 12: issue 11). Written wholly from the locked row,
+//   the first candidate already is the final row, valid whenever the count fits in the seats left.
+// - It sells only `free - waiting` (events.waiting: people in line, read from the same locked row): seats
+//   that come back while anyone waits are the line's, and the promotion (promoteWaitlist) turns them into
+//   holds in line order. A count of waitlist rows could not do this: the statement's snapshot misses a
+//   join that committed while it waited for the lock.
 
 export interface TicketRow {
   id: number;
@@ -34,10 +47,11 @@ export type BookingOutcome =
   | { kind: 'no-such-event' }
   // The event has a per-buyer limit: one statement cannot count a buyer's seats after taking the lock, so
   // these buyers go through placeOrder (a transaction) instead; nothing was booked.
-  | { kind: 'per-user-limit'; recordedBefore: number[] }
+  // `released`: seats of overdue holds expired on the way (the waiting list's, when anyone waits).
+  | { kind: 'per-user-limit'; released: number; recordedBefore: number[] }
   // Buyers take part in arrival order, except those in `recordedBefore` (0-based positions): their keys already
   // had a row, so they were left out. `recorded`: the sale recorded for each keyed buyer who got a seat.
-  | { kind: 'booked'; granted: number; event: EventRow; tickets: TicketRow[]; recorded: Map<string, RecordedSale>; recordedBefore: number[] };
+  | { kind: 'booked'; granted: number; released: number; event: EventRow; tickets: TicketRow[]; recorded: Map<string, RecordedSale>; recordedBefore: number[] };
 
 /**
  * Books up to `buyers.length` seats of one event in one statement, in arrival order: buyer i gets a seat
@@ -47,17 +61,18 @@ export type BookingOutcome =
  * capacity change on that event to commit, then re-reading the newest row), so `granted` is computed from
  * the current count, and the UPDATE and INSERT of the same statement apply it while the lock is held.
  * The counter is written once per batch, never once per ticket. Overdue holds of the event are expired in
- * the same statement (lazy release, under the same lock), so their seats sell at once.
+ * the same statement (lazy release, under the same lock): their seats sell at once, unless people wait.
  */
 export async function bookSeats(database: Database, eventId: number, buyers: number[], keyed: KeyedBuyer[] = []): Promise<BookingOutcome> {
   const rows = await bookSeatsStatement(database, eventId, buyers, keyed);
   const row = rows[0];
   if (!row) return { kind: 'no-such-event' };
   const recordedBefore = (row.recorded_before ?? []).map((ord) => ord - 1);
-  if (row.limited) return { kind: 'per-user-limit', recordedBefore };
+  const { released } = row;
+  if (row.limited) return { kind: 'per-user-limit', released, recordedBefore };
   const { ticket_ids: ids, user_ids: userIds, codes, purchase_date: purchaseDate } = row;
   const recorded = readRecordedKeys(row.recorded);
-  if (row.granted <= 0 || !ids || !userIds || !codes || !purchaseDate) return { kind: 'booked', granted: 0, event: row, tickets: [], recorded, recordedBefore };
+  if (row.granted <= 0 || !ids || !userIds || !codes || !purchaseDate) return { kind: 'booked', granted: 0, released, event: row, tickets: [], recorded, recordedBefore };
   const event: EventRow = pickEvent(row);
   const tickets = ids.map((id, i) => ({
     id,
@@ -68,11 +83,12 @@ export async function bookSeats(database: Database, eventId: number, buyers: num
     code: codes[i]!,
     checked_in_at: null,
   }));
-  return { kind: 'booked', granted: row.granted, event, tickets, recorded, recordedBefore };
+  return { kind: 'booked', granted: row.granted, released, event, tickets, recorded, recordedBefore };
 }
 
 type BookSeatsRow = EventRow & {
   granted: number;
+  released: number;
   limited: boolean;
   ticket_ids: number[] | null;
   user_ids: number[] | null;
@@ -85,9 +101,9 @@ type BookSeatsRow = EventRow & {
 // A batch without keys runs the statement it always ran; one with keys, the same statement plus the records.
 function bookSeatsStatement(database: Database, eventId: number, buyers: number[], keyed: KeyedBuyer[]): Promise<BookSeatsRow[]> {
   const values = [eventId, buyers.length, toIntArray(buyers)];
-  if (keyed.length === 0) return database.prepared<BookSeatsRow>('book_seats_v2', BOOK_SEATS_SQL, values);
+  if (keyed.length === 0) return database.prepared<BookSeatsRow>('book_seats_v3', BOOK_SEATS_SQL, values);
   const keys = [toIntArray(keyed.map((buyer) => buyer.index + 1)), toTextArray(keyed.map((buyer) => buyer.key)), toTextArray(keyed.map((buyer) => buyer.requestHash))];
-  return database.prepared<BookSeatsRow>('book_seats_keyed_v1', BOOK_SEATS_KEYED_SQL, [...values, ...keys]).catch(rethrowKeyTaken);
+  return database.prepared<BookSeatsRow>('book_seats_keyed_v2', BOOK_SEATS_KEYED_SQL, [...values, ...keys]).catch(rethrowKeyTaken);
 }
 
 /** The key of buyer `index` (0-based, in the batch's arrival order). */
@@ -116,23 +132,27 @@ const EXPIRE_OVERDUE_HOLDS_OF_EV = /* sql */ `UPDATE orders o SET status = 'expi
 
 // $1 event id, $2 number of buyers, $3 their user ids in arrival order. Prepared once per connection.
 // A keyed batch (below) passes its own buyers and count, and has whole tickets returned to record them.
+// Sellable = free seats (overdue holds counted back) minus the people in line, never below 0; everything
+// from the locked row `ev` (see the two rules at the top).
 const bookSeatsCtes = (issuedColumns = 'id, user_id, purchase_date, code', buyers = 'unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)', count = '$2::int') => /* sql */ `
   ev AS (
-    SELECT id, total_tickets - tickets_sold - tickets_held AS free, max_per_user IS NOT NULL AS limited
+    SELECT id, total_tickets, tickets_sold, tickets_held, total_tickets - tickets_sold - tickets_held AS free, waiting,
+           max_per_user IS NOT NULL AS limited
     FROM events WHERE id = $1 FOR UPDATE
   ), expired AS (
     ${EXPIRE_OVERDUE_HOLDS_OF_EV}
   ), quota AS (
-    SELECT ev.id, ev.limited, freed.seats AS freed,
-           CASE WHEN ev.limited THEN 0 ELSE LEAST(${count}, ev.free + freed.seats) END AS granted
+    SELECT ev.id, ev.limited, ev.total_tickets, ev.tickets_sold, ev.tickets_held, freed.seats AS freed,
+           CASE WHEN ev.limited THEN 0 ELSE LEAST(${count}, GREATEST(ev.free + freed.seats - ev.waiting, 0)) END AS granted
     FROM ev, (SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired) freed
   ), taken AS (
-    UPDATE events e SET tickets_sold = e.tickets_sold + quota.granted, tickets_held = e.tickets_held - quota.freed
+    UPDATE events e
+    SET total_tickets = quota.total_tickets, tickets_sold = quota.tickets_sold + quota.granted, tickets_held = quota.tickets_held - quota.freed
     FROM quota WHERE e.id = quota.id AND (quota.granted > 0 OR quota.freed > 0)
     RETURNING ${EVENT_COLUMN_LIST}
   ), issued AS (
-    INSERT INTO tickets (event_id, user_id, status)
-    SELECT taken.id, buyer.user_id, 'booked'
+    INSERT INTO tickets (event_id, user_id, status, price)
+    SELECT taken.id, buyer.user_id, 'booked', taken.ticket_price
     FROM taken, quota, ${buyers}
     WHERE buyer.ord <= quota.granted
     RETURNING ${issuedColumns}
@@ -144,7 +164,7 @@ const bookSeatsCtes = (issuedColumns = 'id, user_id, purchase_date, code', buyer
            array_agg(code ORDER BY id) AS codes, max(purchase_date) AS purchase_date
     FROM issued
   )`;
-const BOOK_SEATS_SELECT = 'SELECT quota.granted, quota.limited, taken.*, issued_arrays.* FROM quota LEFT JOIN taken ON true CROSS JOIN issued_arrays';
+const BOOK_SEATS_SELECT = 'SELECT quota.granted, quota.freed AS released, quota.limited, taken.*, issued_arrays.* FROM quota LEFT JOIN taken ON true CROSS JOIN issued_arrays';
 const BOOK_SEATS_SQL = `WITH ${bookSeatsCtes()} ${BOOK_SEATS_SELECT}`;
 
 // The keyed batch: $4 the 1-based positions of the buyers who sent a key, $5 their keys, $6 their request
@@ -179,16 +199,16 @@ const BOOK_SEATS_KEYED_SQL = `WITH keyed AS (
     CROSS JOIN taken
     RETURNING user_id, key, response
   )
-  SELECT quota.granted, quota.limited, taken.*, issued_arrays.*,
+  SELECT quota.granted, quota.freed AS released, quota.limited, taken.*, issued_arrays.*,
          (SELECT jsonb_agg(jsonb_build_object('user_id', user_id, 'key', key, 'response', response)) FROM recorded) AS recorded,
          (SELECT array_agg(ord::int) FROM recorded_before) AS recorded_before
   FROM quota LEFT JOIN taken ON true CROSS JOIN issued_arrays`;
 
 /**
- * Cancels one booked ticket of `userId` and returns its seat, or null when no such booked ticket exists.
- * Exactly once: the UPDATE locks the ticket row, so a concurrent cancel re-checks `status = 'booked'` after
- * this one commits, finds it false and releases nothing. The event row is locked first, as in every statement
- * here (event, then orders, then tickets): cancelling a whole order locks in that order, so no deadlock.
+ * Cancels one booked, not checked-in ticket of `userId` and returns its seat, or null when no such ticket
+ * exists. Exactly once: the UPDATE locks the ticket row, so a concurrent cancel (or check-in) re-checks
+ * `status = 'booked' AND checked_in_at IS NULL` after this one commits, finds it false and changes nothing.
+ * The event row is locked first, as in every statement here; see cancelOrder for the lock order.
  */
 export async function cancelTicket(db: Db, ticketId: number, userId: number): Promise<TicketWithEvent | null> {
   const rows = await queryRows<
@@ -196,16 +216,16 @@ export async function cancelTicket(db: Db, ticketId: number, userId: number): Pr
   >(
     db,
     sql`WITH ev AS (
-          SELECT e.id FROM events e JOIN tickets t ON t.event_id = e.id
+          SELECT e.id, e.total_tickets, e.tickets_sold, e.tickets_held FROM events e JOIN tickets t ON t.event_id = e.id
           WHERE t.id = ${ticketId} AND t.user_id = ${userId} AND t.status = 'booked'
           FOR UPDATE OF e
         ), cancelled AS (
           UPDATE tickets t SET status = 'cancelled'
-          FROM ev WHERE t.id = ${ticketId} AND t.user_id = ${userId} AND t.status = 'booked' AND t.event_id = ev.id
+          FROM ev WHERE t.id = ${ticketId} AND t.user_id = ${userId} AND t.status = 'booked' AND t.checked_in_at IS NULL AND t.event_id = ev.id
           RETURNING t.id, t.event_id, t.user_id, t.status, t.purchase_date, t.code, t.checked_in_at
         ), released AS (
-          UPDATE events e SET tickets_sold = e.tickets_sold - 1
-          FROM cancelled WHERE e.id = cancelled.event_id
+          UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold - 1, tickets_held = ev.tickets_held
+          FROM cancelled, ev WHERE e.id = cancelled.event_id
           RETURNING ${EVENT_COLUMNS}
         )
         SELECT released.*, cancelled.id AS ticket_id, cancelled.user_id, cancelled.status, cancelled.purchase_date,
@@ -239,6 +259,7 @@ export async function updateEvent(db: Db, eventId: number, ownerId: number | nul
           event_name = COALESCE(${values.eventName ?? null}::varchar, e.event_name),
           date = COALESCE(${values.date?.toISOString() ?? null}::timestamptz, e.date),
           ticket_price = COALESCE(${values.ticketPrice ?? null}::numeric, e.ticket_price),
+          currency = COALESCE(${values.currency ?? null}::varchar, e.currency),
           total_tickets = COALESCE(${values.totalTickets ?? null}::int, e.total_tickets),
           max_per_order = COALESCE(${values.maxPerOrder ?? null}::int, e.max_per_order),
           max_per_user = CASE WHEN ${values.maxPerUser !== undefined}::boolean THEN ${values.maxPerUser ?? null}::int ELSE e.max_per_user END,
@@ -271,26 +292,31 @@ export async function deleteUnsoldEvent(db: Db, eventId: number, ownerId: number
  * Null when there is no such event. Inside a transaction the lock is kept until commit (placeOrder); on its
  * own (the sweeper) it is released at once. Safe: `FOR UPDATE` waits for every other writer of the event and
  * re-reads its newest row; each expiry re-checks `status = 'pending'` on the order's newest version, so an
- * order confirmed meanwhile is never expired, and each hold's seats come back exactly once.
+ * order confirmed meanwhile is never expired, and each hold's seats come back exactly once. `waiting` is the
+ * number of people in line (their seats are not for sale).
  */
-export async function lockEventReleasingExpiredHolds(db: Db, eventId: number): Promise<{ event: EventRow; released: number } | null> {
-  const rows = await queryRows<EventRow & { released: number }>(
+export async function lockEventReleasingExpiredHolds(
+  db: Db,
+  eventId: number,
+): Promise<{ event: EventRow; released: number; waiting: number } | null> {
+  const rows = await queryRows<EventRow & { released: number; waiting: number }>(
     db,
     sql`WITH ev AS (
-          SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ${eventId} FOR UPDATE
+          SELECT ${EVENT_COLUMNS}, e.waiting FROM events e WHERE e.id = ${eventId} FOR UPDATE
         ), expired AS (
           ${sql.raw(EXPIRE_OVERDUE_HOLDS_OF_EV)}
         ), freed AS (
           SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired
         ), released AS (
-          UPDATE events e SET tickets_held = e.tickets_held - freed.seats FROM freed WHERE e.id = ${eventId} AND freed.seats > 0
+          UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold, tickets_held = ev.tickets_held - freed.seats
+          FROM ev, freed WHERE e.id = ev.id AND freed.seats > 0
           RETURNING e.id
         )
         SELECT ev.*, freed.seats AS released FROM ev, freed`,
   );
   const row = rows[0];
   if (!row) return null;
-  return { event: { ...pickEvent(row), tickets_held: row.tickets_held - row.released }, released: row.released };
+  return { event: { ...pickEvent(row), tickets_held: row.tickets_held - row.released }, released: row.released, waiting: row.waiting };
 }
 
 export interface OrderRequest {
@@ -336,14 +362,15 @@ async function placeOrderAtOnce(db: Db, { eventId, userId, quantity, hold, key }
   const rows = await queryRows<PlacedRow & { verdict: 'per-user-limit' | 'over-order-limit' | 'sold-out' | 'placed'; released: number; order_limit: number }>(
     db,
     sql`WITH ev AS (
-          SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ${eventId} FOR UPDATE
+          SELECT ${EVENT_COLUMNS}, e.waiting FROM events e WHERE e.id = ${eventId} FOR UPDATE
         ), expired AS (
           ${sql.raw(EXPIRE_OVERDUE_HOLDS_OF_EV)}
         ), verdict AS (
-          SELECT ev.id, ev.max_per_order, freed.seats AS released,
+          -- Sellable: free seats (overdue holds counted back) minus the people in line.
+          SELECT ev.id, ev.max_per_order, ev.total_tickets, ev.tickets_sold, ev.tickets_held, freed.seats AS released,
                  CASE WHEN ev.max_per_user IS NOT NULL THEN 'per-user-limit'
                       WHEN ${quantity}::int > ev.max_per_order THEN 'over-order-limit'
-                      WHEN ev.total_tickets - ev.tickets_sold - ev.tickets_held + freed.seats < ${quantity}::int THEN 'sold-out'
+                      WHEN ev.total_tickets - ev.tickets_sold - ev.tickets_held + freed.seats - ev.waiting < ${quantity}::int THEN 'sold-out'
                       ELSE 'placed' END AS verdict
           FROM ev, (SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired) freed
         ), placed AS (
@@ -354,14 +381,15 @@ async function placeOrderAtOnce(db: Db, { eventId, userId, quantity, hold, key }
           RETURNING *
         ), counted AS (
           UPDATE events e
-          SET tickets_sold = e.tickets_sold + CASE WHEN placed.id IS NULL THEN 0 ELSE ${hold ? 0 : quantity}::int END,
-              tickets_held = e.tickets_held - verdict.released + CASE WHEN placed.id IS NULL THEN 0 ELSE ${hold ? quantity : 0}::int END
+          SET total_tickets = verdict.total_tickets,
+              tickets_sold = verdict.tickets_sold + CASE WHEN placed.id IS NULL THEN 0 ELSE ${hold ? 0 : quantity}::int END,
+              tickets_held = verdict.tickets_held - verdict.released + CASE WHEN placed.id IS NULL THEN 0 ELSE ${hold ? quantity : 0}::int END
           FROM verdict LEFT JOIN placed ON true
           WHERE e.id = verdict.id AND (verdict.released > 0 OR placed.id IS NOT NULL)
           RETURNING ${EVENT_COLUMNS}
         ), issued AS (
-          INSERT INTO tickets (event_id, user_id, status, order_id)
-          SELECT placed.event_id, placed.user_id, 'booked', placed.id FROM placed, generate_series(1, placed.quantity)
+          INSERT INTO tickets (event_id, user_id, status, order_id, price)
+          SELECT placed.event_id, placed.user_id, 'booked', placed.id, ev.ticket_price FROM placed, ev, generate_series(1, placed.quantity)
           WHERE placed.status = 'confirmed'
           RETURNING *
         )${recordOrderSale(key, { order: 'placed', event: 'counted', issued: 'issued' })}
@@ -389,9 +417,10 @@ function placeOrderCountingBuyer(db: Db, { eventId, userId, quantity, hold, key 
   const placing = transaction(db, async (tx): Promise<PlaceOutcome> => {
     const locked = await lockEventReleasingExpiredHolds(tx, eventId);
     if (!locked) return { kind: 'no-such-event', released: 0 };
-    const { event, released } = locked;
+    const { event, released, waiting } = locked;
     if (quantity > event.max_per_order) return { kind: 'over-order-limit', limit: event.max_per_order, released };
-    if (event.total_tickets - event.tickets_sold - event.tickets_held < quantity) return { kind: 'sold-out', released };
+    // Seats of people in line are not for sale (see the top of this file).
+    if (event.total_tickets - event.tickets_sold - event.tickets_held - waiting < quantity) return { kind: 'sold-out', released };
     const rows = await queryRows<PlacedRow & { owned: number }>(
       tx,
       // The buyer's seats (booked tickets + pending holds) are counted only when the event has a limit.
@@ -413,8 +442,9 @@ function placeOrderCountingBuyer(db: Db, { eventId, userId, quantity, hold, key 
             FROM placed WHERE e.id = placed.event_id
             RETURNING ${EVENT_COLUMNS}
           ), issued AS (
-            INSERT INTO tickets (event_id, user_id, status, order_id)
-            SELECT placed.event_id, placed.user_id, 'booked', placed.id FROM placed, generate_series(1, placed.quantity)
+            INSERT INTO tickets (event_id, user_id, status, order_id, price)
+            SELECT placed.event_id, placed.user_id, 'booked', placed.id, ${event.ticket_price}::numeric
+            FROM placed, generate_series(1, placed.quantity)
             WHERE placed.status = 'confirmed'
             RETURNING *
           )${recordOrderSale(key, { order: 'placed', event: 'counted', issued: 'issued' })}
@@ -439,9 +469,11 @@ function placedOrder(rows: PlacedRow[]): OrderWithTickets {
   return { order: order!, event, tickets };
 }
 
-// The event of order $1 of user $2, row-locked before the order itself (see the lock order above).
+// The event of order $1 of user $2, row-locked before the order itself (see the lock order above), with the
+// counters of the locked row version to write from.
 const lockEventOfOrder = (orderId: number, userId: number) =>
-  sql`SELECT e.id FROM events e JOIN orders o ON o.event_id = e.id WHERE o.id = ${orderId} AND o.user_id = ${userId} FOR UPDATE OF e`;
+  sql`SELECT e.id, e.total_tickets, e.tickets_sold, e.tickets_held FROM events e JOIN orders o ON o.event_id = e.id
+      WHERE o.id = ${orderId} AND o.user_id = ${userId} FOR UPDATE OF e`;
 
 /**
  * Confirms a pending hold of `userId`, or expires it if it is overdue: exactly one of the two, in one
@@ -459,13 +491,15 @@ export async function settleHold(db: Db, orderId: number, userId: number, key?: 
           FROM ev WHERE o.id = ${orderId} AND o.event_id = ev.id AND o.status = 'pending'
           RETURNING o.*
         ), moved AS (
-          UPDATE events e SET tickets_held = e.tickets_held - s.quantity,
-                              tickets_sold = e.tickets_sold + CASE WHEN s.status = 'confirmed' THEN s.quantity ELSE 0 END
-          FROM settled s WHERE e.id = s.event_id
+          UPDATE events e SET total_tickets = ev.total_tickets, tickets_held = ev.tickets_held - s.quantity,
+                              tickets_sold = ev.tickets_sold + CASE WHEN s.status = 'confirmed' THEN s.quantity ELSE 0 END
+          FROM settled s, ev WHERE e.id = s.event_id
           RETURNING ${EVENT_COLUMNS}
         ), issued AS (
-          INSERT INTO tickets (event_id, user_id, status, order_id)
-          SELECT s.event_id, s.user_id, 'booked', s.id FROM settled s, generate_series(1, s.quantity) WHERE s.status = 'confirmed'
+          -- Each ticket costs what the hold was priced at when it was made.
+          INSERT INTO tickets (event_id, user_id, status, order_id, price)
+          SELECT s.event_id, s.user_id, 'booked', s.id, round(s.total_price / s.quantity, 2)
+          FROM settled s, generate_series(1, s.quantity) WHERE s.status = 'confirmed'
           RETURNING *
         )${recordOrderSale(key, { order: 'settled', event: 'moved', issued: 'issued' })}
         SELECT moved.*, ${sql.raw(orderColumns('settled'))}, ${sql.raw(ticketColumns('issued'))}${recordedColumn(key)}
@@ -475,18 +509,19 @@ export async function settleHold(db: Db, orderId: number, userId: number, key?: 
   return rows.length === 0 ? null : placedOrder(rows);
 }
 
+export type CancelOutcome = { kind: 'cancelled'; eventId: number; seats: number } | { kind: 'checked-in' };
+
 /**
  * Cancels an order of `userId` in the given status and returns its seats: a pending hold gives back its held
- * seats; a confirmed order cancels its still-booked tickets and gives back theirs. One statement each; the
+ * seats; a confirmed order cancels its still-booked tickets and gives back theirs, unless one of them is
+ * checked in: then nothing changes (`checked-in`), the order is refused whole. One statement each; the
  * UPDATE re-checks the status on the order's newest version (after the event lock), so a cancel racing a
  * confirm, an expiry or another cancel applies once or not at all. Null when nothing matched.
+ * Locks: event, then the order's tickets (FOR UPDATE reads their newest checked_in_at, and a check-in after
+ * it waits and then finds them cancelled), then the order. Every statement that locks an order or a ticket
+ * holds its event's lock first (check-in locks one ticket only), so this order cannot deadlock.
  */
-export async function cancelOrder(
-  db: Db,
-  orderId: number,
-  userId: number,
-  status: 'pending' | 'confirmed',
-): Promise<{ eventId: number; seats: number } | null> {
+export async function cancelOrder(db: Db, orderId: number, userId: number, status: 'pending' | 'confirmed'): Promise<CancelOutcome | null> {
   const statement =
     status === 'pending'
       ? sql`WITH ev AS (${lockEventOfOrder(orderId, userId)}
@@ -495,27 +530,36 @@ export async function cancelOrder(
               WHERE o.id = ${orderId} AND o.event_id = ev.id AND o.status = 'pending'
               RETURNING o.event_id, o.quantity
             ), released AS (
-              UPDATE events e SET tickets_held = e.tickets_held - c.quantity FROM cancelled c WHERE e.id = c.event_id
+              UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold, tickets_held = ev.tickets_held - c.quantity
+              FROM cancelled c, ev WHERE e.id = c.event_id
               RETURNING e.id
             )
-            SELECT event_id, quantity AS seats FROM cancelled`
+            SELECT event_id, quantity AS seats, 0 AS checked_in FROM cancelled`
       : sql`WITH ev AS (${lockEventOfOrder(orderId, userId)}
+            ), still_booked AS (
+              SELECT t.id, t.checked_in_at FROM tickets t, ev WHERE t.order_id = ${orderId} AND t.status = 'booked' FOR UPDATE OF t
             ), cancelled AS (
               UPDATE orders o SET status = 'cancelled' FROM ev
               WHERE o.id = ${orderId} AND o.event_id = ev.id AND o.status = 'confirmed'
+                AND NOT EXISTS (SELECT 1 FROM still_booked WHERE checked_in_at IS NOT NULL)
               RETURNING o.id, o.event_id
             ), voided AS (
-              UPDATE tickets t SET status = 'cancelled' FROM cancelled c WHERE t.order_id = c.id AND t.status = 'booked'
+              UPDATE tickets t SET status = 'cancelled' FROM cancelled c, still_booked b WHERE t.id = b.id AND t.order_id = c.id
               RETURNING t.id
             ), released AS (
-              UPDATE events e SET tickets_sold = e.tickets_sold - (SELECT count(*) FROM voided)::int
-              FROM cancelled c WHERE e.id = c.event_id
+              UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold - (SELECT count(*) FROM voided)::int,
+                                  tickets_held = ev.tickets_held
+              FROM cancelled c, ev WHERE e.id = c.event_id
               RETURNING e.id
             )
-            SELECT event_id, (SELECT count(*) FROM voided)::int AS seats FROM cancelled`;
-  const rows = await queryRows<{ event_id: number; seats: number }>(db, statement);
+            SELECT c.event_id, (SELECT count(*) FROM voided)::int AS seats, k.n AS checked_in
+            FROM (SELECT count(*)::int AS n FROM still_booked WHERE checked_in_at IS NOT NULL) k LEFT JOIN cancelled c ON true
+            WHERE c.id IS NOT NULL OR k.n > 0`;
+  const rows = await queryRows<{ event_id: number | null; seats: number; checked_in: number }>(db, statement);
   const row = rows[0];
-  return row ? { eventId: row.event_id, seats: row.seats } : null;
+  if (!row) return null;
+  if (row.event_id === null) return { kind: 'checked-in' };
+  return { kind: 'cancelled', eventId: row.event_id, seats: row.seats };
 }
 
 // ---- Waiting list: seats that come back go to the first in line as holds of one seat.
@@ -535,13 +579,16 @@ export interface Promotion {
  * joins to the line) and reads the newest counts, so it never hands out more than the free seats. The line
  * is read with `FOR UPDATE` under the LIMIT (PostgreSQL locks before it counts): a row that a concurrent
  * promotion already deleted fails its lock and is skipped, the next one taken instead; and only rows this
- * statement deleted get an order, so each buyer gets exactly one hold per turn in line.
+ * statement deleted get an order, so each buyer gets exactly one hold per turn in line. events.waiting
+ * goes down by the holds made; a join its snapshot missed stays counted there, so its seat stays reserved
+ * until the next promotion (the sweeper retries events with free seats and people in line).
  */
 export async function promoteWaitlist(db: Db, eventId: number): Promise<Promotion> {
   const rows = await queryRows<{ released: number; order_id: number | null; user_id: number | null }>(
     db,
     sql`WITH ev AS (
-          SELECT e.id, e.ticket_price, e.hold_minutes, e.total_tickets - e.tickets_sold - e.tickets_held AS free
+          SELECT e.id, e.ticket_price, e.hold_minutes, e.total_tickets, e.tickets_sold, e.tickets_held, e.waiting,
+                 e.total_tickets - e.tickets_sold - e.tickets_held AS free
           FROM events e WHERE e.id = ${eventId} FOR UPDATE
         ), expired AS (
           ${sql.raw(EXPIRE_OVERDUE_HOLDS_OF_EV)}
@@ -559,8 +606,10 @@ export async function promoteWaitlist(db: Db, eventId: number): Promise<Promotio
           FROM ev, promoted p ORDER BY p.id
           RETURNING id, user_id
         ), counted AS (
-          UPDATE events e SET tickets_held = e.tickets_held - freed.seats + (SELECT count(*) FROM held)::int
-          FROM freed WHERE e.id = ${eventId} AND (freed.seats > 0 OR EXISTS (SELECT 1 FROM held))
+          UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold,
+                              tickets_held = ev.tickets_held - freed.seats + (SELECT count(*) FROM held)::int,
+                              waiting = ev.waiting - (SELECT count(*) FROM held)::int
+          FROM ev, freed WHERE e.id = ev.id AND (freed.seats > 0 OR EXISTS (SELECT 1 FROM held))
           RETURNING e.id
         )
         SELECT freed.seats AS released, held.id AS order_id, held.user_id FROM freed LEFT JOIN held ON true ORDER BY held.id`,

@@ -4,10 +4,11 @@ import { Type } from 'typebox';
 import type { Deps } from '../app.js';
 import { idempotency, IdempotencyHeaders } from '../http/idempotency.js';
 import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
+import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { BookBody, PageQuery, TicketOut } from './schemas.js';
 import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets, replayTicket } from './service.js';
 
-export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher }: Deps): Promise<void> {
+export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher, queueGate }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const idempotent = idempotency(db, replayTicket, { lookUpFirst: false });
 
@@ -15,18 +16,23 @@ export async function bookingRoutes(instance: FastifyInstance, { db, readDb, bat
     '/book',
     {
       onRequest: app.authenticate,
-      ...idempotent.hooks,
+      // Waiting room (issue 14): the Queue-Pass check runs first (memory and an HMAC only); a booking made
+      // with a pass frees its slot in the room's `active`.
+      preHandler: queueGate.purchase,
+      onSend: idempotent.hooks.onSend,
+      onResponse: [idempotent.hooks.onResponse, queueGate.completed],
       schema: {
         tags: ['bookings'],
         summary: 'Book one ticket',
         description:
           'Sold out answers 400 `{"detail": "Sold Out"}`. Under extreme load, 503 with `Retry-After`. ' +
           'When the event limits tickets per buyer (max_per_user), a booking past it is 409. ' +
-          'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`) and books nothing.',
+          'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`) and books nothing. ' +
+          'While the event has a waiting room open or paused, `Queue-Pass` is required (403 without a valid one); before its onsale_at, 403 `Not on sale yet`.',
         security: bearer,
-        headers: IdempotencyHeaders,
+        headers: Type.Object({ ...IdempotencyHeaders.properties, ...QueuePassHeaders.properties }),
         body: BookBody,
-        response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
+        response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
       },
     },
     (request, reply) => idempotent.serve(request, reply, (key) => bookTicket(batcher, db, request.body.event_id, request.user.id, key)),
@@ -69,9 +75,10 @@ export async function bookingRoutes(instance: FastifyInstance, { db, readDb, bat
       schema: {
         tags: ['bookings'],
         summary: 'Cancel one of my tickets; its seat returns to sale',
+        description: 'Already cancelled: 400. Already checked in (used at the door): 409, nothing changes.',
         security: bearer,
         params: IdParams,
-        response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut },
+        response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut },
       },
     },
     (request) => cancelOwnTicket(db, batcher, request.params.id, request.user.id),

@@ -86,6 +86,6 @@ export function toOrders(rows: FlatOrderRow[]): OrderWithTickets[] {
 }
 
 export function pickEvent(row: EventRow): EventRow {
-  const { id, event_name, date, ticket_price, total_tickets, tickets_sold, tickets_held, max_per_order, max_per_user, hold_minutes, owner_id } = row;
-  return { id, event_name, date, ticket_price, total_tickets, tickets_sold, tickets_held, max_per_order, max_per_user, hold_minutes, owner_id };
+  const { id, event_name, date, ticket_price, total_tickets, tickets_sold, tickets_held, max_per_order, max_per_user, hold_minutes, currency, owner_id } = row;
+  return { id, event_name, date, ticket_price, total_tickets, tickets_sold, tickets_held, max_per_order, max_per_user, hold_minutes, currency, owner_id };
 }

@@ -42,6 +42,7 @@ export const TicketOut = Type.Object(
           max_per_order: 10,
           max_per_user: 4,
           hold_minutes: 10,
+          currency: 'EUR',
         },
       },
     ],

@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
-import { BadRequest, Forbidden, NotFound } from '../http/errors.js';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../http/errors.js';
 import { placeOrderOrRefuse } from '../orders/place.js';
 import { PerUserLimitApplies, type BookingBatcher } from './batcher.js';
 import type { KeyToRecord, RecordedSale } from './idempotency-records.js';
@@ -69,5 +69,6 @@ export async function cancelOwnTicket(db: Db, batcher: BookingBatcher, ticketId:
   const ticket = await findTicket(db, ticketId);
   if (!ticket) throw new NotFound('Ticket not found');
   if (ticket.user_id !== userId) throw new Forbidden('Not your ticket');
+  if (ticket.status === 'booked' && ticket.checked_in_at) throw new Conflict('Ticket already checked in');
   throw new BadRequest('Ticket already cancelled');
 }

@@ -4,6 +4,7 @@ import {
   bigserial,
   boolean,
   check,
+  doublePrecision,
   index,
   integer,
   json,
@@ -15,6 +16,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  uuid,
   varchar,
 } from 'drizzle-orm/pg-core';
 
@@ -53,6 +55,13 @@ export const events = pgTable(
     maxPerOrder: integer('max_per_order').notNull().default(10),
     maxPerUser: integer('max_per_user'),
     holdMinutes: integer('hold_minutes').notNull().default(10),
+    // People in this event's waiting list (rows of waitlist), kept under the event's row lock by join, leave
+    // and promotion: every selling statement sells only free - waiting, so seats that come back while people
+    // wait are theirs. A column, not a count, so a statement reads it from the row it locked (see inventory.ts).
+    waiting: integer('waiting').notNull().default(0),
+    // ISO 4217 code of ticket_price. The service always names it (from CURRENCY when the owner does not);
+    // the default only fills in events made before the column existed.
+    currency: varchar('currency', { length: 3 }).notNull().default('EUR'),
     ownerId: integer('owner_id').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -63,6 +72,8 @@ export const events = pgTable(
       sql`${table.ticketsHeld} >= 0 AND ${table.ticketsSold} + ${table.ticketsHeld} <= ${table.totalTickets}`,
     ),
     check('events_total_tickets_positive', sql`${table.totalTickets} > 0`),
+    check('events_waiting_nonnegative', sql`${table.waiting} >= 0`),
+    check('events_currency_code', sql`${table.currency} ~ '^[A-Z]{3}$'`),
     check('events_limits_valid', sql`${table.maxPerOrder} >= 1 AND (${table.maxPerUser} IS NULL OR ${table.maxPerUser} >= 1) AND ${table.holdMinutes} >= 1`),
     index('events_date_id_idx').on(table.date, table.id),
     index('events_owner_id_idx').on(table.ownerId),
@@ -93,6 +104,8 @@ export const tickets = pgTable(
         sql`lpad(to_hex((extract(epoch from clock_timestamp()) * 1000000)::bigint), 14, '0') || rtrim(translate(encode(uuid_send(gen_random_uuid()), 'base64'), '+/', '-_'), '=')`,
       ),
     checkedInAt: timestamp('checked_in_at', { withTimezone: true }),
+    // What the buyer paid for this seat, fixed at the sale: a later price edit never rewrites it.
+    price: numeric('price', { precision: 10, scale: 2 }).notNull(),
   },
   (table) => [
     check('tickets_status_valid', sql`${table.status} IN ('booked', 'cancelled')`),
@@ -271,4 +284,77 @@ export const webhookAttempts = pgTable(
     durationMs: integer('duration_ms').notNull(),
   },
   (table) => [index('webhook_attempts_outbox_id_idx').on(table.outboxId, table.id)],
+);
+
+// Waiting room (issue 14): one room per event; the admission leader is the only writer of its counters.
+export const waitingRooms = pgTable(
+  'waiting_rooms',
+  {
+    eventId: integer('event_id')
+      .primaryKey()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    state: text('state', { enum: ['open', 'paused', 'passthrough', 'closed'] }).notNull().default('open'),
+    prequeueOpensAt: timestamp('prequeue_opens_at', { withTimezone: true }).notNull(),
+    onsaleAt: timestamp('onsale_at', { withTimezone: true }).notNull(),
+    admitPerMinute: integer('admit_per_minute').notNull(),
+    maxActive: integer('max_active').notNull(),
+    passMinutes: integer('pass_minutes').notNull(),
+    graceSeconds: integer('grace_seconds').notNull(),
+    // The shuffle's seed, kept so the pre-queue's order can be re-derived in an audit.
+    seed: text('seed').notNull(),
+    shuffledAt: timestamp('shuffled_at', { withTimezone: true }),
+    // Highest position handed out, and the position the serving counter has passed (admitted or skipped).
+    lastPosition: integer('last_position').notNull().default(0),
+    servedUpTo: integer('served_up_to').notNull().default(0),
+    // Fractional admissions owed (the smoothing of admit_per_minute across ticks) and when the leader last ran.
+    admitCredit: doublePrecision('admit_credit').notNull().default(0),
+    lastTickAt: timestamp('last_tick_at', { withTimezone: true }),
+    // Counts written by the leader each tick, read by every process: GET answers never count rows.
+    waiting: integer('waiting').notNull().default(0),
+    active: integer('active').notNull().default(0),
+    admittedTotal: integer('admitted_total').notNull().default(0),
+    abandonedTotal: integer('abandoned_total').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    check('waiting_rooms_state_valid', sql`${table.state} IN ('open', 'paused', 'passthrough', 'closed')`),
+    check(
+      'waiting_rooms_settings_valid',
+      sql`${table.prequeueOpensAt} <= ${table.onsaleAt} AND ${table.admitPerMinute} BETWEEN 1 AND 1000000 AND ${table.maxActive} >= 1
+          AND ${table.passMinutes} BETWEEN 1 AND 120 AND ${table.graceSeconds} BETWEEN 5 AND 3600`,
+    ),
+  ],
+);
+
+// One place per account and room. position is null in the pre-queue until the shuffle, then fixed.
+export const queueEntries = pgTable(
+  'queue_entries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    eventId: integer('event_id')
+      .notNull()
+      .references(() => waitingRooms.eventId, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
+    position: integer('position'),
+    status: text('status', { enum: ['waiting', 'admitted', 'abandoned'] }).notNull().default('waiting'),
+    // Presence: the last poll, written at most every few seconds per buyer (coalesced), never per poll.
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    admittedAt: timestamp('admitted_at', { withTimezone: true }),
+    passId: uuid('pass_id'),
+    passExpiresAt: timestamp('pass_expires_at', { withTimezone: true }),
+    // A purchase made with the pass: its slot in `active` is free from then on.
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (table) => [
+    check('queue_entries_status_valid', sql`${table.status} IN ('waiting', 'admitted', 'abandoned')`),
+    uniqueIndex('queue_entries_event_user_key').on(table.eventId, table.userId),
+    uniqueIndex('queue_entries_event_position_key').on(table.eventId, table.position),
+    index('queue_entries_waiting_idx').on(table.eventId, table.position).where(sql`${table.status} = 'waiting'`),
+    index('queue_entries_active_idx').on(table.eventId, table.passExpiresAt).where(sql`${table.status} = 'admitted' AND ${table.completedAt} IS NULL`),
+    index('queue_entries_admitted_at_idx').on(table.eventId, table.admittedAt).where(sql`${table.admittedAt} IS NOT NULL`),
+    index('queue_entries_pass_id_idx').on(table.passId).where(sql`${table.passId} IS NOT NULL`),
+  ],
 );

@@ -14,11 +14,12 @@ export interface EventRow {
   max_per_order: number;
   max_per_user: number | null;
   hold_minutes: number;
+  currency: string;
   owner_id: number | null;
 }
 
 export const EVENT_COLUMN_LIST =
-  'e.id, e.event_name, e.date, e.ticket_price, e.total_tickets, e.tickets_sold, e.tickets_held, e.max_per_order, e.max_per_user, e.hold_minutes, e.owner_id';
+  'e.id, e.event_name, e.date, e.ticket_price, e.total_tickets, e.tickets_sold, e.tickets_held, e.max_per_order, e.max_per_user, e.hold_minutes, e.currency, e.owner_id';
 export const EVENT_COLUMNS = sql.raw(EVENT_COLUMN_LIST);
 
 export function toEventOut(row: EventRow): EventOut {
@@ -33,6 +34,7 @@ export function toEventOut(row: EventRow): EventOut {
     max_per_order: row.max_per_order,
     max_per_user: row.max_per_user,
     hold_minutes: row.hold_minutes,
+    currency: row.currency,
   };
 }
 
@@ -48,8 +50,8 @@ export async function insertEvent(db: Db, values: NewEventValues, ownerId: numbe
   const settingValues = given.map(([, value]) => sql`, ${value ?? null}::int`);
   const rows = await queryRows<EventRow>(
     db,
-    sql`INSERT INTO events AS e (event_name, date, ticket_price, total_tickets, owner_id${sql.join(columns)})
-        VALUES (${values.eventName}, ${values.date.toISOString()}, ${values.ticketPrice}, ${values.totalTickets}, ${ownerId}${sql.join(settingValues)})
+    sql`INSERT INTO events AS e (event_name, date, ticket_price, currency, total_tickets, owner_id${sql.join(columns)})
+        VALUES (${values.eventName}, ${values.date.toISOString()}, ${values.ticketPrice}, ${values.currency}, ${values.totalTickets}, ${ownerId}${sql.join(settingValues)})
         RETURNING ${EVENT_COLUMNS}`,
   );
   return rows[0]!;

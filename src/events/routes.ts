@@ -43,7 +43,7 @@ export async function eventRoutes(instance: FastifyInstance, { db, readDb, batch
         response: { 200: EventOut, 401: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => createEvent(db, request.body, request.user.id, config.openEventCreation),
+    (request) => createEvent(db, request.body, request.user.id, config),
   );
 
   const getOne = {

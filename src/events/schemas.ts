@@ -13,6 +13,7 @@ export const EventOut = Type.Object(
     max_per_order: Type.Integer({ description: 'Most seats one order may take' }),
     max_per_user: Type.Union([Type.Integer(), Type.Null()], { description: 'Most seats one buyer may own and hold in total; null: no limit' }),
     hold_minutes: Type.Integer({ description: 'How long a hold (POST /orders with "hold": true) keeps its seats' }),
+    currency: Type.String({ minLength: 3, maxLength: 3, description: 'ISO 4217 code of ticket_price (e.g. EUR)' }),
   },
   {
     examples: [
@@ -27,6 +28,7 @@ export const EventOut = Type.Object(
         max_per_order: 10,
         max_per_user: 4,
         hold_minutes: 10,
+        currency: 'EUR',
       },
     ],
   },
@@ -50,6 +52,10 @@ const eventFields = {
     examples: ['2027-06-01T19:30:00+02:00'],
   }),
   ticket_price: price,
+  // Optional, so clients that predate it keep working: the server's CURRENCY setting applies.
+  currency: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217 code (any letter case); default: the server’s CURRENCY setting', examples: ['EUR'] }),
+  ),
   total_tickets: Type.Integer({ minimum: 1, maximum: 1_000_000, examples: [500] }),
 };
 

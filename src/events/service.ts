@@ -8,8 +8,9 @@ import { findEvent, insertEvent, listEvents, toEventOut, type EventFilter, type 
 import type { EventCreate, EventListQuery, EventPatch } from './schemas.js';
 import { parseEventCreate, parseEventPatch, parseIsoDate } from './values.js';
 
-export async function createEvent(db: Db, body: EventCreate, ownerId: number, openEventCreation = true) {
-  const values = parseEventCreate(body, new Date());
+export async function createEvent(db: Db, body: EventCreate, ownerId: number, rules: { openEventCreation: boolean; currency: string }) {
+  const values = parseEventCreate(body, new Date(), rules.currency);
+  const { openEventCreation } = rules;
   await assertMayCreateEvents(db, ownerId, openEventCreation);
   return toEventOut(await insertEvent(db, values, ownerId));
 }

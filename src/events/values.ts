@@ -1,4 +1,5 @@
 import { invalidField } from '../http/errors.js';
+import { currencyCode } from './currency.js';
 import type { EventCreate, EventPatch } from './schemas.js';
 
 // Rules the JSON schema cannot state: a trimmed name, a real future date, a price with two decimals.
@@ -9,6 +10,7 @@ export interface EventValues {
   eventName?: string;
   date?: Date;
   ticketPrice?: string;
+  currency?: string;
   totalTickets?: number;
   // Sales settings; their ranges are all in the JSON schema. maxPerUser null means "no limit".
   maxPerOrder?: number;
@@ -16,11 +18,12 @@ export interface EventValues {
   holdMinutes?: number;
 }
 
-/** A new event's values: the four fields are required, the sales settings keep their defaults when absent. */
-export type NewEventValues = EventValues & Required<Pick<EventValues, 'eventName' | 'date' | 'ticketPrice' | 'totalTickets'>>;
+/** A new event's values: the four fields and the currency are set, the sales settings keep their defaults when absent. */
+export type NewEventValues = EventValues & Required<Pick<EventValues, 'eventName' | 'date' | 'ticketPrice' | 'totalTickets' | 'currency'>>;
 
-export function parseEventCreate(body: EventCreate, now: Date): NewEventValues {
-  return parseEventPatch(body, now) as NewEventValues;
+export function parseEventCreate(body: EventCreate, now: Date, defaultCurrency: string): NewEventValues {
+  const values = parseEventPatch(body, now);
+  return { ...values, currency: values.currency ?? defaultCurrency } as NewEventValues;
 }
 
 export function parseEventPatch(body: EventPatch, now: Date): EventValues {
@@ -28,6 +31,7 @@ export function parseEventPatch(body: EventPatch, now: Date): EventValues {
   if (body.event_name !== undefined) values.eventName = parseName(body.event_name);
   if (body.date !== undefined) values.date = parseFutureDate(body.date, now);
   if (body.ticket_price !== undefined) values.ticketPrice = parsePrice(body.ticket_price);
+  if (body.currency !== undefined) values.currency = parseCurrency(body.currency);
   if (body.total_tickets !== undefined) values.totalTickets = body.total_tickets;
   if (body.max_per_order !== undefined) values.maxPerOrder = body.max_per_order;
   if (body.max_per_user !== undefined) values.maxPerUser = body.max_per_user;
@@ -69,6 +73,12 @@ export function parseIsoDate(text: string, loc: (string | number)[]): Date {
 
 function daysIn(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function parseCurrency(text: string): string {
+  const code = currencyCode(text);
+  if (code === undefined) throw invalidField(['body', 'currency'], 'Input should be an ISO 4217 currency code such as EUR', 'currency_code');
+  return code;
 }
 
 function parsePrice(price: number | string): string {

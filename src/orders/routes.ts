@@ -5,10 +5,11 @@ import type { Deps } from '../app.js';
 import { PageQuery } from '../bookings/schemas.js';
 import { idempotency, IdempotencyHeaders } from '../http/idempotency.js';
 import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
+import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { OrderCreate, OrderOut } from './schemas.js';
 import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats, replayOrder } from './service.js';
 
-export async function orderRoutes(instance: FastifyInstance, { db, readDb, batcher }: Deps): Promise<void> {
+export async function orderRoutes(instance: FastifyInstance, { db, readDb, batcher, queueGate }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   // One per route: a twin waits only for a request of its own route (the same key elsewhere is a 422).
   const idempotentOrder = idempotency(db, replayOrder, { lookUpFirst: true });
@@ -19,7 +20,10 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, batch
     '/orders',
     {
       onRequest: app.authenticate,
-      ...idempotentOrder.hooks,
+      // Waiting room (issue 14): Queue-Pass check first; a purchase (not a hold) frees the pass's slot.
+      preHandler: queueGate.purchase,
+      onSend: idempotentOrder.hooks.onSend,
+      onResponse: [idempotentOrder.hooks.onResponse, queueGate.completed],
       schema: {
         tags: ['orders'],
         summary: 'Buy or hold several seats at once',
@@ -27,11 +31,12 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, batch
           'All or nothing: fewer seats left than `quantity` is 400 `{"detail": "Sold Out"}` and nothing is sold. ' +
           '`quantity` above the event’s max_per_order is 422; passing its max_per_user (tickets you own plus seats you hold) is 409. ' +
           'With `"hold": true` the seats are reserved (status `pending`) until `expires_at`; confirm them with POST /orders/{id}/confirm. ' +
-          'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`); the same key with another body is 422.',
+          'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`); the same key with another body is 422. ' +
+          'While the event has a waiting room open or paused, `Queue-Pass` is required (403 without a valid one); before its onsale_at, 403 `Not on sale yet`.',
         security: bearer,
-        headers: IdempotencyHeaders,
+        headers: Type.Object({ ...IdempotencyHeaders.properties, ...QueuePassHeaders.properties }),
         body: OrderCreate,
-        response: { 200: OrderOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
+        response: { 200: OrderOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
       },
     },
     (request, reply) => idempotentOrder.serve(request, reply, (key) => orderSeats(db, batcher, request.user.id, request.body, key)),
@@ -65,15 +70,19 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, batch
     '/orders/:id/confirm',
     {
       onRequest: app.authenticate,
-      ...idempotentConfirm.hooks,
+      // Waiting room (issue 14): confirming a hold of a gated event needs the pass too; it frees the slot.
+      preHandler: queueGate.confirm,
+      onSend: idempotentConfirm.hooks.onSend,
+      onResponse: [idempotentConfirm.hooks.onResponse, queueGate.completed],
       schema: {
         tags: ['orders'],
         summary: 'Turn my hold into booked tickets',
         description:
           'Only a pending order whose hold has not expired; otherwise 409 (an expired hold’s seats are already back on sale). ' +
-          'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`).',
+          'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`). ' +
+          'While the event has a waiting room open or paused, `Queue-Pass` is required (403 without a valid one).',
         security: bearer,
-        headers: IdempotencyHeaders,
+        headers: Type.Object({ ...IdempotencyHeaders.properties, ...QueuePassHeaders.properties }),
         params: IdParams,
         response: { 200: OrderOut, 409: ErrorOut, 503: ErrorOut, ...mine },
       },
@@ -88,7 +97,9 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, batch
       schema: {
         tags: ['orders'],
         summary: 'Cancel my order; its seats return to sale',
-        description: 'A hold gives its seats back; a confirmed order cancels its booked tickets. Already cancelled or expired: 409.',
+        description:
+          'A hold gives its seats back; a confirmed order cancels its booked tickets. Already cancelled or expired: 409. ' +
+          'A confirmed order with a checked-in ticket is refused whole (409), nothing changes.',
         security: bearer,
         params: IdParams,
         response: { 200: OrderOut, 409: ErrorOut, ...mine },

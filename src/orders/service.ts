@@ -56,6 +56,8 @@ export async function cancelOwnOrder(db: Db, batcher: BookingBatcher, orderId: n
   // Try as a hold, then as a confirmed order: each statement re-checks the status under the locks, so a
   // concurrent confirm between the two is cancelled as the confirmed order it has become.
   const cancelled = (await cancelOrder(db, orderId, userId, 'pending')) ?? (await cancelOrder(db, orderId, userId, 'confirmed'));
+  // A checked-in ticket was used at the door: its order is refused whole, nothing changed.
+  if (cancelled?.kind === 'checked-in') throw new Conflict('Ticket already checked in');
   const order = await findOrder(db, orderId);
   if (cancelled && order) {
     if (cancelled.seats > 0) batcher.seatsReturned(cancelled.eventId);

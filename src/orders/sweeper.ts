@@ -1,5 +1,4 @@
-import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../app.js';
+import type { FastifyBaseLogger } from 'fastify';
 import type { BookingBatcher } from '../bookings/batcher.js';
 import { lockEventReleasingExpiredHolds } from '../bookings/inventory.js';
 import type { Db } from '../db/client.js';
@@ -37,43 +36,51 @@ export async function sweepExpiredHolds(db: Db, batcher: BookingBatcher): Promis
   return released;
 }
 
-/** What the app's sweeper has done (app.holdSweeper), for tests and operators. */
-export interface SweeperState {
+/** The app's sweeper (app.holdSweeper): what it has done, for tests and operators, and how to stop it. */
+export interface HoldSweeper {
   readonly lease: LeaderLease;
   /** Sweeps this process ran (as the lease holder). */
   sweeps: number;
+  /** No sweep starts after this; resolves when the one running (if any) has finished and the lease is let go. */
+  stop(): Promise<void>;
 }
 
-/** Runs the sweeper in the background of the app: unref'd (never keeps the process alive), stopped on close. */
-export function startHoldSweeper(app: FastifyInstance, { db, batcher, config }: Deps): SweeperState {
-  const intervalMs = config.holdSweepSeconds * 1000;
-  // Three ticks: a leader renews twice before its lease could lapse; a dead one is replaced within three.
-  const state: SweeperState = { lease: new LeaderLease(db, 'hold-sweeper', 3 * intervalMs), sweeps: 0 };
+/**
+ * Runs the sweeper every `everySeconds` in the background: unref'd (never keeps the process alive). The app
+ * stops it first on close (src/app.ts), before the batches and promotions it may start are drained.
+ */
+export function startHoldSweeper(db: Db, batcher: BookingBatcher, everySeconds: number, log: FastifyBaseLogger): HoldSweeper {
+  const intervalMs = everySeconds * 1000;
   let running: Promise<void> | undefined;
   const tick = async () => {
-    if (!(await state.lease.tryLead())) return;
-    state.sweeps++;
+    if (!(await sweeper.lease.tryLead())) return;
+    sweeper.sweeps++;
     await sweepExpiredHolds(db, batcher);
   };
   const timer = setInterval(() => {
     // One sweep at a time: a slow one is not stacked on.
     running ??= tick()
-      .catch((error: unknown) => app.log.warn({ err: error }, 'hold sweeper: sweep failed; retrying at the next tick'))
+      .catch((error: unknown) => log.warn({ err: error }, 'hold sweeper: sweep failed; retrying at the next tick'))
       .finally(() => {
         running = undefined;
       });
   }, intervalMs);
   timer.unref();
-  app.addHook('onClose', async () => {
-    clearInterval(timer);
-    await running;
-    if (state.lease.isLeader()) await state.lease.release().catch(() => undefined);
-  });
-  return state;
+  const sweeper: HoldSweeper = {
+    // Three ticks: a leader renews twice before its lease could lapse; a dead one is replaced within three.
+    lease: new LeaderLease(db, 'hold-sweeper', 3 * intervalMs),
+    sweeps: 0,
+    async stop() {
+      clearInterval(timer);
+      await running;
+      if (sweeper.lease.isLeader()) await sweeper.lease.release().catch(() => undefined);
+    },
+  };
+  return sweeper;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    holdSweeper: SweeperState;
+    holdSweeper: HoldSweeper;
   }
 }

@@ -6,13 +6,30 @@ import { EventIdParams } from '../events/schemas.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
 import { prefersCsv } from './csv.js';
 import { AttendeesOut, AttendeesQuery, StatsOut } from './schemas.js';
-import { attendeesCsv, eventAttendees, eventStats } from './service.js';
+import { PageQuery } from '../bookings/schemas.js';
+import { EventOut } from '../events/schemas.js';
+import { attendeesCsv, eventAttendees, eventStats, ownedEvents } from './service.js';
 
 const forbidden = errorOut('Only the event owner or an admin can see its sales');
 const notFound = errorOut('Event not found');
 
 export async function organizerRoutes(instance: FastifyInstance, { readDb }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
+    '/me/events',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['organizers'],
+        summary: 'The events I own, soonest first, past ones included',
+        security: bearer,
+        querystring: PageQuery,
+        response: { 200: Type.Array(EventOut), 401: ErrorOut, 422: ValidationErrorOut },
+      },
+    },
+    (request) => ownedEvents(readDb, request.user.id, request.query.skip, request.query.limit),
+  );
 
   app.get(
     '/events/:id/stats',
@@ -51,7 +68,7 @@ export async function organizerRoutes(instance: FastifyInstance, { readDb }: Dep
               'application/json': { schema: AttendeesOut },
               'text/csv': {
                 schema: Type.String({
-                  examples: ['ticket_id,user_id,email,status,purchase_date,checked_in_at\r\n7,3,ada@example.com,booked,2027-05-01T09:12:00.000Z,\r\n'],
+                  examples: ['ticket_id,user_id,email,status,purchase_date,checked_in_at,ticket_price,currency\r\n7,3,ada@example.com,booked,2027-05-01T09:12:00.000Z,,50.00,EUR\r\n'],
                 }),
               },
             },

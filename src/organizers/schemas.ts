@@ -10,7 +10,10 @@ export const StatsOut = Type.Object(
     available: Type.Integer({ description: 'capacity − sold − held' }),
     cancelled: Type.Integer(),
     checked_in: Type.Integer({ description: 'Tickets admitted at the door' }),
-    revenue: Type.String({ description: 'Exact decimal string: ticket_price × tickets booked, computed in SQL numeric' }),
+    revenue: Type.String({
+      description: 'Exact decimal string: the price paid for every ticket still booked, summed in SQL numeric (a later price edit changes nothing)',
+    }),
+    currency: Type.String({ description: 'ISO 4217 code of revenue (the event’s currency)' }),
     sales_per_hour: Type.Array(
       Type.Object({ hour: Type.String({ format: 'date-time', description: 'Start of the UTC hour' }), sold: Type.Integer() }),
       { description: 'Tickets still booked, by the hour they were bought; hours with none are left out' },
@@ -27,6 +30,7 @@ export const StatsOut = Type.Object(
         cancelled: 1,
         checked_in: 1,
         revenue: '150.00',
+        currency: 'EUR',
         sales_per_hour: [
           { hour: '2027-05-01T09:00:00.000Z', sold: 2 },
           { hour: '2027-05-01T11:00:00.000Z', sold: 1 },
@@ -44,6 +48,7 @@ export const AttendeeOut = Type.Object({
   status: Type.Union([Type.Literal('booked'), Type.Literal('cancelled')]),
   purchase_date: Type.String({ format: 'date-time' }),
   checked_in_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  price: Type.String({ description: 'What was paid for this ticket, as a decimal string (the price when it was sold)' }),
 });
 
 export const AttendeesOut = Type.Object(
@@ -51,9 +56,17 @@ export const AttendeesOut = Type.Object(
   {
     examples: [
       {
-        event: { id: 1, event_name: 'Rust & Roll', date: '2027-06-01T19:30:00.000Z', ticket_price: '50.00', total_tickets: 500, tickets_sold: 1, tickets_available: 499 },
+        event: { id: 1, event_name: 'Rust & Roll', date: '2027-06-01T19:30:00.000Z', ticket_price: '50.00', total_tickets: 500, tickets_sold: 1, tickets_available: 499, max_per_order: 10, max_per_user: null, hold_minutes: 10, currency: 'EUR' },
         attendees: [
-          { ticket_id: 7, user_id: 3, email: 'ada@example.com', status: 'booked', purchase_date: '2027-05-01T09:12:00.000Z', checked_in_at: null },
+          {
+            ticket_id: 7,
+            user_id: 3,
+            email: 'ada@example.com',
+            status: 'booked',
+            purchase_date: '2027-05-01T09:12:00.000Z',
+            checked_in_at: null,
+            price: '50.00',
+          },
         ],
       },
     ],
@@ -61,7 +74,8 @@ export const AttendeesOut = Type.Object(
 );
 export type AttendeesOut = Static<typeof AttendeesOut>;
 
-export const ATTENDEES_CSV_HEADER = ['ticket_id', 'user_id', 'email', 'status', 'purchase_date', 'checked_in_at'] as const;
+// currency comes last, so readers of the earlier columns by position keep working.
+export const ATTENDEES_CSV_HEADER = ['ticket_id', 'user_id', 'email', 'status', 'purchase_date', 'checked_in_at', 'price', 'currency'] as const;
 
 export const AttendeesQuery = Type.Object({
   skip: Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 }),

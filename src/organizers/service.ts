@@ -3,7 +3,7 @@ import type { Db } from '../db/client.js';
 import { findEvent, toEventOut, type EventRow } from '../events/repository.js';
 import { NotFound } from '../http/errors.js';
 import { toCsv } from './csv.js';
-import { listAttendees, salesFigures, salesPerHour } from './repository.js';
+import { listAttendees, listOwnedEvents, salesFigures, salesPerHour } from './repository.js';
 import { ATTENDEES_CSV_HEADER, type AttendeesOut, type StatsOut } from './schemas.js';
 
 export async function eventStats(db: Db, eventId: number, userId: number): Promise<StatsOut> {
@@ -20,8 +20,13 @@ export async function eventStats(db: Db, eventId: number, userId: number): Promi
     cancelled: figures.cancelled,
     checked_in: figures.checked_in,
     revenue: figures.revenue,
+    currency: figures.currency,
     sales_per_hour: hours.map((row) => ({ hour: new Date(row.hour).toISOString(), sold: row.sold })),
   };
+}
+
+export async function ownedEvents(db: Db, userId: number, skip: number, limit: number) {
+  return (await listOwnedEvents(db, userId, skip, limit)).map(toEventOut);
 }
 
 export async function eventAttendees(db: Db, eventId: number, userId: number, skip: number, limit: number): Promise<AttendeesOut> {
@@ -36,6 +41,7 @@ export async function eventAttendees(db: Db, eventId: number, userId: number, sk
       status: row.status,
       purchase_date: new Date(row.purchase_date).toISOString(),
       checked_in_at: row.checked_in_at ? new Date(row.checked_in_at).toISOString() : null,
+      price: row.price,
     })),
   };
 }
@@ -43,7 +49,7 @@ export async function eventAttendees(db: Db, eventId: number, userId: number, sk
 export function attendeesCsv(list: AttendeesOut): string {
   return toCsv(
     ATTENDEES_CSV_HEADER,
-    list.attendees.map((a) => [a.ticket_id, a.user_id, a.email, a.status, a.purchase_date, a.checked_in_at]),
+    list.attendees.map((a) => [a.ticket_id, a.user_id, a.email, a.status, a.purchase_date, a.checked_in_at, a.price, list.event.currency]),
   );
 }
 

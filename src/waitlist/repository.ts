@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 
-// The line itself. Joining takes the event's row lock (see joinWaitlist); promotion, which turns places in
-// line into holds, changes seats and lives in bookings/inventory.ts (promoteWaitlist).
+// The line itself. Joining and leaving take the event's row lock and keep events.waiting (the people in
+// line, whose seats no buyer outside the line can take: see bookings/inventory.ts) equal to the rows here;
+// promotion, which turns places in line into holds, changes seats and lives in inventory.ts too.
 
 export interface WaitlistPlace {
   event_id: number;
@@ -14,20 +15,25 @@ export interface WaitlistPlace {
 export type JoinOutcome = { kind: 'no-such-event' } | { kind: 'seats-available' } | { kind: 'already-in-line' } | { kind: 'joined'; id: number };
 
 /**
- * Puts the buyer in line, only while the event has no free seat. `FOR UPDATE` on the event orders the join
- * with promotion and every seat change: a seat that came back before it is seen (409, book it instead), one
- * that comes back after it triggers a promotion that finds this row. The unique (event_id, user_id) index
- * makes a second join a no-op, even when two arrive at once.
+ * Puts the buyer in line, only while the event has no seat for sale (free seats all belong to people already
+ * in line). `FOR UPDATE` on the event orders the join with promotion and every seat change: a seat that came
+ * back before it is seen (409, book it instead), one that comes back after it is reserved for the line by
+ * events.waiting, which the join raised in the same statement. The unique (event_id, user_id) index makes a
+ * second join a no-op, even when two arrive at once.
  */
 export async function joinWaitlist(db: Db, eventId: number, userId: number): Promise<JoinOutcome> {
   const rows = await queryRows<{ free: number; id: number | null }>(
     db,
     sql`WITH ev AS (
-          SELECT e.id, e.total_tickets - e.tickets_sold - e.tickets_held AS free FROM events e WHERE e.id = ${eventId} FOR UPDATE
+          SELECT e.id, e.waiting, e.total_tickets - e.tickets_sold - e.tickets_held - e.waiting AS free
+          FROM events e WHERE e.id = ${eventId} FOR UPDATE
         ), joined AS (
           INSERT INTO waitlist (event_id, user_id) SELECT ev.id, ${userId} FROM ev WHERE ev.free <= 0
           ON CONFLICT (event_id, user_id) DO NOTHING
           RETURNING id
+        ), counted AS (
+          -- From the locked row, as every counter write (see inventory.ts).
+          UPDATE events e SET waiting = ev.waiting + 1 FROM ev, joined WHERE e.id = ev.id
         )
         SELECT ev.free, joined.id FROM ev LEFT JOIN joined ON true`,
   );
@@ -38,9 +44,23 @@ export async function joinWaitlist(db: Db, eventId: number, userId: number): Pro
   return { kind: 'joined', id: row.id };
 }
 
-/** Leaves the line; false when the buyer was not in it (never joined, left, or already promoted). */
+/**
+ * Leaves the line; false when the buyer was not in it (never joined, left, or already promoted). Under the
+ * event's row lock, like a join: a promotion that took this place first deleted the row, and the DELETE,
+ * re-checking it, finds nothing and leaves events.waiting alone.
+ */
 export async function leaveWaitlist(db: Db, eventId: number, userId: number): Promise<boolean> {
-  const rows = await queryRows<{ id: number }>(db, sql`DELETE FROM waitlist WHERE event_id = ${eventId} AND user_id = ${userId} RETURNING id`);
+  const rows = await queryRows<{ id: number }>(
+    db,
+    sql`WITH ev AS (
+          SELECT e.id, e.waiting FROM events e WHERE e.id = ${eventId} FOR UPDATE
+        ), left_line AS (
+          DELETE FROM waitlist w USING ev WHERE w.event_id = ev.id AND w.user_id = ${userId} RETURNING w.id
+        ), counted AS (
+          UPDATE events e SET waiting = ev.waiting - 1 FROM ev, left_line WHERE e.id = ev.id
+        )
+        SELECT id FROM left_line`,
+  );
   return rows.length > 0;
 }
 

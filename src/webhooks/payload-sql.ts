@@ -13,7 +13,7 @@ export function eventJsonSql(e: string): string {
   return `json_build_object('id', ${e}.id, 'event_name', ${e}.event_name, 'date', ${isoSql(`${e}.date`)},
     'ticket_price', ${e}.ticket_price::text, 'total_tickets', ${e}.total_tickets, 'tickets_sold', ${e}.tickets_sold,
     'tickets_available', ${e}.total_tickets - ${e}.tickets_sold - ${e}.tickets_held, 'max_per_order', ${e}.max_per_order,
-    'max_per_user', ${e}.max_per_user, 'hold_minutes', ${e}.hold_minutes)`;
+    'max_per_user', ${e}.max_per_user, 'hold_minutes', ${e}.hold_minutes, 'currency', ${e}.currency)`;
 }
 
 /** TicketOut of the ticket row `t` with its event JSON `eventJson` (built once per statement where it can be). */

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { CANONICAL_ID } from '../http/ids.js';
 import { Id } from '../http/schemas.js';
 import { WEBHOOK_EVENT_TYPES } from './types.js';
 
@@ -12,11 +13,10 @@ export const WebhookCreate = Type.Object(
       description: 'Where to POST: https:// (http:// only outside production or with WEBHOOKS_ALLOW_HTTP=true); public addresses only',
     }),
     events: Type.Array(WebhookEventTypeSchema, { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true }),
-    event_id: Type.Optional(
-      Type.Union([Id, Type.Null()], {
-        description: 'Only this event (its owner or an admin). Left out: every event of the caller (an organizer), or every event (an admin)',
-      }),
-    ),
+    event_id: Type.Optional({
+      ...Id,
+      description: 'Only this event (its owner or an admin). Left out: every event of the caller (an organizer), or every event (an admin)',
+    } as typeof Id),
   },
   { examples: [{ url: 'https://shop.example.com/bookfast', events: ['ticket.booked', 'ticket.checked_in'], event_id: 1 }] },
 );
@@ -71,7 +71,7 @@ export type DeliveryOut = Static<typeof DeliveryOut>;
 
 export const DeliveryList = Type.Array(DeliveryOut);
 
-export const DeliveryParams = Type.Object({ id: Id, delivery: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+export const DeliveryParams = Type.Object({ id: Id, delivery: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, [CANONICAL_ID]: true }) });
 
 export const DeliveryQuery = Type.Object({
   skip: Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 }),

@@ -37,12 +37,13 @@ export interface EventBody {
   max_per_order: number;
   max_per_user: number | null;
   hold_minutes: number;
+  currency: string;
 }
 
 export async function createEvent(
   app: FastifyInstance,
   owner: TestUser,
-  fields: Partial<Record<'event_name' | 'date' | 'ticket_price' | 'total_tickets' | 'max_per_order' | 'max_per_user' | 'hold_minutes', unknown>> = {},
+  fields: Partial<Record<'event_name' | 'date' | 'ticket_price' | 'total_tickets' | 'max_per_order' | 'max_per_user' | 'hold_minutes' | 'currency', unknown>> = {},
 ): Promise<EventBody> {
   const response = await app.inject({
     method: 'POST',

@@ -10,10 +10,11 @@ export interface Requirement {
   how: string;
 }
 
-export function requirements(env: NodeJS.ProcessEnv = process.env, chromiumPresent = existsSync('/usr/bin/chromium')): Requirement[] {
+export function requirements(env: NodeJS.ProcessEnv = process.env, installed: (path: string) => boolean = existsSync): Requirement[] {
   return [
     {
-      marker: /process\.env\.DATABASE_URL/,
+      // The PgBouncer and replica helpers check it too.
+      marker: /process\.env\.DATABASE_URL|pgBouncerMissing|replicaMissing/,
       missing: !env.DATABASE_URL,
       what: 'DATABASE_URL is unset: tests of several server processes, outages and LISTEN/NOTIFY need a PostgreSQL server',
       how: 'DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm test   (they create and drop their own databases)',
@@ -25,8 +26,26 @@ export function requirements(env: NodeJS.ProcessEnv = process.env, chromiumPrese
       how: 'TEST_REDIS_URL=redis://127.0.0.1:6379 npm test   (the live-seat test also tries redis://127.0.0.1:6379 on its own)',
     },
     {
+      marker: /pgBouncerMissing/,
+      missing: !installed('/usr/sbin/pgbouncer'),
+      what: '/usr/sbin/pgbouncer is missing: the tests through PgBouncer in transaction mode need it',
+      how: 'apt-get install pgbouncer, then run them with DATABASE_URL as above',
+    },
+    {
+      marker: /haproxyMissing/,
+      missing: !installed('/usr/sbin/haproxy'),
+      what: '/usr/sbin/haproxy is missing: the test of several hosts behind a load balancer needs it',
+      how: 'apt-get install haproxy, then run it with DATABASE_URL and TEST_REDIS_URL as above',
+    },
+    {
+      marker: /replicaMissing/,
+      missing: !installed('/usr/lib/postgresql/15/bin/pg_basebackup'),
+      what: 'PostgreSQL 15 server binaries are missing: the replica tests make a throwaway primary and replica',
+      how: 'install the postgresql-15 server package, then run them with DATABASE_URL as above',
+    },
+    {
       marker: /hasChromium/,
-      missing: !chromiumPresent,
+      missing: !installed('/usr/bin/chromium'),
       what: '/usr/bin/chromium is missing: the browser tests drive Debian\'s Chromium',
       how: 'apt-get install chromium, then npm test',
     },

@@ -3,11 +3,22 @@ import type { paths } from '../../client/bookfast-api';
 // The page calls the API it is served by (same origin), typed by the generated client/bookfast-api.d.ts.
 
 type Json<R> = R extends { content: { 'application/json': infer T } } ? T : never;
+type Body<P extends keyof paths, M extends 'post' | 'patch'> = NonNullable<paths[P][M] extends { requestBody?: infer B } ? B : never> extends {
+  content: { 'application/json': infer T };
+}
+  ? T
+  : never;
 export type EventOut = Json<paths['/events/{id}']['get']['responses'][200]>;
 export type Ticket = Json<paths['/book']['post']['responses'][200]>;
+export type Order = Json<paths['/orders']['post']['responses'][200]>;
+export type Account = Json<paths['/me']['get']['responses'][200]>;
+export type Stats = Json<paths['/events/{id}/stats']['get']['responses'][200]>;
+export type Attendees = Json<paths['/events/{id}/attendees']['get']['responses'][200]>;
+export type WaitlistPlace = Json<paths['/events/{id}/waitlist']['post']['responses'][201]>;
+export type EventCreate = Body<'/events', 'post'>;
+export type EventPatch = Body<'/events/{id}', 'patch'>;
 type Token = Json<paths['/login']['post']['responses'][200]>;
 type User = Json<paths['/register']['post']['responses'][200]>;
-type EventCreate = NonNullable<paths['/events']['post']['requestBody']>['content']['application/json'];
 
 export class ApiError extends Error {
   constructor(
@@ -21,22 +32,29 @@ export class ApiError extends Error {
 interface RequestOptions {
   body?: unknown;
   token?: string | undefined;
+  idempotencyKey?: string | undefined;
+  accept?: string;
 }
 
-async function request<T>(method: string, path: string, { body, token }: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+async function send(method: string, path: string, { body, token, idempotencyKey, accept = 'application/json' }: RequestOptions): Promise<Response> {
+  const headers: Record<string, string> = { accept };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
   let response: Response;
   try {
     response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, 'The box office is unreachable; check your connection and try again.');
   }
+  if (!response.ok) throw new ApiError(response.status, describeError(response.status, await response.json().catch(() => null)));
+  return response;
+}
+
+async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await send(method, path, options);
   if (response.status === 204) return undefined as T;
-  const payload: unknown = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, describeError(response.status, payload));
-  return payload as T;
+  return (await response.json().catch(() => null)) as T;
 }
 
 /** `{"detail": "..."}`, or FastAPI's list of field problems for a 422, as one readable sentence. */
@@ -52,6 +70,13 @@ function describeError(status: number, payload: unknown): string {
   return `The server answered ${status}.`;
 }
 
+/** True when the request may have reached the server without us hearing the answer: retry with the same key. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 0 || error.status >= 500 || error.status === 409 && /in progress/i.test(error.message));
+}
+
+// ---- account ----
+
 export function register(email: string, password: string): Promise<User> {
   return request('POST', '/register', { body: { email, password } });
 }
@@ -60,35 +85,35 @@ export async function login(email: string, password: string): Promise<string> {
   return (await request<Token>('POST', '/login', { body: { username: email, password } })).access_token;
 }
 
+/** Who I am and what I may do; null on an older server without GET /me. */
+export async function me(token: string): Promise<Account | null> {
+  try {
+    return await request<Account>('GET', '/me', { token });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
 /** Revokes the token server-side where the API supports it; signing out locally never depends on it. */
 export async function logout(token: string): Promise<void> {
   await request('POST', '/logout', { token }).catch(() => undefined);
 }
 
+// ---- events ----
+
 const PAGE = 100;
 const MAX_PAGES = 10;
-// The API lists events by date, past ones first. How many past ones came before the first upcoming one at
-// the last poll: the next poll starts at that page rather than walking the whole past again.
-let pastBefore = 0;
 
-function eventsPage(skip: number): Promise<EventOut[]> {
-  return request<EventOut[]>('GET', `/events?skip=${skip}&limit=${PAGE}`);
-}
-
-/** Events from now on, soonest first. */
-export async function upcomingEvents(now = Date.now()): Promise<EventOut[]> {
-  let skip = Math.floor(pastBefore / PAGE) * PAGE;
-  let batch = await eventsPage(skip);
-  // Past events were deleted since: this page may start inside the upcoming ones, so start over.
-  if (skip > 0 && (batch.length === 0 || Date.parse(batch[0]!.date) > now)) batch = await eventsPage((skip = 0));
-  const listed = [...batch];
-  for (let page = 1; page < MAX_PAGES && batch.length === PAGE; page++) {
-    batch = await eventsPage(skip + page * PAGE);
+/** Events from now on, soonest first (GET /events?upcoming=true, a page of 100 at a time). */
+export async function upcomingEvents(): Promise<EventOut[]> {
+  const listed: EventOut[] = [];
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const batch = await request<EventOut[]>('GET', `/events?upcoming=true&skip=${page * PAGE}&limit=${PAGE}`);
     listed.push(...batch);
+    if (batch.length < PAGE) break;
   }
-  const firstUpcoming = listed.findIndex((event) => Date.parse(event.date) > now);
-  pastBefore = skip + (firstUpcoming === -1 ? listed.length : firstUpcoming);
-  return firstUpcoming === -1 ? [] : listed.slice(firstUpcoming);
+  return listed;
 }
 
 export function getEvent(id: number): Promise<EventOut> {
@@ -99,23 +124,91 @@ export function createEvent(body: EventCreate, token: string): Promise<EventOut>
   return request('POST', '/events', { body, token });
 }
 
-export function book(eventId: number, token: string): Promise<Ticket> {
-  return request('POST', '/book', { body: { event_id: eventId }, token });
+export function editEvent(id: number, body: EventPatch, token: string): Promise<EventOut> {
+  return request('PATCH', `/events/${id}`, { body, token });
+}
+
+// ---- buying ----
+
+export function book(eventId: number, token: string, idempotencyKey: string): Promise<Ticket> {
+  return request('POST', '/book', { body: { event_id: eventId }, token, idempotencyKey });
+}
+
+export function placeOrder(body: { event_id: number; quantity: number; hold: boolean }, token: string, idempotencyKey: string): Promise<Order> {
+  return request('POST', '/orders', { body, token, idempotencyKey });
+}
+
+export function confirmOrder(id: number, token: string): Promise<Order> {
+  return request('POST', `/orders/${id}/confirm`, { token });
+}
+
+export function cancelOrder(id: number, token: string): Promise<Order> {
+  return request('POST', `/orders/${id}/cancel`, { token });
+}
+
+export function myOrders(token: string): Promise<Order[]> {
+  return request('GET', '/orders?limit=100', { token });
+}
+
+export function myTickets(token: string): Promise<Ticket[]> {
+  return request('GET', '/tickets?limit=100', { token });
 }
 
 export function cancelTicket(ticketId: number, token: string): Promise<Ticket> {
   return request('POST', `/tickets/${ticketId}/cancel`, { token });
 }
 
-/** My tickets from GET /tickets, or null when this server has no such route (older versions). */
-export async function myTickets(token: string): Promise<Ticket[] | null> {
-  let payload: unknown;
+/** The ticket's QR code as SVG text (the route needs the bearer token, so an <img src> cannot fetch it). */
+export async function ticketQrSvg(ticketId: number, token: string): Promise<string> {
+  return (await send('GET', `/tickets/${ticketId}/qr.svg`, { token, accept: 'image/svg+xml' })).text();
+}
+
+// ---- waiting list ----
+
+export function joinWaitlist(eventId: number, token: string): Promise<WaitlistPlace> {
+  return request('POST', `/events/${eventId}/waitlist`, { token });
+}
+
+/** My place in line, or null when I am not in it (never joined, left, or given a hold). */
+export async function myWaitlistPlace(eventId: number, token: string): Promise<WaitlistPlace | null> {
   try {
-    // Newest first; the latest 100 are plenty for a box office.
-    payload = await request('GET', '/tickets?limit=100', { token });
+    return await request<WaitlistPlace>('GET', `/events/${eventId}/waitlist/me`, { token });
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return null;
+    if (error instanceof ApiError && error.status === 404) return null;
     throw error;
   }
-  return Array.isArray(payload) ? (payload as Ticket[]) : null;
+}
+
+export function leaveWaitlist(eventId: number, token: string): Promise<void> {
+  return request('DELETE', `/events/${eventId}/waitlist`, { token });
+}
+
+// ---- organizers ----
+
+export function myEvents(token: string): Promise<EventOut[]> {
+  return request('GET', '/me/events?limit=100', { token });
+}
+
+export function eventStats(id: number, token: string): Promise<Stats> {
+  return request('GET', `/events/${id}/stats`, { token });
+}
+
+export function attendees(id: number, token: string, skip = 0, limit = 100): Promise<Attendees> {
+  return request('GET', `/events/${id}/attendees?skip=${skip}&limit=${limit}`, { token });
+}
+
+/** Every attendee as one CSV (pages of 1000 joined, one header row). */
+export async function attendeesCsv(id: number, token: string): Promise<string> {
+  const LIMIT = 1000;
+  let csv = '';
+  for (let skip = 0; ; skip += LIMIT) {
+    const page = await (await send('GET', `/events/${id}/attendees?skip=${skip}&limit=${LIMIT}`, { token, accept: 'text/csv' })).text();
+    const lines = page.split('\r\n').filter(Boolean);
+    csv += (skip === 0 ? lines : lines.slice(1)).map((line) => `${line}\r\n`).join('');
+    if (lines.length - 1 < LIMIT) return csv;
+  }
+}
+
+export function checkIn(eventId: number, code: string, token: string): Promise<Ticket> {
+  return request('POST', `/events/${eventId}/check-in`, { body: { code }, token });
 }

@@ -24,11 +24,23 @@ export function setText(element: HTMLElement, text: string): void {
 }
 
 /** Says one outcome in the page's live region (read out by screen readers) and on screen. */
+let fading: ReturnType<typeof setTimeout> | undefined;
+
 export function announce(message: string, tone: 'info' | 'success' | 'error' = 'info'): void {
   const status = byId('status');
   status.className = `status ${tone}`;
   // Same text twice in a row would not be read again; a zero-width change makes it new.
   status.textContent = message + (status.textContent === message ? '\u200b' : '');
+  // Good news has been read out and seen after a while: give the screen back. Errors stay until the next message.
+  clearTimeout(fading);
+  if (tone !== 'error') fading = setTimeout(clearStatus, 10_000);
+}
+
+export function clearStatus(): void {
+  clearTimeout(fading);
+  const status = byId('status');
+  status.textContent = '';
+  status.className = 'status';
 }
 
 /** Disables a button (and marks it busy) while work runs; the caller's own re-render may replace it. */
@@ -67,4 +79,47 @@ export function formatDate(iso: string): string {
 
 export function plural(count: number, one: string, many: string): string {
   return `${count.toLocaleString()} ${count === 1 ? one : many}`;
+}
+
+let dialogCount = 0;
+
+/**
+ * Asks before an action that cannot be undone, in a modal <dialog> (focus moves into it and returns to the
+ * button that opened it; Escape cancels). Resolves true only when the person confirms.
+ */
+export function confirmStep(question: string, confirmLabel: string, cancelLabel = 'Keep it'): Promise<boolean> {
+  const opener = document.activeElement as HTMLElement | null;
+  const titleId = `confirm-title-${++dialogCount}`;
+  const yes = h('button', { type: 'button', className: 'danger', value: 'yes' }, confirmLabel);
+  const no = h('button', { type: 'button', className: 'secondary', value: 'no' }, cancelLabel);
+  const dialog = h('dialog', { 'aria-labelledby': titleId, className: 'confirm' }, h('p', { id: titleId }, question), h('div', { className: 'actions' }, no, yes));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    const finish = (answer: boolean) => {
+      dialog.close();
+      dialog.remove();
+      opener?.focus();
+      resolve(answer);
+    };
+    yes.addEventListener('click', () => finish(true));
+    no.addEventListener('click', () => finish(false));
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      finish(false);
+    });
+    dialog.showModal();
+    // The safe choice has the focus: Enter on a stray key press keeps the ticket.
+    no.focus();
+  });
+}
+
+/** A link that looks like text in a sentence: `#/path` navigations go through the router. */
+export function link(href: string, text: string, props: Record<string, string> = {}): HTMLAnchorElement {
+  return h('a', { href, ...props }, text);
+}
+
+/** mm:ss until `iso`, or 0:00 when it has passed. */
+export function countdown(iso: string, now = Date.now()): { text: string; left: number } {
+  const left = Math.max(0, Math.ceil((Date.parse(iso) - now) / 1000));
+  return { text: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`, left };
 }

@@ -1,5 +1,6 @@
 import type { EventOut } from './api';
 import { formatDate, h, plural, setText } from './dom';
+import { money } from './money';
 
 interface Card {
   item: HTMLLIElement;
@@ -8,6 +9,7 @@ interface Card {
   price: HTMLSpanElement;
   seats: HTMLParagraphElement;
   button: HTMLButtonElement;
+  details: HTMLAnchorElement;
 }
 
 export interface EventListOptions {
@@ -81,9 +83,11 @@ export class EventList {
       const current = this.events.find((known) => known.id === event.id);
       if (current) this.options.onBook(current);
     });
-    const item = h('li', { className: 'card', 'aria-labelledby': headingId }, title, h('p', { className: 'meta' }, when, ' · ', price), seats, button);
+    // Several seats, a hold, or the waiting list: the event's own page.
+    const details = h('a', { href: `#/events/${event.id}`, className: 'more' });
+    const item = h('li', { className: 'card', 'aria-labelledby': headingId }, title, h('p', { className: 'meta' }, when, ' · ', price), seats, button, details);
     item.dataset.eventId = String(event.id);
-    const card = { item, title, when, price, seats, button };
+    const card = { item, title, when, price, seats, button, details };
     this.cards.set(event.id, card);
     return card;
   }
@@ -95,7 +99,11 @@ export class EventList {
     setText(card.title, event.event_name);
     card.when.dateTime = event.date;
     setText(card.when, formatDate(event.date));
-    setText(card.price, `Price ${event.ticket_price}`);
+    setText(card.price, money(event.ticket_price, event.currency));
+    const more = soldOut ? 'Join the waiting list' : 'Choose seats or hold them';
+    setText(card.details, more);
+    // The name starts with the visible words (WCAG 2.5.3), then says which event.
+    if (card.details.getAttribute('aria-label') !== `${more}: ${event.event_name}`) card.details.setAttribute('aria-label', `${more}: ${event.event_name}`);
     setText(card.seats, soldOut ? 'Sold out' : `${plural(left, 'seat', 'seats')} left of ${event.total_tickets.toLocaleString()}`);
     card.seats.classList.toggle('sold-out', soldOut);
     card.item.classList.toggle('is-sold-out', soldOut);

@@ -39,11 +39,17 @@ export class SalesBoard {
     const progress = h('progress', { max: event.total_tickets, value: event.tickets_sold, 'aria-label': `Tickets sold for ${event.event_name}` });
     const figures = h('p', { className: 'figures' });
     const mode = h('p', { className: 'hint' }, 'Updated every few seconds');
-    const item = h('li', { className: 'sale' }, h('h4', {}, event.event_name), h('p', { className: 'meta' }, formatDate(event.date)), progress, figures, mode);
+    const links = h(
+      'p',
+      { className: 'links' },
+      h('a', { href: `#/organizer/events/${event.id}`, 'aria-label': `Manage ${event.event_name}: edit, stats, attendees` }, 'Manage'),
+      h('a', { href: `#/door/${event.id}`, 'aria-label': `Door for ${event.event_name}: check tickets in` }, 'Door'),
+    );
+    const item = h('li', { className: 'sale' }, h('h3', {}, event.event_name), h('p', { className: 'meta' }, formatDate(event.date)), progress, figures, mode, links);
     item.dataset.eventId = String(event.id);
     const row: Row = { event, item, progress, figures, mode };
     this.rows.set(event.id, row);
-    this.list.prepend(item);
+    this.list.append(item);
     this.render(row);
     if ([...this.rows.values()].filter((known) => known.stream).length < MAX_STREAMS) this.follow(row);
   }

@@ -1,0 +1,195 @@
+// The waiting-room scenario of `npm run bench` (issue 14): joins/s and polls/s of a crowd of queued buyers at
+// the bench's connection count (each with p99), the admission rate measured against its setting, and POST
+// /book with a Queue-Pass against POST /book on an event without a room.
+import type autocannon from 'autocannon';
+import { createSigner } from 'fast-jwt';
+import { build as buildHistogram } from 'hdr-histogram-js';
+import type pg from 'pg';
+import { Pool } from 'undici';
+
+export interface QueueScenarioOptions {
+  baseUrl: string;
+  db: pg.Client;
+  /** The server's SECRET_KEY: the crowd's tokens are signed here, as /login would sign them (no bcrypt). */
+  secretKey: string;
+  connections: number;
+  duration: number;
+  /** How many buyers join the line. */
+  queued: number;
+  /** Buyers with real accounts (from the bench's makeBuyers) who book with passes. */
+  buyerTokens: string[];
+  ownerToken: string;
+  /** The bench's own closed-loop measurement of an autocannon run (the same as scenario (c)). */
+  measure: (options: autocannon.Options) => Promise<{ okPerSecond: number; requestsPerSecond: number; p99: number; statuses: Record<string, number> }>;
+}
+
+// The room's rate for the measurement: 100 admissions a second, far from max_active.
+const ADMIT_PER_MINUTE = 6000;
+
+export async function runQueueScenario(o: QueueScenarioOptions) {
+  const json = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
+    const headers = body === undefined ? { authorization: `Bearer ${token}` } : json(token);
+    const response = await fetch(`${o.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return response.status === 204 ? null : ((await response.json()) as Record<string, unknown>);
+  };
+  const createEvent = async (name: string) =>
+    (await call('POST', '/events', o.ownerToken, { event_name: name, date: '2030-01-01T20:00:00Z', ticket_price: '10.00', total_tickets: 1_000_000 }))!.id as number;
+  const room = (onsaleAt: Date, admitPerMinute = ADMIT_PER_MINUTE) => ({
+    prequeue_opens_at: new Date(Date.now() - 60_000).toISOString(),
+    onsale_at: onsaleAt.toISOString(),
+    admit_per_minute: admitPerMinute,
+    max_active: 1_000_000,
+    pass_minutes: 120,
+    grace_seconds: 3600,
+  });
+
+  const crowd = await crowdTokens(o.db, o.secretKey, o.queued);
+  const queueEvent = await createEvent('Queue (joins and polls)');
+  await call('PUT', `/events/${queueEvent}/waiting-room`, o.ownerToken, room(new Date(Date.now() + 3_600_000)));
+
+  // Joins: every buyer once, into the pre-queue (no admissions meanwhile).
+  const joins = await closedLoop(o.baseUrl, o.connections, { total: crowd.length }, (i) => ({
+    method: 'POST',
+    path: `/events/${queueEvent}/queue`,
+    headers: { authorization: `Bearer ${crowd[i]!}` },
+  }));
+
+  // The start: one shuffle of the whole pre-queue, then admissions at ADMIT_PER_MINUTE while the crowd polls.
+  const shuffleStarted = Date.now();
+  await call('PUT', `/events/${queueEvent}/waiting-room`, o.ownerToken, room(new Date()));
+  while (Number((await o.db.query('SELECT count(*) AS n FROM queue_entries WHERE event_id = $1 AND position IS NULL', [queueEvent])).rows[0].n) > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const shuffleSeconds = (Date.now() - shuffleStarted) / 1000;
+  const polls = await closedLoop(o.baseUrl, o.connections, { seconds: o.duration }, (i) => ({
+    method: 'GET',
+    path: `/events/${queueEvent}/queue/me`,
+    headers: { authorization: `Bearer ${crowd[i % crowd.length]!}` },
+  }));
+  // On the database's own timestamps: admissions come in one batch per tick, so the rate is what the ticks
+  // from the first up to (not including) the last admitted, over the time from the first tick to the last.
+  const { rows } = await o.db.query<{ n: string; before_last: string; span: number }>(
+    `WITH a AS (SELECT admitted_at FROM queue_entries WHERE event_id = $1 AND admitted_at IS NOT NULL)
+     SELECT (SELECT count(*) FROM a) AS n, (SELECT count(*) FROM a WHERE admitted_at < (SELECT max(admitted_at) FROM a)) AS before_last,
+            (SELECT extract(epoch FROM max(admitted_at) - min(admitted_at)) FROM a)::float8 AS span`,
+    [queueEvent],
+  );
+  const admitted = Number(rows[0]!.n);
+  const span = rows[0]!.span ?? 0;
+  const perMinute = span > 0 ? (Number(rows[0]!.before_last) / span) * 60 : 0;
+  await call('DELETE', `/events/${queueEvent}/waiting-room`, o.ownerToken);
+
+  // POST /book: an event with an open room (every buyer holding a pass) against one without a room.
+  const passEvent = await createEvent('Queue (POST /book with a pass)');
+  const plainEvent = await createEvent('Queue (POST /book, no room)');
+  await call('PUT', `/events/${passEvent}/waiting-room`, o.ownerToken, room(new Date(), 600_000));
+  for (const token of o.buyerTokens) await call('POST', `/events/${passEvent}/queue`, token);
+  const passes: string[] = [];
+  for (const token of o.buyerTokens) {
+    for (;;) {
+      const entry = (await call('GET', `/events/${passEvent}/queue/me`, token))!;
+      if (typeof entry.pass === 'string') {
+        passes.push(entry.pass);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  const bookings = (eventId: number, withPass: boolean): autocannon.Options => ({
+    url: o.baseUrl,
+    connections: o.connections,
+    duration: o.duration,
+    requests: o.buyerTokens.map((token, i) => ({
+      method: 'POST' as const,
+      path: '/book',
+      body: JSON.stringify({ event_id: eventId }),
+      headers: { ...json(token), ...(withPass ? { 'queue-pass': passes[i]! } : {}) },
+    })),
+  });
+  const bookWithoutRoom = await o.measure(bookings(plainEvent, false));
+  const bookWithPass = await o.measure(bookings(passEvent, true));
+
+  return {
+    queued: crowd.length,
+    joins,
+    shuffleSeconds,
+    polls,
+    admission: { setting: ADMIT_PER_MINUTE, admitted, measuredPerMinute: perMinute, error: perMinute / ADMIT_PER_MINUTE - 1 },
+    bookWithoutRoom,
+    bookWithPass,
+    passCost: 1 - bookWithPass.okPerSecond / bookWithoutRoom.okPerSecond,
+    successes: { [plainEvent]: bookWithoutRoom.statuses['200'] ?? 0, [passEvent]: bookWithPass.statuses['200'] ?? 0 },
+  };
+}
+
+export type QueueResults = Awaited<ReturnType<typeof runQueueScenario>>;
+
+export function renderQueueMarkdown(q: QueueResults): string {
+  const n = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  return [
+    `\n### Waiting room (${n(q.queued)} queued buyers)\n`,
+    '| run | per second | p99 ms | answers |',
+    '| --- | ---: | ---: | --- |',
+    `| joins (POST /events/{id}/queue, each buyer once) | ${n(q.joins.perSecond)} | ${n(q.joins.p99, 1)} | ${codes(q.joins.statuses)} |`,
+    `| polls (GET /events/{id}/queue/me) | ${n(q.polls.perSecond)} | ${n(q.polls.p99, 1)} | ${codes(q.polls.statuses)} |`,
+    `| POST /book, no room | ${n(q.bookWithoutRoom.okPerSecond)} | ${n(q.bookWithoutRoom.p99, 1)} | ${codes(q.bookWithoutRoom.statuses)} |`,
+    `| POST /book with Queue-Pass | ${n(q.bookWithPass.okPerSecond)} | ${n(q.bookWithPass.p99, 1)} | ${codes(q.bookWithPass.statuses)} |`,
+    '',
+    `Shuffle of the pre-queue: ${n(q.shuffleSeconds, 2)} s. Admissions: ${n(q.admission.measuredPerMinute)}/min measured against ` +
+      `${n(q.admission.setting)}/min set (error ${n(q.admission.error * 100, 2)}%). The pass check costs ${n(q.passCost * 100, 1)}% of POST /book's rate.`,
+    '',
+  ].join('\n');
+}
+
+const codes = (statuses: Record<string, number>) => Object.entries(statuses).map(([code, count]) => `${code}: ${count}`).join(', ');
+
+/** Accounts inserted in one statement, with tokens signed like /login's: bcrypt for 50,000 would take an hour. */
+async function crowdTokens(db: pg.Client, secretKey: string, count: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: number; email: string }>(
+    `INSERT INTO users (email, password) SELECT 'queued-' || md5(random()::text) || '-' || i || '@bench.example', 'x'
+     FROM generate_series(1, $1::int) AS i RETURNING id, email`,
+    [count],
+  );
+  const sign = createSigner({ key: secretKey, algorithm: 'HS256', expiresIn: 3_600_000, iss: 'bookfast', aud: 'bookfast-api' });
+  return rows.map((row) => sign({ sub: String(row.id), email: row.email, ver: 0 }));
+}
+
+/**
+ * A closed loop over undici's pool: `connections` requests in flight at all times, request i built by
+ * `build(i)`, until `total` were sent or `seconds` passed. Latency from send to full answer.
+ */
+async function closedLoop(
+  url: string,
+  connections: number,
+  until: { total?: number; seconds?: number },
+  build: (i: number) => { method: 'GET' | 'POST'; path: string; headers: Record<string, string> },
+) {
+  const pool = new Pool(url, { connections, pipelining: 1 });
+  const histogram = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const statuses: Record<string, number> = {};
+  let next = 0;
+  let errors = 0;
+  const started = performance.now();
+  const deadline = until.seconds === undefined ? Infinity : started + until.seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline && (until.total === undefined || next < until.total)) {
+      const request = build(next++);
+      const sent = performance.now();
+      try {
+        const response = await pool.request({ origin: url, ...request });
+        await response.body.dump();
+        statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
+        histogram.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  const requests = Object.values(statuses).reduce((sum, count) => sum + count, 0);
+  return { seconds, requests, perSecond: requests / seconds, p50: histogram.getValueAtPercentile(50) / 1000, p99: histogram.getValueAtPercentile(99) / 1000, statuses, errors };
+}

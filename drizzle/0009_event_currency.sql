@@ -1,0 +1,2 @@
+ALTER TABLE "events" ADD COLUMN "currency" varchar(3) DEFAULT 'EUR' NOT NULL;--> statement-breakpoint
+ALTER TABLE "events" ADD CONSTRAINT "events_currency_code" CHECK ("events"."currency" ~ '^[A-Z]{3}$');

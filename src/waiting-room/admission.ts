@@ -1,0 +1,201 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../db/client.js';
+
+// The admission tick: the only writer of positions, admissions and a room's counters. It runs in ONE short
+// transaction that first takes pg_try_advisory_xact_lock(LEADER_LOCK): whoever gets it is the leader for
+// this tick, in any process on any host; the others skip. A transaction-scoped lock is released by COMMIT,
+// so it works through PgBouncer in transaction mode (no session state) and on the embedded PGlite.
+
+const LEADER_LOCK = 7_201_915;
+// Rows read per look at the head of the line (stale ones are skipped, so a look may not fill the quota).
+const HEAD_BATCH = 500;
+// A tick never admits or skips more than this per room; the rest waits for the next tick.
+const MAX_SCAN_PER_TICK = 20_000;
+
+interface TickRoom {
+  event_id: number;
+  state: 'open' | 'paused';
+  onsale: boolean;
+  shuffled: boolean;
+  sold_out: boolean;
+  admit_per_minute: number;
+  max_active: number;
+  pass_minutes: number;
+  grace_seconds: number;
+  last_position: number;
+  served_up_to: number;
+  admit_credit: number;
+  since_last_tick: number | null;
+}
+
+export interface RoomTick {
+  eventId: number;
+  closed: boolean;
+  shuffled: number;
+  /** Seconds from join to admission, one per buyer admitted in this tick. */
+  admittedWaits: number[];
+  abandoned: number;
+}
+
+/** Runs one tick if this process is the leader now; null when another process holds the lock. */
+export async function admissionTick(db: Db, tickSeconds: number): Promise<RoomTick[] | null> {
+  return db.transaction(async (tx) => {
+    const [lock] = await queryRows<{ leader: boolean }>(tx, sql`SELECT pg_try_advisory_xact_lock(${LEADER_LOCK}) AS leader`);
+    if (!lock?.leader) return null;
+    // FOR NO KEY UPDATE: an operator's PATCH (pause, rate) lands either before this tick or after it, never
+    // inside; joins (whose foreign key takes KEY SHARE on the room) are not held up by it.
+    const rooms = await queryRows<TickRoom>(
+      tx,
+      sql`SELECT r.event_id, r.state, now() >= r.onsale_at AS onsale, r.shuffled_at IS NOT NULL AS shuffled,
+                 e.tickets_sold >= e.total_tickets AS sold_out, r.admit_per_minute, r.max_active, r.pass_minutes,
+                 r.grace_seconds, r.last_position, r.served_up_to, r.admit_credit,
+                 extract(epoch FROM now() - r.last_tick_at)::float8 AS since_last_tick
+          FROM waiting_rooms r JOIN events e ON e.id = r.event_id
+          WHERE r.state IN ('open', 'paused')
+          ORDER BY r.event_id
+          FOR NO KEY UPDATE OF r`,
+    );
+    const ticks: RoomTick[] = [];
+    for (const room of rooms) ticks.push(await tickRoom(tx, room, tickSeconds));
+    return ticks;
+  });
+}
+
+async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<RoomTick> {
+  const eventId = room.event_id;
+  const result: RoomTick = { eventId, closed: false, shuffled: 0, admittedWaits: [], abandoned: 0 };
+  if (room.sold_out) {
+    // Sold out: the room closes; people still waiting see `closed` and are pointed to the waiting list.
+    await tx.execute(sql`UPDATE waiting_rooms SET state = 'closed', updated_at = now() WHERE event_id = ${eventId}`);
+    result.closed = true;
+    return result;
+  }
+  let lastPosition = room.last_position;
+  let servedUpTo = room.served_up_to;
+  let credit = room.admit_credit;
+  if (room.onsale && !room.shuffled) {
+    // The fair start: every pre-queue joiner gets a place from a permutation seeded by the room's seed, in
+    // one statement whatever the crowd. md5(seed:user) orders them uniformly at random and reproducibly.
+    const [shuffled] = await queryRows<{ n: number }>(
+      tx,
+      sql`WITH ranked AS (
+            SELECT q.id, row_number() OVER (ORDER BY md5(r.seed || ':' || q.user_id), q.user_id) AS rn
+            FROM queue_entries q JOIN waiting_rooms r ON r.event_id = q.event_id
+            WHERE q.event_id = ${eventId} AND q.position IS NULL AND q.joined_at < r.onsale_at)
+          , done AS (UPDATE queue_entries q SET position = ranked.rn FROM ranked WHERE q.id = ranked.id RETURNING 1)
+          SELECT count(*)::int AS n FROM done`,
+    );
+    result.shuffled = shuffled!.n;
+    lastPosition = result.shuffled;
+    await tx.execute(sql`UPDATE waiting_rooms SET shuffled_at = now() WHERE event_id = ${eventId}`);
+  }
+  if (room.onsale) {
+    // Joiners after the start follow, in arrival order, with no gaps.
+    const [placed] = await queryRows<{ n: number }>(
+      tx,
+      sql`WITH ranked AS (
+            SELECT id, row_number() OVER (ORDER BY joined_at, id) AS rn FROM queue_entries
+            WHERE event_id = ${eventId} AND position IS NULL)
+          , done AS (UPDATE queue_entries q SET position = ${lastPosition} + ranked.rn FROM ranked WHERE q.id = ranked.id RETURNING 1)
+          SELECT count(*)::int AS n FROM done`,
+    );
+    lastPosition += placed!.n;
+  }
+
+  let active = await countActive(tx, eventId);
+  if (room.onsale && room.state === 'open') {
+    // Smoothed pacing: credit accrues at admit_per_minute / 60 per second of real (database) time; no
+    // one-second window may admit more than floor(share) + 1. Up to two seconds' worth may be banked, so a
+    // tick that runs late (a busy host) loses no rate; whatever the bank, the window cap holds.
+    const share = room.admit_per_minute / 60;
+    const elapsed = Math.max(0, room.since_last_tick ?? tickSeconds);
+    credit = Math.min(credit + share * elapsed, 2 * share + 1);
+    const recent = await countAdmittedInLastSecond(tx, eventId);
+    const quota = Math.max(0, Math.min(Math.floor(credit), Math.floor(share) + 1 - recent, room.max_active - active));
+    if (quota > 0) {
+      const head = await serveHead(tx, room, quota);
+      result.admittedWaits = head.admittedWaits;
+      result.abandoned = head.abandoned;
+      servedUpTo = Math.max(servedUpTo, head.servedUpTo);
+      credit -= head.admittedWaits.length;
+      active += head.admittedWaits.length;
+    }
+  }
+  // Once on sale everyone has a position and skips happen only at the counter, so everyone past the counter
+  // is waiting: no count of a line of 100,000 per tick. Before, the pre-queue is counted.
+  const waiting = room.onsale
+    ? { n: lastPosition - servedUpTo }
+    : (await queryRows<{ n: number }>(tx, sql`SELECT count(*)::int AS n FROM queue_entries WHERE event_id = ${eventId} AND status = 'waiting'`))[0];
+  await tx.execute(
+    sql`UPDATE waiting_rooms SET last_position = ${lastPosition}, served_up_to = ${servedUpTo}, admit_credit = ${credit},
+          last_tick_at = now(), waiting = ${waiting!.n}, active = ${active},
+          admitted_total = admitted_total + ${result.admittedWaits.length}, abandoned_total = abandoned_total + ${result.abandoned}
+        WHERE event_id = ${eventId}`,
+  );
+  return result;
+}
+
+/** Active: passes issued and not expired, minus those whose purchase completed. */
+async function countActive(tx: Db, eventId: number): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    tx,
+    sql`SELECT count(*)::int AS n FROM queue_entries
+        WHERE event_id = ${eventId} AND status = 'admitted' AND completed_at IS NULL AND pass_expires_at > now()`,
+  );
+  return row!.n;
+}
+
+async function countAdmittedInLastSecond(tx: Db, eventId: number): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    tx,
+    sql`SELECT count(*)::int AS n FROM queue_entries
+        WHERE event_id = ${eventId} AND admitted_at > now() - interval '1 second'`,
+  );
+  return row!.n;
+}
+
+/**
+ * Walks the head of the line in position order: whoever polled within grace_seconds is admitted (a pass
+ * id and expiry), whoever did not is skipped as abandoned and takes no slot, until `quota` are admitted.
+ */
+async function serveHead(tx: Db, room: TickRoom, quota: number) {
+  const admittedWaits: number[] = [];
+  let abandoned = 0;
+  let servedUpTo = 0;
+  let after = 0;
+  for (let scanned = 0; admittedWaits.length < quota && scanned < MAX_SCAN_PER_TICK; ) {
+    const head = await queryRows<{ id: string; position: number; present: boolean }>(
+      tx,
+      sql`SELECT id::text, position, last_seen_at > now() - make_interval(secs => ${room.grace_seconds}) AS present
+          FROM queue_entries
+          WHERE event_id = ${room.event_id} AND status = 'waiting' AND position IS NOT NULL AND position > ${after}
+          ORDER BY position LIMIT ${HEAD_BATCH}`,
+    );
+    if (head.length === 0) break;
+    scanned += head.length;
+    const admit: string[] = [];
+    const skip: string[] = [];
+    for (const entry of head) {
+      if (admittedWaits.length + admit.length >= quota) break;
+      (entry.present ? admit : skip).push(entry.id);
+      after = entry.position;
+    }
+    servedUpTo = after;
+    if (skip.length > 0) {
+      await tx.execute(sql`UPDATE queue_entries SET status = 'abandoned' WHERE id = ANY(${`{${skip.join(',')}}`}::bigint[])`);
+      abandoned += skip.length;
+    }
+    if (admit.length > 0) {
+      const rows = await queryRows<{ waited: number }>(
+        tx,
+        sql`UPDATE queue_entries SET status = 'admitted', admitted_at = now(), pass_id = gen_random_uuid(),
+              pass_expires_at = now() + make_interval(mins => ${room.pass_minutes})
+            WHERE id = ANY(${`{${admit.join(',')}}`}::bigint[])
+            RETURNING extract(epoch FROM now() - joined_at)::float8 AS waited`,
+      );
+      for (const row of rows) admittedWaits.push(row.waited);
+    }
+    if (head.length < HEAD_BATCH) break;
+  }
+  return { admittedWaits, abandoned, servedUpTo };
+}

@@ -1,0 +1,56 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Forbidden } from '../http/errors.js';
+import { findOrderEventId } from './repository.js';
+import type { Db } from '../db/client.js';
+import type { WaitingRoomRuntime } from './runtime.js';
+
+// The waiting room's check on the purchase routes (POST /book, POST /orders, POST /orders/{id}/confirm).
+// It reads only this process's room list (at most a tick old) and verifies the Queue-Pass header with an
+// HMAC: no database or Redis round trip on the booking path. It runs before the idempotency hooks, so a
+// refusal is never stored as a key's answer.
+
+const passUsed = new WeakMap<FastifyRequest, string>();
+
+export const passRequired = (eventId: number) => new Forbidden(`A queue pass is required: join the queue at /events/${eventId}/queue`);
+
+export function queueGate(room: WaitingRoomRuntime, db: Db) {
+  function check(request: FastifyRequest, eventId: number, forPurchase: boolean): void {
+    const found = room.room(eventId);
+    if (!found) return;
+    if (forPurchase && Date.now() < new Date(found.onsale_at).getTime()) throw new Forbidden('Not on sale yet');
+    if (found.state !== 'open' && found.state !== 'paused') return;
+    const header = request.headers['queue-pass'];
+    const pass = room.passes.verifyPass(typeof header === 'string' ? header : undefined, eventId, request.user.id);
+    if (!pass) throw passRequired(eventId);
+    passUsed.set(request, pass.id);
+  }
+
+  return {
+    /** preHandler of POST /book and POST /orders (body.event_id). */
+    purchase(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
+      try {
+        check(request, (request.body as { event_id: number }).event_id, true);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+
+    /** preHandler of POST /orders/{id}/confirm: the order's event is read only while some room needs a pass. */
+    async confirm(request: FastifyRequest): Promise<void> {
+      if (!room.anyRoomGated()) return;
+      const eventId = await findOrderEventId(db, (request.params as { id: number }).id);
+      // No such order: the route answers 404 as before.
+      if (eventId !== null) check(request, eventId, false);
+    },
+
+    /** onResponse: a purchase with a pass completed, so its slot in `active` frees (a hold is no purchase). */
+    completed(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+      const passId = passUsed.get(request);
+      if (passId !== undefined && reply.statusCode === 200 && (request.body as { hold?: boolean } | undefined)?.hold !== true) {
+        room.purchaseCompleted(passId);
+      }
+      done();
+    },
+  };
+}

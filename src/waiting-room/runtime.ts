@@ -1,0 +1,179 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Db } from '../db/client.js';
+import { admissionTick } from './admission.js';
+import { createWaitingRoomMetrics, type WaitingRoomMetrics } from './metrics.js';
+import { PassSigner } from './pass.js';
+import { listLiveRooms, markPresence, markPurchasesCompleted, type RoomRow } from './repository.js';
+
+// What every process keeps in memory about the waiting rooms, and the loop that keeps it fresh:
+// - the rooms not closed (state, onsale_at, counters), re-read every tick: the booking path's pass check
+//   reads this Map and never the database. Staleness: at most one tick plus one query (README);
+// - presence marks of polling buyers, coalesced: a buyer's mark is written at most once per PRESENCE_EVERY_MS,
+//   and all marks of a tick go out as one UPDATE per room;
+// - completed purchases, coalesced for COMPLETION_FLUSH_MS into one UPDATE, which frees their slots.
+// Every process runs the tick; only the one holding the advisory lock in that tick admits (admission.ts).
+
+const PRESENCE_EVERY_MS = 2_000;
+const COMPLETION_FLUSH_MS = 50;
+const REMEMBERED_COMPLETIONS = 100_000;
+
+export interface WaitingRoomOptions {
+  tickMs: number;
+  secretKey: string;
+  log: FastifyBaseLogger;
+  registry: Registry;
+}
+
+export class WaitingRoomRuntime {
+  readonly passes: PassSigner;
+  readonly tickMs: number;
+  private rooms = new Map<number, RoomRow>();
+  private readonly metrics: WaitingRoomMetrics;
+  private readonly log: FastifyBaseLogger;
+  private readonly presenceDue = new Map<number, Set<number>>();
+  private readonly lastMarked = new Map<string, number>();
+  private completions = new Set<string>();
+  private completionTimer: NodeJS.Timeout | undefined;
+  private completionFlush: Promise<void> | undefined;
+  private readonly completed = new Set<string>();
+  private readonly tickListeners = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly db: Db, options: WaitingRoomOptions) {
+    this.passes = new PassSigner(options.secretKey);
+    this.tickMs = options.tickMs;
+    this.log = options.log;
+    this.metrics = createWaitingRoomMetrics(options.registry, () => this.rooms.values());
+  }
+
+  /** Loads the rooms before the app serves its first request, then ticks in the background. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    clearTimeout(this.completionTimer);
+    await this.flushCompletions();
+  }
+
+  /** The room of an event if it is not closed (in memory, at most a tick old). */
+  room(eventId: number): RoomRow | undefined {
+    return this.rooms.get(eventId);
+  }
+
+  /** Whether any room needs a pass right now: without one, confirming a hold skips the order lookup. */
+  anyRoomGated(): boolean {
+    for (const room of this.rooms.values()) if (room.state === 'open' || room.state === 'paused') return true;
+    return false;
+  }
+
+  /** This process changed a room: it knows at once; the others within a tick. */
+  roomChanged(eventId: number, room: RoomRow | null): void {
+    if (room && room.state !== 'closed') this.rooms.set(eventId, room);
+    else this.rooms.delete(eventId);
+  }
+
+  /** A poll or a stream message: the buyer is present. Written with the next tick, once per few seconds. */
+  seen(eventId: number, userId: number, nowMs = Date.now()): void {
+    const key = `${eventId}:${userId}`;
+    const last = this.lastMarked.get(key);
+    if (last !== undefined && nowMs - last < PRESENCE_EVERY_MS) return;
+    this.lastMarked.set(key, nowMs);
+    let users = this.presenceDue.get(eventId);
+    if (!users) this.presenceDue.set(eventId, (users = new Set()));
+    users.add(userId);
+  }
+
+  /** A purchase with this pass completed: its slot in `active` frees with the next flush (milliseconds). */
+  purchaseCompleted(passId: string): void {
+    if (this.completed.has(passId)) return;
+    if (this.completed.size >= REMEMBERED_COMPLETIONS) this.completed.clear();
+    this.completed.add(passId);
+    this.completions.add(passId);
+    this.completionTimer ??= setTimeout(() => {
+      this.completionTimer = undefined;
+      void this.flushCompletions();
+    }, COMPLETION_FLUSH_MS);
+  }
+
+  /** Called after every tick of this process (the queue's SSE streams push from here). */
+  onTick(listener: () => void): () => void {
+    this.tickListeners.add(listener);
+    return () => this.tickListeners.delete(listener);
+  }
+
+  /** One tick: presence marks out first (so the leader sees them), then admission, then the fresh room list. */
+  async tick(): Promise<void> {
+    await this.flushPresence();
+    // No room open or paused in the list (re-read below every tick): nothing to admit, no transaction.
+    const ticks = this.anyRoomGated() ? await admissionTick(this.db, this.tickMs / 1000) : null;
+    for (const tick of ticks ?? []) {
+      this.metrics.admitted(tick.eventId, tick.admittedWaits);
+      if (tick.abandoned > 0) this.metrics.abandoned(tick.eventId, tick.abandoned);
+      if (tick.shuffled > 0) this.log.info({ event_id: tick.eventId, positions: tick.shuffled }, 'waiting room: pre-queue shuffled');
+      if (tick.closed) this.log.info({ event_id: tick.eventId }, 'waiting room: event sold out, room closed');
+    }
+    await this.refresh();
+    for (const listener of this.tickListeners) listener();
+  }
+
+  // One tick at a time, each due tickMs after the previous one started (a slow tick is not stacked on).
+  private schedule(delayMs = this.tickMs): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const started = Date.now();
+      this.running = this.tick()
+        .catch((error: unknown) => this.log.warn({ err: error }, 'waiting room: tick failed; retrying at the next one'))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule(Math.max(0, this.tickMs - (Date.now() - started)));
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async refresh(): Promise<void> {
+    const rooms = new Map<number, RoomRow>();
+    for (const room of await listLiveRooms(this.db)) rooms.set(room.event_id, room);
+    this.rooms = rooms;
+  }
+
+  private async flushPresence(): Promise<void> {
+    for (const [eventId, users] of this.presenceDue) {
+      this.presenceDue.delete(eventId);
+      await markPresence(this.db, eventId, [...users]);
+    }
+    // Forget marks old enough to be written again anyway, so the map stays as large as the polling crowd.
+    if (this.lastMarked.size > 10_000) {
+      const cutoff = Date.now() - PRESENCE_EVERY_MS;
+      for (const [key, at] of this.lastMarked) if (at < cutoff) this.lastMarked.delete(key);
+    }
+  }
+
+  private async flushCompletions(): Promise<void> {
+    await this.completionFlush;
+    if (this.completions.size === 0) return;
+    const passIds = [...this.completions];
+    this.completions = new Set();
+    this.completionFlush = markPurchasesCompleted(this.db, passIds)
+      .catch((error: unknown) => this.log.warn({ err: error, passes: passIds.length }, 'waiting room: completed purchases not marked; their slots free when the passes expire'))
+      .finally(() => {
+        this.completionFlush = undefined;
+      });
+    await this.completionFlush;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The waiting room of this process (tests run its tick and read its room list). */
+    waitingRoom: WaitingRoomRuntime;
+  }
+}
