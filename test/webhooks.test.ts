@@ -192,8 +192,13 @@ describe('deliveries', () => {
     } finally {
       receiver.respondWith((_request, response) => void response.writeHead(200).end('ok'));
     }
-    const list = await t.app.inject({ method: 'GET', url: `/webhooks/${hook.id}/deliveries`, headers: organizer.auth });
-    const [delivery] = list.json<{ id: number; status: string; attempts: number; history: { status_code: number }[]; webhook_id: string }[]>();
+    // The worker records an attempt after the receiver has answered it: wait for the record, not the request.
+    const deliveries = async () =>
+      (await t.app.inject({ method: 'GET', url: `/webhooks/${hook.id}/deliveries`, headers: organizer.auth })).json<
+        { id: number; status: string; attempts: number; history: { status_code: number }[]; webhook_id: string }[]
+      >();
+    await expect.poll(async () => (await deliveries())[0]?.status, { timeout: 10_000 }).toBe('succeeded');
+    const [delivery] = await deliveries();
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 2, webhook_id: at(hook.path)[0]!.id });
     expect(delivery!.history.map((a) => a.status_code)).toEqual([200, 500]);
 
