@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
+// Tickets now keep the price paid (a NOT NULL column), so the old design copies it from the row it locked.
 const OLD_TRANSACTION = `BEGIN;
 SELECT tickets_sold, total_tickets FROM events WHERE id = :eid FOR UPDATE;
 UPDATE events SET tickets_sold = tickets_sold + 1 WHERE id = :eid;
-INSERT INTO tickets (event_id, user_id, status) VALUES (:eid, :uid, 'booked');
+INSERT INTO tickets (event_id, user_id, status, price) SELECT :eid, :uid, 'booked', ticket_price FROM events WHERE id = :eid;
 COMMIT;
 `;
 
@@ -63,7 +64,7 @@ export async function runOldDesignInNode(url: string, eventId: number, userId: n
             continue;
           }
           await client.query('UPDATE events SET tickets_sold = tickets_sold + 1 WHERE id = $1', [eventId]);
-          await client.query("INSERT INTO tickets (event_id, user_id, status) VALUES ($1, $2, 'booked')", [eventId, userId]);
+          await client.query("INSERT INTO tickets (event_id, user_id, status, price) SELECT $1, $2, 'booked', ticket_price FROM events WHERE id = $1", [eventId, userId]);
           await client.query('COMMIT');
           committed++;
           latencies.push(performance.now() - started);
