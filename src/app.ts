@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { authRoutes } from './auth/routes.js';
-import { BookingBatcher } from './bookings/batcher.js';
+import { BookingBatcher } from './inventory/batcher.js';
 import { bookingRoutes } from './bookings/routes.js';
 import type { Config } from './config.js';
 import type { Database, Db } from './db/client.js';

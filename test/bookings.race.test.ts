@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BookingBatcher } from '../src/bookings/batcher.js';
+import { BookingBatcher } from '../src/inventory/batcher.js';
 import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
 import { countBooked } from './helpers/test-db.js';

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInventoryDrift } from '../src/bookings/audit.js';
-import { promoteWaitlist } from '../src/bookings/inventory.js';
+import { promoteWaitlist } from '../src/inventory/returns.js';
 import { queryRows } from '../src/db/client.js';
 import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';

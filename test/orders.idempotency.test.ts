@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { BookingBatcher } from '../src/bookings/batcher.js';
+import { BookingBatcher } from '../src/inventory/batcher.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
 import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BookingBatcher } from '../src/bookings/batcher.js';
+import { BookingBatcher } from '../src/inventory/batcher.js';
 import { queryRows } from '../src/db/client.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
 import { buildTestApp, type TestApp } from './helpers/build-test-app.js';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BookingBatcher } from '../src/bookings/batcher.js';
+import { BookingBatcher } from '../src/inventory/batcher.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
 import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { promoteWaitlist } from '../src/bookings/inventory.js';
+import { promoteWaitlist } from '../src/inventory/returns.js';
 import { queryRows } from '../src/db/client.js';
 import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { promoteWaitlist } from '../src/bookings/inventory.js';
+import { promoteWaitlist } from '../src/inventory/returns.js';
 import { queryRows, type Database } from '../src/db/client.js';
 import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';

@@ -14,7 +14,7 @@ export interface InventoryDrift {
 
 /**
  * Every event whose counters disagree with its rows: tickets_sold vs booked tickets, tickets_held vs seats of
- * pending orders, waiting vs people in the waiting list, or sold + held above capacity. Always empty unless something bypassed inventory.ts.
+ * pending orders, waiting vs people in the waiting list, or sold + held above capacity. Always empty unless something bypassed src/inventory/.
  * One pass over tickets and orders, grouped, so it stays cheap enough to run on a live database.
  */
 export function findInventoryDrift(db: Db): Promise<InventoryDrift[]> {

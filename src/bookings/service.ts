@@ -2,9 +2,10 @@ import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../http/errors.js';
 import { placeOrderOrRefuse } from '../orders/place.js';
-import { PerUserLimitApplies, type BookingBatcher } from './batcher.js';
-import type { KeyToRecord, RecordedSale } from './idempotency-records.js';
-import { cancelTicket, type TicketWithEvent } from './inventory.js';
+import { PerUserLimitApplies, type BookingBatcher } from '../inventory/batcher.js';
+import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
+import { cancelTicket } from '../inventory/returns.js';
+import { type TicketWithEvent } from '../inventory/rows.js';
 import { findTicket, findTicketWithEvent, listTickets } from './tickets.repository.js';
 
 // A batch hands one event row to all of its buyers: shape it once, not once per answer.

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
-import type { TicketRow, TicketWithEvent } from './inventory.js';
-import { pickEvent } from './rows.js';
+import type { TicketRow, TicketWithEvent } from '../inventory/rows.js';
+import { pickEvent } from '../inventory/rows.js';
 
 export async function findTicket(db: Db, ticketId: number): Promise<TicketRow | null> {
   const rows = await queryRows<TicketRow>(

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { TicketRow } from '../bookings/inventory.js';
+import type { TicketRow } from '../inventory/rows.js';
 import { queryRows, type Db } from '../db/client.js';
 import { outboxCtes } from '../webhooks/outbox.js';
 import { eventJsonSql, ticketJsonSql } from '../webhooks/payload-sql.js';

@@ -57,7 +57,7 @@ export const events = pgTable(
     holdMinutes: integer('hold_minutes').notNull().default(10),
     // People in this event's waiting list (rows of waitlist), kept under the event's row lock by join, leave
     // and promotion: every selling statement sells only free - waiting, so seats that come back while people
-    // wait are theirs. A column, not a count, so a statement reads it from the row it locked (see inventory.ts).
+    // wait are theirs. A column, not a count, so a statement reads it from the row it locked (see src/inventory/INVARIANTS.md).
     waiting: integer('waiting').notNull().default(0),
     // ISO 4217 code of ticket_price. The service always names it (from CURRENCY when the owner does not);
     // the default only fills in events made before the column existed.

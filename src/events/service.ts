@@ -1,6 +1,6 @@
 import { assertMayCreateEvents, assertOwnerOrAdmin } from '../auth/roles.js';
-import type { BookingBatcher } from '../bookings/batcher.js';
-import { deleteUnsoldEvent, updateEvent } from '../bookings/inventory.js';
+import type { BookingBatcher } from '../inventory/batcher.js';
+import { deleteUnsoldEvent, updateEvent } from '../inventory/capacity.js';
 import type { Db } from '../db/client.js';
 import { BadRequest, invalidField, NotFound } from '../http/errors.js';
 import { recordWebhookEvent } from '../webhooks/outbox.js';

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { IdempotencyKeyTaken, readRecordedSale, type KeyToRecord, type RecordedSale } from '../bookings/idempotency-records.js';
+import { IdempotencyKeyTaken, readRecordedSale, type KeyToRecord, type RecordedSale } from '../inventory/idempotency-records.js';
 import { queryRows, type Db } from '../db/client.js';
 import { invalidField, ServiceUnavailable } from './errors.js';
 
 // Idempotency-Key (as Stripe's and pretix's APIs): a retry of (user, key) within 24 hours gets the first
 // outcome again, same status and body, with `Idempotent-Replayed: true`, and sells nothing.
 //
-// - A sale records the key in the statement that sells, in the same commit (bookings/idempotency-records.ts).
+// - A sale records the key in the statement that sells, in the same commit (inventory/idempotency-records.ts).
 //   Whatever fails afterwards (the connection at commit, the process), the key has its committed outcome or
 //   no row at all; no row means nothing was sold, so the retry is simply served, once.
 // - A refusal (4xx) is stored after its answer, best effort: if that store is lost, a retry runs again.

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchObserver } from '../bookings/batcher.js';
+import type { BatchObserver } from '../inventory/batcher.js';
 import type { Database, PoolStats } from '../db/client.js';
 import { askPrimaryForClusterMetrics, shareWithPrimary } from './cluster-metrics.js';
 import { Unauthorized } from './errors.js';

@@ -1,6 +1,6 @@
-import type { BookingBatcher } from '../bookings/batcher.js';
-import { placeOrder, type OrderRequest } from '../bookings/inventory.js';
-import type { OrderWithTickets } from '../bookings/rows.js';
+import type { BookingBatcher } from '../inventory/batcher.js';
+import { placeOrder, type OrderRequest } from '../inventory/orders.js';
+import type { OrderWithTickets } from '../inventory/rows.js';
 import type { Db } from '../db/client.js';
 import { Conflict, invalidField, NotFound, SoldOut } from '../http/errors.js';
 

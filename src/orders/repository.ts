@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { orderColumns, ticketColumns, toOrders, type FlatOrderRow, type OrderWithTickets } from '../bookings/rows.js';
+import { orderColumns, ticketColumns, toOrders, type FlatOrderRow, type OrderWithTickets } from '../inventory/rows.js';
 import { queryRows, type Db } from '../db/client.js';
 import { EVENT_COLUMNS } from '../events/repository.js';
 
-// Reads only; every statement that changes orders lives in bookings/inventory.ts. Each read is one query that
+// Reads only; every statement that changes orders lives in src/inventory/. Each read is one query that
 // joins the event and the order's tickets, never one query per row.
 
 const ORDER_COLUMNS = sql.raw(orderColumns('o'));

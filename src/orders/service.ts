@@ -1,7 +1,8 @@
-import type { BookingBatcher } from '../bookings/batcher.js';
-import type { KeyToRecord, RecordedSale } from '../bookings/idempotency-records.js';
-import { cancelOrder, settleHold } from '../bookings/inventory.js';
-import type { OrderWithTickets } from '../bookings/rows.js';
+import type { BookingBatcher } from '../inventory/batcher.js';
+import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
+import { cancelOrder } from '../inventory/returns.js';
+import { settleHold } from '../inventory/orders.js';
+import type { OrderWithTickets } from '../inventory/rows.js';
 import { toTicketOut } from '../bookings/service.js';
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';

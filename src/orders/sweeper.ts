@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { BookingBatcher } from '../bookings/batcher.js';
-import { lockEventReleasingExpiredHolds } from '../bookings/inventory.js';
+import type { BookingBatcher } from '../inventory/batcher.js';
+import { lockEventReleasingExpiredHolds } from '../inventory/orders.js';
 import type { Db } from '../db/client.js';
 import { LeaderLease } from '../db/leader.js';
 import { purgeExpiredIdempotencyKeys } from '../http/idempotency.js';

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { promoteWaitlist } from '../bookings/inventory.js';
+import { promoteWaitlist } from '../inventory/returns.js';
 import type { Db } from '../db/client.js';
 
 export interface PromoterOptions {

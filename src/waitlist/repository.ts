@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 
 // The line itself. Joining and leaving take the event's row lock and keep events.waiting (the people in
-// line, whose seats no buyer outside the line can take: see bookings/inventory.ts) equal to the rows here;
-// promotion, which turns places in line into holds, changes seats and lives in inventory.ts too.
+// line, whose seats no buyer outside the line can take: see src/inventory/INVARIANTS.md) equal to the rows here;
+// promotion, which turns places in line into holds, changes seats and lives in src/inventory/ too.
 
 export interface WaitlistPlace {
   event_id: number;
@@ -32,7 +32,7 @@ export async function joinWaitlist(db: Db, eventId: number, userId: number): Pro
           ON CONFLICT (event_id, user_id) DO NOTHING
           RETURNING id
         ), counted AS (
-          -- From the locked row, as every counter write (see inventory.ts).
+          -- From the locked row, as every counter write (see src/inventory/INVARIANTS.md).
           UPDATE events e SET waiting = ev.waiting + 1 FROM ev, joined WHERE e.id = ev.id
         )
         SELECT ev.free, joined.id FROM ev LEFT JOIN joined ON true`,

@@ -1,4 +1,4 @@
-import type { BookingBatcher } from '../bookings/batcher.js';
+import type { BookingBatcher } from '../inventory/batcher.js';
 import type { Db } from '../db/client.js';
 import { Conflict, NotFound } from '../http/errors.js';
 import { findPlace, joinWaitlist, leaveWaitlist, type WaitlistPlace } from './repository.js';

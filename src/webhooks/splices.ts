@@ -1,7 +1,7 @@
 import { outboxCtes } from './outbox.js';
 import { eventJsonSql, orderJsonSql, ticketJsonSql } from './payload-sql.js';
 
-// Ready-to-splice outbox CTEs for the seat statements of src/bookings/inventory.ts, which are being rewritten
+// Ready-to-splice outbox CTEs for the seat statements of src/inventory/, which are being rewritten
 // (issue 13) and so are not wired yet. Each constant is the text to add to the statement's WITH list, after
 // the CTEs it names, preceded by ", ". The relation names are today's; after the rewrite, rename them to
 // the new statement's (the comment of each says what each relation must hold). No change to what the

@@ -1,7 +1,8 @@
 import type { Database } from '../db/client.js';
 import { NotFound, ServiceUnavailable, SoldOut } from '../http/errors.js';
 import { IdempotencyKeyTaken, type KeyToRecord } from './idempotency-records.js';
-import { bookSeats, recordedFor, type BookingOutcome, type KeyedBuyer, type TicketWithEvent } from './inventory.js';
+import { bookSeats, recordedFor, type BookingOutcome, type KeyedBuyer } from './booking-batch.js';
+import type { TicketWithEvent } from './rows.js';
 
 export interface BatcherOptions {
   /** Most buyers one statement books; bounds how long anyone waits behind a batch. */

@@ -1,8 +1,19 @@
 import type { EventRow } from '../events/repository.js';
-import type { TicketRow } from './inventory.js';
 
 // Orders come back from SQL as flat rows (order columns, event columns, one row per ticket); these turn them
-// into plain objects. Shared by the statements in inventory.ts and the reads in orders/repository.ts.
+// into plain objects. Shared by the statements in this folder and the reads in orders/repository.ts.
+
+export interface TicketRow {
+  id: number;
+  event_id: number;
+  user_id: number;
+  status: 'booked' | 'cancelled';
+  purchase_date: Date;
+  code: string;
+  checked_in_at: Date | null;
+}
+
+export type TicketWithEvent = TicketRow & { event: EventRow };
 
 export type OrderStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired';
 
