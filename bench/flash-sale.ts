@@ -155,7 +155,7 @@ async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
     duration,
     workers,
     hosts: Number(args.hosts),
-    buyers: Number(args.buyers),
+    buyers,
     port: Number(args.port),
     log,
   });
