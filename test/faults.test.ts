@@ -9,6 +9,7 @@ import { queryRows } from '../src/db/client.js';
 import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { startServerProcess } from './helpers/server-process.js';
+import { tally } from './helpers/tally.js';
 
 // Faults in the middle of a flash sale, on a real PostgreSQL (the embedded database has no connections to
 // kill). Afterwards: nothing oversold, counters agree with rows, and every 200 has its committed ticket.
@@ -54,7 +55,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when the database or the server fail
     // The pool replaces dead connections by itself.
     const after = await bookOverHttp(t.baseUrl, buyers[0]!.token, event.id);
     expect([200, 400]).toContain(after.status);
-    console.info(`fault test: ${killed} connections killed; statuses ${JSON.stringify(count(statuses))}`);
+    console.info(`fault test: ${killed} connections killed; statuses ${JSON.stringify(tally(statuses))}`);
   });
 
   it('then a server restarted mid-burst (SIGTERM) finishes what it accepted, exits 0, and loses nothing', { timeout: 300_000 }, async () => {
@@ -85,11 +86,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when the database or the server fail
     const afterRestart = await bookOverHttp(restarted.baseUrl, buyers[1]!.token, event.id);
     expect(afterRestart.status, JSON.stringify(afterRestart.body)).toBe(200);
     expect(await restarted.stop()).toBe(0);
-    console.info(`restart test: statuses ${JSON.stringify(count(statuses))}`);
+    console.info(`restart test: statuses ${JSON.stringify(tally(statuses))}`);
   });
 });
-
-function count(values: number[]): Record<number, number> {
-  return values.reduce<Record<number, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
-}
 

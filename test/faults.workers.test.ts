@@ -3,8 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killConnectionsRepeatedly, send, signUp, tally, type Answer } from './helpers/faults.js';
+import { killConnectionsRepeatedly, send, signUp, type Answer } from './helpers/faults.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { tally } from './helpers/tally.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
 
 // Lost database connections (a failover, a pooler restart) must cost requests a 503 at most, never a worker:

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
-import { killConnectionsRepeatedly, send, signUp, tally, type Answer } from './helpers/faults.js';
+import { killConnectionsRepeatedly, send, signUp, type Answer } from './helpers/faults.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { tally } from './helpers/tally.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
 
 // An Idempotency-Key must give exactly one outcome even when the fate of a commit is unknown to the server
