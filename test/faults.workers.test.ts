@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killConnectionsRepeatedly, send, signUp, type Answer } from './helpers/faults.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { serverProcessEnv, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { tally } from './helpers/tally.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
 
@@ -18,7 +15,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when database connections are killed
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: randomBytes(32).toString('hex'), RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-workers-')) };
+    const env = serverProcessEnv(testDb.url!);
     server = await startServerProcess({ ...env, WORKERS: '2' });
   }, 150_000);
 

@@ -1,13 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
 import { killConnectionsRepeatedly, send, signUp, type Answer } from './helpers/faults.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { serverProcessEnv, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { tally } from './helpers/tally.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
 
@@ -30,7 +27,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when connections and a process die d
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: randomBytes(32).toString('hex'), RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-keys-')) };
+    const env = serverProcessEnv(testDb.url!);
     servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   }, 150_000);
 

@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { openDatabase } from '../src/db/client.js';
-import { buildTestApp, testConfig, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, setUpTestApp, testConfig, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { openLive, type Seats } from './helpers/live.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { serverProcessEnv, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
 
 async function buyers(app: FastifyInstance, count: number): Promise<TestUser[]> {
@@ -25,15 +22,7 @@ function expectFalling(seen: Seats[], total: number): void {
 }
 
 describe('GET /events/{id}/live', () => {
-  let t: TestApp;
-  let owner: TestUser;
-  let crowd: TestUser[];
-  beforeAll(async () => {
-    t = await buildTestApp();
-    owner = await registerAndLogin(t.app);
-    crowd = await buyers(t.app, 20);
-  });
-  afterAll(() => t.close());
+  const { t, owner, crowd } = setUpTestApp({ users: ['owner'], crowd: 20 });
 
   it('when a client connects, then it gets a text/event-stream with the current seats at once', async () => {
     const event = await createEvent(t.app, owner, { total_tickets: 7 });
@@ -185,7 +174,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when a client watches one server pro
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: randomBytes(32).toString('hex'), RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-live-')) };
+    const env = serverProcessEnv(testDb.url!);
     servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   });
   afterAll(async () => {

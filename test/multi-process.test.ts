@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookOverHttp } from './helpers/factories.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { serverProcessEnv, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
 
 // Several server processes share nothing but PostgreSQL; only the database's guarantees keep them from
@@ -16,7 +13,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when several server processes sell o
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: secret, RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-mp-')) };
+    const env = serverProcessEnv(testDb.url!, { SECRET_KEY: secret });
     // One cluster of two workers and one single process: three processes, two ports.
     servers = await Promise.all([startServerProcess({ ...env, WORKERS: '2' }), startServerProcess(env)]);
   }, 150_000);
