@@ -1,31 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestOnNewConnection, serverProcessEnv, startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { describe, expect, it } from 'vitest';
+import { requestOnNewConnection } from './helpers/server-process.js';
+import { setUpServerProcesses } from './helpers/server-processes.js';
 
 // Issue 12: with WORKERS=2 and no Redis every limit was doubled. Login, registration and password-change
 // limits are now exact (the database counts them); bookings are counted per process, each enforcing its share.
 describe.skipIf(!process.env.DATABASE_URL)('when two worker processes enforce the limits without Redis', () => {
-  let testDb: TestDatabase;
-  let server: ServerProcess;
   const password = 'correct horse battery';
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    server = await startServerProcess({
-      ...serverProcessEnv(testDb.url!),
+  const { servers: [server] } = setUpServerProcesses([
+    {
       WORKERS: '2',
       RATE_LIMITS: 'on',
       RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
       RATE_LIMIT_LOGIN_FAILURES: '3',
       RATE_LIMIT_REGISTER_PER_HOUR: '5',
       RATE_LIMIT_BOOKINGS_PER_MINUTE: '4',
-    });
-  }, 150_000);
-  afterAll(async () => {
-    await server?.stop();
-    await testDb?.drop();
-  }, 60_000);
+    },
+  ]);
 
   const call = (method: string, path: string, body?: unknown, token?: string) => requestOnNewConnection(server.baseUrl, method, path, body, token);
   const count = (list: number[], status: number) => list.filter((s) => s === status).length;

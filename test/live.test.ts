@@ -7,8 +7,8 @@ import { openDatabase } from '../src/db/client.js';
 import { buildTestApp, setUpTestApp, testConfig, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { openLive, type Seats } from './helpers/live.js';
-import { serverProcessEnv, startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import type { ServerProcess } from './helpers/server-process.js';
+import { setUpServerProcesses } from './helpers/server-processes.js';
 
 async function buyers(app: FastifyInstance, count: number): Promise<TestUser[]> {
   return Promise.all(Array.from({ length: count }, () => registerAndLogin(app)));
@@ -169,19 +169,7 @@ describe.each(buses)('when seats change in another process, over $name', ({ over
 
 // The real thing: two server processes (node src/server.ts) sharing only PostgreSQL.
 describe.skipIf(!process.env.DATABASE_URL)('when a client watches one server process and buyers use another', () => {
-  let testDb: TestDatabase;
-  let servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    const env = serverProcessEnv(testDb.url!);
-    servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-  });
-  afterAll(async () => {
-    const codes = await Promise.all(servers.map((server) => server.stop()));
-    expect(codes).toEqual([0, 0]);
-    await testDb.drop();
-  });
+  const { servers } = setUpServerProcesses([{}, {}], { expectCleanExit: true });
 
   it('then the client sees the seats fall to 0, and the watched server still stops cleanly with the stream open', async () => {
     const [watchedServer, sellingServer] = servers as [ServerProcess, ServerProcess];

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, setUpTestApp, testConfig, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, uniqueEmail } from './helpers/factories.js';
-import { requestOnNewConnection, serverProcessEnv, startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { requestOnNewConnection } from './helpers/server-process.js';
+import { setUpServerProcesses } from './helpers/server-processes.js';
 
 /** The value of one series in Prometheus text, matched by name and a subset of its labels. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -142,17 +142,7 @@ describe('when METRICS_TOKEN is set and METRICS_EVENT_LABELS bounds the event la
 });
 
 describe.skipIf(!process.env.DATABASE_URL)('when the server runs several worker processes', () => {
-  let testDb: TestDatabase;
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    server = await startServerProcess(serverProcessEnv(testDb.url!, { WORKERS: '2' }));
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await testDb?.drop();
-  });
+  const { servers: [server] } = setUpServerProcesses([{ WORKERS: '2' }]);
 
   const call = (method: string, path: string, body?: unknown, token?: string) => requestOnNewConnection(server.baseUrl, method, path, body, token);
 
