@@ -13,8 +13,9 @@ import { runOpenLoop } from './open-loop.js';
 import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
 import { renderQueueMarkdown, runQueueScenario, type QueueResults } from './queue.js';
 import { renderMarkdown, type BenchResults } from './report.js';
-import { cpuSeconds, startServer, stopServer } from './server-process.js';
+import { cpuSeconds } from './cpu-seconds.js';
 import { openDatabase } from '../src/db/client.js';
+import { startServerProcess } from '../test/helpers/server-process.js';
 import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
 
 const { values: args } = parseArgs({
@@ -75,6 +76,8 @@ const serverEnv = {
   BCRYPT_COST: '10',
   SECRET_KEY: secretKey,
 };
+// The server as production runs it (dist/, after the build below), its warnings shown as they come.
+const asBuilt = { built: true, output: 'inherit' } as const;
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
@@ -92,12 +95,12 @@ function writeResults(results: BenchResults & { queue?: QueueResults | undefined
 async function mainEmbedded(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bookfast-bench-'));
   log(`throwaway data folder ${dataDir}`);
-  const server = await startServer({ ...serverEnv, DATA_DIR: dataDir }, baseUrl, { unset: ['DATABASE_URL'] });
+  const server = await startServerProcess({ ...serverEnv, DATA_DIR: dataDir }, { ...asBuilt, unset: ['DATABASE_URL'] });
   let run: Awaited<ReturnType<typeof runScenarios>>;
   try {
-    run = await runScenarios(server.pid!, undefined);
+    run = await runScenarios(server.child.pid!, undefined);
   } finally {
-    log(`server exited with ${String(await stopServer(server))} after SIGTERM`);
+    log(`server exited with ${String(await server.stop())} after SIGTERM`);
   }
   const database = await openDatabase({ dataDir });
   try {
@@ -131,15 +134,15 @@ async function main(): Promise<void> {
     return;
   }
 
-  const server = await startServer({ DATABASE_URL: dbUrl, ...serverEnv }, baseUrl);
+  const server = await startServerProcess({ DATABASE_URL: dbUrl, ...serverEnv }, asBuilt);
   const db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
   try {
-    const run = await runScenarios(server.pid!, { db, dbUrl, maxConnections });
+    const run = await runScenarios(server.child.pid!, { db, dbUrl, maxConnections });
     writeResults(await run.check(async (text, values) => (await db.query(text, values)).rows));
   } finally {
     await db.end();
-    log(`server exited with ${String(await stopServer(server))} after SIGTERM`);
+    log(`server exited with ${String(await server.stop())} after SIGTERM`);
     await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
     await admin.end();
   }

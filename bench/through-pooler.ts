@@ -4,12 +4,12 @@
 // behind HAProxy. The same buyers, connections and duration for all three. See README "Running on more than
 // one machine".
 import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { startPgBouncer } from '../test/helpers/pgbouncer.js';
-import { cpuSeconds, startServer, stopServer } from './server-process.js';
+import { startServerProcess, type ServerProcess } from '../test/helpers/server-process.js';
+import { cpuSeconds } from './cpu-seconds.js';
 
 export interface ThroughOptions {
   dbUrl: string;
@@ -52,13 +52,12 @@ export async function benchThroughPooler(options: ThroughOptions) {
     stops.push(() => bouncer.stop());
     const common = { WORKERS: String(options.workers), LOG_LEVEL: 'warn', RATE_LIMITS: 'off', BCRYPT_COST: '10', SECRET_KEY: randomBytes(32).toString('hex') };
     const pooled = { ...common, DATABASE_URL: bouncer.pooled(dbUrl), DATABASE_POOLER: 'pgbouncer', DATABASE_DIRECT_URL: dbUrl };
-    const servers: ChildProcess[] = [];
+    const servers: ServerProcess[] = [];
     const start = async (env: Record<string, string>, host: string, port: number) => {
-      const url = `http://${host}:${port}`;
-      const server = await startServer({ ...env, HOST: host, PORT: String(port) }, url);
+      const server = await startServerProcess({ ...env, HOST: host, PORT: String(port) }, { built: true, output: 'inherit' });
       servers.push(server);
-      stops.push(() => stopServer(server));
-      return url;
+      stops.push(() => server.stop());
+      return server.baseUrl;
     };
     const direct = await start({ ...common, DATABASE_URL: dbUrl }, '127.0.0.1', options.port);
     const throughPooler = await start(pooled, '127.0.0.1', options.port + 1);
@@ -71,9 +70,9 @@ export async function benchThroughPooler(options: ThroughOptions) {
     const tokens = await makeBuyers(direct, options.buyers);
     const runs = [];
     for (const [name, url, pids] of [
-      ['direct', direct, [servers[0]!.pid!]],
-      ['PgBouncer', throughPooler, [servers[1]!.pid!]],
-      [`HAProxy + ${options.hosts} hosts + PgBouncer`, balancer.baseUrl, servers.slice(2).map((s) => s.pid!)],
+      ['direct', direct, [servers[0]!.child.pid!]],
+      ['PgBouncer', throughPooler, [servers[1]!.child.pid!]],
+      [`HAProxy + ${options.hosts} hosts + PgBouncer`, balancer.baseUrl, servers.slice(2).map((s) => s.child.pid!)],
     ] as const) {
       const eventId = await createEvent(url, tokens[0]!);
       log(`POST /book ${name}: ${connections} connections for ${duration} s (after 2 s of warm-up)`);

@@ -1,13 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setRoleByEmail } from '../src/auth/roles.js';
 import { queryRows } from '../src/db/client.js';
 import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { serverProcessEnv, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { startWebhookReceiver, verifyDelivery, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 // The outbox across a crash: real server processes on a real PostgreSQL (the embedded database belongs to
@@ -63,10 +60,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when a server is killed (SIGKILL) du
       response.writeHead(200).end();
     });
     const env = {
-      DATABASE_URL: t.testDb.url!,
-      SECRET_KEY: t.config.secretKey,
-      RATE_LIMITS: 'off',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-webhooks-')),
+      ...serverProcessEnv(t.testDb.url!, { SECRET_KEY: t.config.secretKey }),
       WEBHOOKS_ALLOW_PRIVATE: 'true',
       WEBHOOKS_POLL_MS: '50',
       WEBHOOKS_TIMEOUT_MS: '2000',
