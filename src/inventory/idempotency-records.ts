@@ -60,7 +60,7 @@ function rowJson(alias: string, table: PgTable): string {
 /** jsonb of a row (or CTE row) of events, tickets or orders; only the columns the alias has. */
 export const eventJson = (alias: string) => rowJson(alias, events);
 export const ticketJson = (alias: string) => rowJson(alias, tickets);
-const orderJson = (alias: string) => rowJson(alias, orders);
+export const orderJson = (alias: string) => rowJson(alias, orders);
 
 /**
  * `, recorded AS (INSERT ...)` for a statement that places or confirms an order, given the aliases of its
