@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
+import { readRecordedSale } from '../src/inventory/idempotency-records.js';
+import { settleHolds } from '../src/inventory/settle-batch.js';
 import { placeOrders, type OrderBatchOutcome, type OrderInBatch, type OrderVerdict } from '../src/inventory/order-batch.js';
 import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
@@ -130,5 +132,37 @@ describe('when orders of a batch carry Idempotency-Keys', () => {
     expect(placed.tickets.map((ticket) => ticket.id)).toEqual((recorded[0]!.response.tickets as { id: number }[]).map((ticket) => ticket.id));
     const retry = await placeOrders(database(), event.id, [order(3, 1), order(0, 2, false, 'k-a')]);
     expect(kinds(retry)).toEqual(['sold-out', 'recorded-before']);
+  });
+});
+
+describe('when a batch of confirms meets holds running, overdue, already settled and asked twice', () => {
+  it('then each running hold is confirmed once with its tickets, each overdue one expired, the rest left alone', async () => {
+    const event = await createEvent(t.app, owner, { total_tickets: 10, ticket_price: '20.00' });
+    const held = await placeOrders(database(), event.id, [order(0, 2, true), order(1, 3, true), order(2, 1, true), order(3, 1, true)]);
+    const [a, b, c, d] = (held.kind === 'decided' ? held.verdicts : []).map((v) => placedOf(v)!.order.id);
+    // The price changed after the holds were made: their tickets keep the old one.
+    await database().db.execute(sql`UPDATE events SET ticket_price = 99 WHERE id = ${event.id}`);
+    await expireHold(database(), b!);
+    await expireHold(database(), d!);
+    const confirms = [
+      { orderId: a!, userId: users[0]!.id, key: { key: 'confirm-a', requestHash: 'h' } },
+      { orderId: b!, userId: users[1]!.id },
+      { orderId: a!, userId: users[0]!.id },
+      { orderId: c!, userId: users[3]!.id },
+      { orderId: c!, userId: users[2]!.id },
+    ];
+    const outcome = await settleHolds(database(), event.id, confirms);
+    expect(outcome.settled.map((s) => s?.order.status ?? null)).toEqual(['confirmed', 'expired', null, null, 'confirmed']);
+    expect(outcome.released).toBe(1); // d: overdue, not asked about
+    expect(outcome.settled[0]!.tickets).toHaveLength(2);
+    expect(outcome.settled[4]!.event).toMatchObject({ tickets_sold: 3, tickets_held: 0 });
+    expect(await counters(event.id)).toEqual({ sold: 3, held: 0 });
+    const prices = await queryRows<{ price: string }>(database().db, sql`SELECT DISTINCT price::text AS price FROM tickets WHERE event_id = ${event.id}`);
+    expect(prices).toEqual([{ price: '20.00' }]);
+    const recorded = await queryRows<{ response: unknown }>(database().db, sql`SELECT response FROM idempotency_keys WHERE key = 'confirm-a'`);
+    expect(recorded).toHaveLength(1);
+    expect(readRecordedSale(recorded[0]!.response)).toEqual(outcome.settled[0]);
+    // Asked again: nothing pending any more.
+    expect((await settleHolds(database(), event.id, [{ orderId: a!, userId: users[0]!.id }])).settled).toEqual([null]);
   });
 });
