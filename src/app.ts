@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { authRoutes } from './auth/routes.js';
 import { BookingBatcher } from './inventory/batcher.js';
+import { OrderBatcher } from './inventory/order-batcher.js';
 import { bookingRoutes } from './bookings/routes.js';
 import type { Config } from './config.js';
 import type { Database, Db } from './db/client.js';
@@ -41,6 +42,8 @@ export interface Deps {
   /** For read-only lists that may be a moment old (DATABASE_READ_URL): a replica while it keeps up, else `db`. */
   readDb: Db;
   batcher: BookingBatcher;
+  /** POST /orders, confirms and POST /book on events with a per-buyer limit, batched per event. */
+  orders: OrderBatcher;
   live: LiveSeats;
   /** Waiting room (issue 14): the in-memory room list, ticker, and the pass check of the purchase routes. */
   waitingRoom: WaitingRoomRuntime;
@@ -95,6 +98,14 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     onSeatsChanged: (eventId) => live.seatsChanged(eventId),
     onSeatsReturned: (eventId) => waitlist.promote(eventId),
   });
+  // Seats an order batch took or gave back are announced as the booking batcher's are (it also forgets "sold out").
+  const orders = new OrderBatcher(database, {
+    maxBatchSize: config.batchMaxSize,
+    queueLimit: config.batchQueueLimit,
+    maxInFlight: config.batchesInFlight,
+    onSeatsChanged: (eventId) => batcher.seatsChanged(eventId),
+    onSeatsReturned: (eventId) => batcher.seatsReturned(eventId),
+  });
   // Waiting room: rooms loaded before the first request (the pass check reads only memory), then ticking.
   const waitingRoom = new WaitingRoomRuntime(database.db, { tickMs: config.waitingRoomTickMs, secretKey: config.secretKey, log: app.log, registry: metrics.registry });
   await waitingRoom.start();
@@ -103,6 +114,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     db: database.db,
     readDb: database.reads?.db ?? database.db,
     batcher,
+    orders,
     live,
     waitingRoom,
     queueGate: queueGate(waitingRoom, database.db),
@@ -213,7 +225,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   app.addHook('onClose', async () => {
     await sweeper.stop();
     await waitingRoom.stop();
-    await batcher.drain();
+    await Promise.all([batcher.drain(), orders.drain()]);
     await waitlist.idle();
   });
   return app;

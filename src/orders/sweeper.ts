@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BookingBatcher } from '../inventory/batcher.js';
-import { lockEventReleasingExpiredHolds } from '../inventory/orders.js';
+import { lockEventReleasingExpiredHolds } from '../inventory/hold-expiry.js';
 import type { Db } from '../db/client.js';
 import { LeaderLease } from '../db/leader.js';
 import { purgeExpiredIdempotencyKeys } from '../http/idempotency.js';
@@ -9,7 +9,7 @@ import { findEventsWithOverdueHolds } from './repository.js';
 
 // Expired holds give their seats back two ways, on purpose:
 // - lazily, under the event's row lock, in the same statement or transaction as every booking or order of that
-//   event (bookSeats, placeOrder): a buyer never finds seats "held" by a hold that is already over, whatever
+//   event (bookSeats, placeOrders, settleHolds): a buyer never finds seats "held" by a hold that is already over, whatever
 //   the timer does, and the release costs one probe of the partial index orders_pending_expiry_idx;
 // - by this sweeper, every HOLD_SWEEP_SECONDS, for events nobody is buying right now: their tickets_available
 //   (GET /events) must come back too, without anyone calling an endpoint.
