@@ -1,15 +1,21 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchObserver } from '../inventory/batcher.js';
+import type { BatchReport } from '../inventory/seat-changes.js';
 import type { Database, PoolStats } from '../db/client.js';
 import { askPrimaryForClusterMetrics, shareWithPrimary } from './cluster-metrics.js';
 import { Unauthorized } from './errors.js';
 
+/** What metrics hear from the inventory's channel (SeatChanges 'batchDone', 'refusedFromMemory'; app.ts). */
+export interface BatchObserver {
+  batchDone(report: BatchReport): void;
+  refusedFromMemory(eventId: number): void;
+}
+
 export interface AppMetrics {
   /** This app's own registry: several apps in one process (tests) never share or collide. */
   readonly registry: Registry;
-  /** Handed to the booking batcher: counts bookings and sold-outs, times batches. */
+  /** Subscribed to the inventory's batch reports: counts bookings and sold-outs, times batches. */
   readonly batchObserver: BatchObserver;
   /** The Prometheus text: this process's metrics, or the whole cluster's when it is a worker. */
   exposition(): Promise<string>;

@@ -1,7 +1,7 @@
-import type { BookingBatcher } from '../inventory/batcher.js';
 import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelOrder } from '../inventory/returns.js';
 import { settleHold } from '../inventory/orders.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { OrderWithTickets } from '../inventory/rows.js';
 import { toTicketOut } from '../bookings/service.js';
 import type { Db } from '../db/client.js';
@@ -31,29 +31,29 @@ export function replayOrder({ order, event, tickets }: RecordedSale) {
   return toOrderOut({ order: order!, event, tickets });
 }
 
-export async function orderSeats(db: Db, batcher: BookingBatcher, userId: number, body: OrderCreate, key?: KeyToRecord) {
+export async function orderSeats(db: Db, changes: SeatChanges, userId: number, body: OrderCreate, key?: KeyToRecord) {
   const request = { eventId: body.event_id, userId, quantity: body.quantity, hold: body.hold ?? false, key };
-  return toOrderOut(await placeOrderOrRefuse(db, batcher, request));
+  return toOrderOut(await placeOrderOrRefuse(db, changes, request));
 }
 
 /** Turns my pending hold into booked tickets; 409 if it expired (its seats are then already back on sale). */
-export async function confirmOwnOrder(db: Db, batcher: BookingBatcher, orderId: number, userId: number, key?: KeyToRecord) {
+export async function confirmOwnOrder(db: Db, changes: SeatChanges, orderId: number, userId: number, key?: KeyToRecord) {
   const settled = await settleHold(db, orderId, userId, key);
   if (settled?.order.status === 'confirmed') {
     // Held seats became sold ones: live clients see tickets_sold move.
-    batcher.seatsChanged(settled.event.id);
+    changes.seatsChanged(settled.event.id);
     return toOrderOut(settled);
   }
   if (settled) {
     // It was overdue: the same statement expired it and returned its seats.
-    batcher.seatsReturned(settled.event.id);
+    changes.seatsReturned(settled.event.id);
     throw new Conflict('The hold has expired; its seats were released');
   }
   throw whyNot(await findOrder(db, orderId), userId, 'confirmed');
 }
 
 /** Cancels my hold (seats back) or my confirmed order (its booked tickets cancelled, seats back). */
-export async function cancelOwnOrder(db: Db, batcher: BookingBatcher, orderId: number, userId: number) {
+export async function cancelOwnOrder(db: Db, changes: SeatChanges, orderId: number, userId: number) {
   // Try as a hold, then as a confirmed order: each statement re-checks the status under the locks, so a
   // concurrent confirm between the two is cancelled as the confirmed order it has become.
   const cancelled = (await cancelOrder(db, orderId, userId, 'pending')) ?? (await cancelOrder(db, orderId, userId, 'confirmed'));
@@ -61,7 +61,7 @@ export async function cancelOwnOrder(db: Db, batcher: BookingBatcher, orderId: n
   if (cancelled?.kind === 'checked-in') throw new Conflict('Ticket already checked in');
   const order = await findOrder(db, orderId);
   if (cancelled && order) {
-    if (cancelled.seats > 0) batcher.seatsReturned(cancelled.eventId);
+    if (cancelled.seats > 0) changes.seatsReturned(cancelled.eventId);
     return toOrderOut(order);
   }
   throw whyNot(order, userId, 'cancelled');
