@@ -38,6 +38,13 @@ import { CANONICAL_ID, checkIdsAsWritten } from './http/ids.js';
 import { acceptOnlyUtf8Json } from './http/json-body.js';
 import { webhooksPlugin } from './webhooks/plugin.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What this process remembers as sold out (tests read it). */
+    soldOutMemory: SoldOutMemory;
+  }
+}
+
 export interface Deps {
   config: Config;
   db: Db;
@@ -97,9 +104,9 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   changes.on('returned', (eventId) => waitlist.promote(eventId));
   changes.on('batchDone', (report) => metrics.batchObserver.batchDone(report));
   changes.on('refusedFromMemory', (eventId) => metrics.batchObserver.refusedFromMemory(eventId));
-  // "Sold out" is shared with every process (through the transport live seats use) for 250 ms.
+  // "Sold out" is shared with every process (through the transport live seats use) for SOLD_OUT_MEMORY_MS.
   const notices = createNoticeChannel({ database, redisUrl: config.redisUrl, log: app.log });
-  const soldOut = new SoldOutMemory(changes, { ttlMs: 250, share: notices });
+  const soldOut = new SoldOutMemory(changes, { ttlMs: config.soldOutMemoryMs, share: notices });
   const batcher = new BookingBatcher(database, {
     maxBatchSize: config.batchMaxSize,
     queueLimit: config.batchQueueLimit,
@@ -198,6 +205,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(webhooksPlugin, { config, db: database.db, registry: metrics.registry });
   await app.register(waitingRoomRoutes, deps);
   app.decorate('liveSeats', live);
+  app.decorate('soldOutMemory', soldOut);
   app.decorate('waitingRoom', waitingRoom);
   // Open streams would keep the server from closing: end them first.
   app.addHook('preClose', () => live.close());

@@ -45,6 +45,11 @@ export function createMetrics(database: Database, options: { clusterWorker?: boo
     labelNames: ['event_id'],
     registers: [registry],
   });
+  const fromMemory = new Counter({
+    name: 'bookfast_sold_out_from_memory_total',
+    help: 'Of those, buyers answered from the sold-out mark (learnt in this or another process) without a statement',
+    registers: [registry],
+  });
   const batchSize = new Histogram({
     name: 'bookfast_booking_batch_size',
     help: 'Buyers written by one booking statement',
@@ -90,6 +95,7 @@ export function createMetrics(database: Database, options: { clusterWorker?: boo
       if (refused > 0) perEvent.add(eventId, 1, refused);
     },
     refusedFromMemory(eventId) {
+      fromMemory.inc();
       perEvent.add(eventId, 1, 1);
     },
   };
