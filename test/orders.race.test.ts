@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BookingBatcher } from '../src/inventory/batcher.js';
 import { queryRows } from '../src/db/client.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
 import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
 import { count, postOverHttp, tally, type OrderBody } from './helpers/orders.js';
 import { countBooked, findInventoryDrift } from './helpers/test-db.js';
+import { SeatChanges } from '../src/inventory/seat-changes.js';
 
 // Races through the real server on a real port. They assert counts and the invariants (checked with SQL after
 // each test), never timings.
@@ -85,10 +85,10 @@ describe('when a confirm races the expiry of its hold', () => {
                                                 ELSE now() + interval '1 hour' END
             WHERE event_id = ${event.id}`,
       );
-      const batcher = new BookingBatcher(t.testDb.database, { maxBatchSize: 10, queueLimit: 100, soldOutTtlMs: 0 });
+      const changes = new SeatChanges();
       const [confirms] = await Promise.all([
         Promise.all(ids.map((id, i) => postOverHttp(t.baseUrl, `/orders/${id}/confirm`, buyers[i]!.token))),
-        Promise.all(Array.from({ length: 5 }, () => sweepExpiredHolds(t.testDb.database.db, batcher))),
+        Promise.all(Array.from({ length: 5 }, () => sweepExpiredHolds(t.testDb.database.db, changes))),
         Promise.all(Array.from({ length: 10 }, (_, i) => bookOverHttp(t.baseUrl, buyers[20 + i]!.token, event.id))),
       ]);
 

@@ -4,6 +4,7 @@ import { BadRequest, Conflict, Forbidden, NotFound } from '../http/errors.js';
 import { placeOrderOrRefuse } from '../orders/place.js';
 import { PerUserLimitApplies, type BookingBatcher } from '../inventory/batcher.js';
 import type { OrderBatcher } from '../inventory/order-batcher.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelTicket } from '../inventory/returns.js';
 import { type TicketWithEvent } from '../inventory/rows.js';
@@ -61,10 +62,10 @@ export async function listOwnTickets(db: Db, userId: number, skip: number, limit
   return (await listTickets(db, userId, skip, limit)).map(toTicketOut);
 }
 
-export async function cancelOwnTicket(db: Db, batcher: BookingBatcher, ticketId: number, userId: number) {
+export async function cancelOwnTicket(db: Db, changes: SeatChanges, ticketId: number, userId: number) {
   const cancelled = await cancelTicket(db, ticketId, userId);
   if (cancelled) {
-    batcher.seatsReturned(cancelled.event_id);
+    changes.seatsReturned(cancelled.event_id);
     return toTicketOut(cancelled);
   }
   // Nothing was cancelled: read the ticket only now, to say why.

@@ -2,6 +2,8 @@ import type { Database } from '../db/client.js';
 import { NotFound, SoldOut } from '../http/errors.js';
 import { BatchEngine, type Batch } from './batch-engine.js';
 import { ExpiringMarks } from './expiring-marks.js';
+import type { SeatChanges } from './seat-changes.js';
+import type { SoldOutMemory } from './sold-out.js';
 import { IdempotencyKeyTaken, type KeyToRecord } from './idempotency-records.js';
 import { bookSeats, recordedFor, type BookingOutcome, type KeyedBuyer } from './booking-batch.js';
 import type { TicketWithEvent } from './rows.js';
@@ -11,35 +13,12 @@ export interface BatcherOptions {
   maxBatchSize: number;
   /** Buyers allowed to wait per event in this process; past it they get 503 + Retry-After. */
   queueLimit: number;
-  /** How long this process trusts "sold out" without asking the database again. */
-  soldOutTtlMs: number;
   /** Batches of one event in the database at once (default 1): a second one would queue on the row lock. */
   maxInFlight?: number;
-  /** Told about every batch and every in-memory refusal (metrics); must be cheap and never throw. */
-  observer?: BatchObserver;
-  /** Told after a commit that changed an event's seats (live availability); must be cheap and never throw. */
-  onSeatsChanged?: (eventId: number) => void;
-  /** Told after a commit that gave seats back (the waiting list's turn); must be cheap and never throw. */
-  onSeatsReturned?: (eventId: number) => void;
-}
-
-export interface BatchReport {
-  eventId: number;
-  /** Buyers in the batch. */
-  size: number;
-  booked: number;
-  soldOut: number;
-  /** The statement failed or its outcome is unknown: nobody was booked. */
-  failed: boolean;
-  /** Time the statement took, row-lock wait included. */
-  seconds: number;
-  /** Time the oldest buyer of the batch waited in memory before it was sent. */
-  waitedSeconds: number;
-}
-
-export interface BatchObserver {
-  batchDone(report: BatchReport): void;
-  refusedFromMemory(eventId: number): void;
+  /** Where the batcher announces what its commits did (seats sold or returned, sold out, batch reports). */
+  changes: SeatChanges;
+  /** Consulted before queueing a buyer; learns through `changes` (soldOut, returned). */
+  soldOut: SoldOutMemory;
 }
 
 /** One POST /book buyer waiting for the batch. */
@@ -67,7 +46,6 @@ const LIMITED_TTL_MS = 1000;
  */
 export class BookingBatcher {
   private readonly engine: BatchEngine<number, Buyer, TicketWithEvent>;
-  private readonly soldOut = new ExpiringMarks();
   /** Buyers of these events are sent straight to the order path: it has a per-buyer limit. */
   private readonly limited = new ExpiringMarks();
 
@@ -82,12 +60,14 @@ export class BookingBatcher {
       queueFullMessage: 'Too many bookings are waiting for this event, retry shortly',
       run: (eventId, batch) => this.runBatch(eventId, batch),
     });
+    // The owner set or removed the event's per-buyer limit: forget what memory said about it.
+    options.changes.on('limitChanged', (eventId) => this.limited.delete(eventId));
   }
 
   book(eventId: number, userId: number, key?: KeyToRecord): Promise<TicketWithEvent> {
     // A keyed buyer not yet looked up may be a retry of a sale: only the batch statement can tell.
-    if (!key?.unchecked && this.soldOut.has(eventId)) {
-      this.options.observer?.refusedFromMemory(eventId);
+    if (!key?.unchecked && this.options.soldOut.has(eventId)) {
+      this.options.changes.refusedFromMemory(eventId);
       return Promise.reject(new SoldOut());
     }
     if (this.limited.has(eventId)) {
@@ -95,23 +75,6 @@ export class BookingBatcher {
       return Promise.reject(key?.unchecked ? new IdempotencyKeyTaken('Idempotency-Key not looked up') : new PerUserLimitApplies());
     }
     return this.engine.submit(eventId, { userId, key });
-  }
-
-  /** Seats came back (cancellation, bigger capacity, expiry): stop answering "sold out" from memory, offer them to the line. */
-  seatsReturned(eventId: number): void {
-    this.soldOut.delete(eventId);
-    this.seatsChanged(eventId);
-    this.options.onSeatsReturned?.(eventId);
-  }
-
-  /** Any committed change of an event's seats made outside a batch (holds, expiries): live clients hear of it. */
-  seatsChanged(eventId: number): void {
-    this.options.onSeatsChanged?.(eventId);
-  }
-
-  /** The owner set or removed the event's per-buyer limit: forget what memory said about it. */
-  perUserLimitChanged(eventId: number): void {
-    this.limited.delete(eventId);
   }
 
   /** Resolves once every batch already sent to the database has answered (graceful shutdown). */
@@ -140,14 +103,14 @@ export class BookingBatcher {
     }
     if (outcome.kind === 'per-user-limit') this.limited.set(eventId, Date.now() + LIMITED_TTL_MS);
     if (outcome.kind === 'booked' && outcome.granted < buyers.length - outcome.recordedBefore.length) {
-      this.soldOut.set(eventId, Date.now() + this.options.soldOutTtlMs);
+      this.options.changes.soldOut(eventId);
     }
     // The next batch goes to the database before this one's answers are written: PostgreSQL runs it while
     // this process serialises and sends a hundred answers, instead of waiting for them (the cycle of one
     // event's batches was 9 ms at 256 connections, a third of it writing answers).
     this.report(eventId, batch, batch.release(), outcome);
-    // Overdue holds expired on the way: their seats are the waiting list's first (never thrown: see options).
-    if (outcome.kind !== 'no-such-event' && outcome.released > 0) this.seatsReturned(eventId);
+    // Overdue holds expired on the way: their seats are the waiting list's first (listeners never throw).
+    if (outcome.kind !== 'no-such-event' && outcome.released > 0) this.options.changes.seatsReturned(eventId);
     if (outcome.kind === 'no-such-event') {
       buyers.forEach((_, index) => batch.reject(index, new NotFound('Event not found')));
       return;
@@ -178,26 +141,20 @@ export class BookingBatcher {
       else batch.reject(index, new SoldOut());
     });
     // Once per batch, never per ticket; coalesced further before anything is published.
-    if (outcome.granted > 0) this.options.onSeatsChanged?.(eventId);
+    if (outcome.granted > 0) this.options.changes.seatsChanged(eventId);
   }
 
   private report(eventId: number, batch: Batch<Buyer, TicketWithEvent>, seconds: number, outcome: BookingOutcome | undefined): void {
-    const observer = this.options.observer;
-    if (!observer) return;
     const booked = outcome?.kind === 'booked' ? outcome.granted : 0;
-    try {
-      observer.batchDone({
-        eventId,
-        size: batch.items.length,
-        booked,
-        soldOut: outcome?.kind === 'booked' ? batch.items.length - booked : 0,
-        failed: outcome === undefined,
-        seconds,
-        waitedSeconds: batch.waitedSeconds,
-      });
-    } catch {
-      // A metrics fault must never cost a buyer the answer.
-    }
+    this.options.changes.batchDone({
+      eventId,
+      size: batch.items.length,
+      booked,
+      soldOut: outcome?.kind === 'booked' ? batch.items.length - booked : 0,
+      failed: outcome === undefined,
+      seconds,
+      waitedSeconds: batch.waitedSeconds,
+    });
   }
 }
 

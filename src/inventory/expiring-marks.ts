@@ -21,6 +21,11 @@ export class ExpiringMarks {
     return false;
   }
 
+  /** Milliseconds until the mark expires (0 when there is none). */
+  expiresIn(eventId: number): number {
+    return Math.max((this.until.get(eventId) ?? 0) - Date.now(), 0);
+  }
+
   delete(eventId: number): void {
     this.until.delete(eventId);
   }

@@ -4,6 +4,7 @@ import { ExpiringMarks } from './expiring-marks.js';
 import { IdempotencyKeyTaken } from './idempotency-records.js';
 import { placeOrders, type OrderInBatch, type OrderVerdict } from './order-batch.js';
 import type { OrderWithTickets } from './rows.js';
+import type { SeatChanges } from './seat-changes.js';
 import { settleHolds, type ConfirmInBatch } from './settle-batch.js';
 
 export interface OrderBatcherOptions {
@@ -12,10 +13,8 @@ export interface OrderBatcherOptions {
   /** Orders (or confirms) allowed to wait per event in this process; past it they get 503 + Retry-After. */
   queueLimit: number;
   maxInFlight?: number;
-  /** Told after a commit that took seats (sold or held); must be cheap and never throw. */
-  onSeatsChanged?: (eventId: number) => void;
-  /** Told after a commit that gave seats back (expired holds); must be cheap and never throw. */
-  onSeatsReturned?: (eventId: number) => void;
+  /** Told after each commit that took seats (sold or held) or gave some back (expired holds). */
+  changes: SeatChanges;
 }
 
 /** What one order was told: a verdict of the batch, or that its event does not exist. */
@@ -39,6 +38,8 @@ export class OrderBatcher {
     private readonly database: Database,
     private readonly options: OrderBatcherOptions,
   ) {
+    // The owner set or removed a limit: memory of it is void.
+    options.changes.on('limitChanged', (eventId) => this.limited.delete(eventId));
     const common = { maxBatchSize: options.maxBatchSize, queueLimit: options.queueLimit, maxInFlight: options.maxInFlight };
     this.orders = new BatchEngine({
       ...common,
@@ -88,12 +89,12 @@ export class OrderBatcher {
       return;
     }
     if (outcome.limited) this.limited.set(eventId, Date.now() + LIMITED_TTL_MS);
-    if (outcome.released > 0) this.options.onSeatsReturned?.(eventId);
+    if (outcome.released > 0) this.options.changes.seatsReturned(eventId);
     outcome.verdicts.forEach((verdict, index) =>
       verdict.kind === 'recorded-before' ? batch.reject(index, new IdempotencyKeyTaken('Idempotency-Key already recorded')) : batch.resolve(index, verdict),
     );
     // Once per batch, never per order.
-    if (outcome.verdicts.some((verdict) => verdict.kind === 'placed')) this.options.onSeatsChanged?.(eventId);
+    if (outcome.verdicts.some((verdict) => verdict.kind === 'placed')) this.options.changes.seatsChanged(eventId);
   }
 
   private async runConfirms(eventId: number, batch: Batch<ConfirmInBatch, OrderWithTickets | null>): Promise<void> {
@@ -110,8 +111,8 @@ export class OrderBatcher {
     }
     batch.release();
     const settled = outcome.settled;
-    if (outcome.released > 0 || settled.some((order) => order?.order.status === 'expired')) this.options.onSeatsReturned?.(eventId);
+    if (outcome.released > 0 || settled.some((order) => order?.order.status === 'expired')) this.options.changes.seatsReturned(eventId);
     settled.forEach((order, index) => batch.resolve(index, order));
-    if (settled.some((order) => order?.order.status === 'confirmed')) this.options.onSeatsChanged?.(eventId);
+    if (settled.some((order) => order?.order.status === 'confirmed')) this.options.changes.seatsChanged(eventId);
   }
 }

@@ -9,7 +9,7 @@ import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { OrderCreate, OrderOut } from './schemas.js';
 import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats, replayOrder } from './service.js';
 
-export async function orderRoutes(instance: FastifyInstance, { db, readDb, batcher, orders, queueGate }: Deps): Promise<void> {
+export async function orderRoutes(instance: FastifyInstance, { db, readDb, changes, orders, queueGate }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   // One per route: a twin waits only for a request of its own route (the same key elsewhere is a 422).
   const idempotentOrder = idempotency(db, replayOrder, { lookUpFirst: true });
@@ -105,6 +105,6 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, batch
         response: { 200: OrderOut, 409: ErrorOut, ...mine },
       },
     },
-    (request) => cancelOwnOrder(db, batcher, request.params.id, request.user.id),
+    (request) => cancelOwnOrder(db, changes, request.params.id, request.user.id),
   );
 }

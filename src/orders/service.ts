@@ -1,6 +1,6 @@
 import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelOrder } from '../inventory/returns.js';
-import type { BookingBatcher } from '../inventory/batcher.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { OrderBatcher } from '../inventory/order-batcher.js';
 import type { OrderWithTickets } from '../inventory/rows.js';
 import { toTicketOut } from '../bookings/service.js';
@@ -48,7 +48,7 @@ export async function confirmOwnOrder(db: Db, orders: OrderBatcher, orderId: num
 }
 
 /** Cancels my hold (seats back) or my confirmed order (its booked tickets cancelled, seats back). */
-export async function cancelOwnOrder(db: Db, batcher: BookingBatcher, orderId: number, userId: number) {
+export async function cancelOwnOrder(db: Db, changes: SeatChanges, orderId: number, userId: number) {
   // Try as a hold, then as a confirmed order: each statement re-checks the status under the locks, so a
   // concurrent confirm between the two is cancelled as the confirmed order it has become.
   const cancelled = (await cancelOrder(db, orderId, userId, 'pending')) ?? (await cancelOrder(db, orderId, userId, 'confirmed'));
@@ -56,7 +56,7 @@ export async function cancelOwnOrder(db: Db, batcher: BookingBatcher, orderId: n
   if (cancelled?.kind === 'checked-in') throw new Conflict('Ticket already checked in');
   const order = await findOrder(db, orderId);
   if (cancelled && order) {
-    if (cancelled.seats > 0) batcher.seatsReturned(cancelled.eventId);
+    if (cancelled.seats > 0) changes.seatsReturned(cancelled.eventId);
     return toOrderOut(order);
   }
   throw whyNot(order, userId, 'cancelled');
