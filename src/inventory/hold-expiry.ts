@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
+import { expiredHoldsWebhooks } from '../webhooks/splices.js';
 import { pickEvent } from './rows.js';
 
 // Holds that run out: the sweeper's statement. Orders and confirms are batched (order-batch.ts, settle-batch.ts);
@@ -12,7 +13,8 @@ import { pickEvent } from './rows.js';
  * Null when there is no such event. The lock is released when the statement ends (the sweeper). Safe: `FOR UPDATE` waits for every other writer of the event and
  * re-reads its newest row; each expiry re-checks `status = 'pending'` on the order's newest version, so an
  * order confirmed meanwhile is never expired, and each hold's seats come back exactly once. `waiting` is the
- * number of people in line (their seats are not for sale).
+ * number of people in line (their seats are not for sale). Each expired hold's order.expired webhook is written
+ * by the same statement.
  */
 export async function lockEventReleasingExpiredHolds(
   db: Db,
@@ -29,8 +31,8 @@ export async function lockEventReleasingExpiredHolds(
         ), released AS (
           UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold, tickets_held = ev.tickets_held - freed.seats
           FROM ev, freed WHERE e.id = ev.id AND freed.seats > 0
-          RETURNING e.id
-        )
+          RETURNING ${EVENT_COLUMNS}
+        ), ${sql.raw(expiredHoldsWebhooks('released'))}
         SELECT ev.*, freed.seats AS released FROM ev, freed`,
   );
   const row = rows[0];

@@ -1,6 +1,7 @@
 import { EVENT_COLUMN_LIST } from '../events/repository.js';
 import { eventJson, orderJson, ticketJson } from './idempotency-records.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
+import { expiredHoldsWebhooks, orderPlacedWebhooks } from '../webhooks/splices.js';
 
 // The SQL of the order batch (order-batch.ts runs it). Parameters: $1 event id; $2, $3, $4 the orders in
 // arrival order: user ids, quantities, hold flags; $5 true when the statement runs after its transaction took
@@ -124,11 +125,14 @@ const RECORD = /* sql */ `recorded AS (
     RETURNING key, response, order_id
   )`;
 
-// Webhooks (issue 17): the outbox CTEs for order.created and ticket.booked go after `issued`, here.
-export const ORDER_BATCH_SQL = `WITH RECURSIVE ${PLAIN_REQ}, ${DECIDE}, ${SELL}
+// The webhooks, written by the statement that makes the change (src/webhooks/splices.ts): order.expired for
+// holds expired on the way, then order.created (holds) / order.confirmed, ticket.booked, event.sold_out.
+const WEBHOOKS = `${expiredHoldsWebhooks('counted')}, ${orderPlacedWebhooks({ after: ['wh_expired'] })}`;
+
+export const ORDER_BATCH_SQL = `WITH RECURSIVE ${PLAIN_REQ}, ${DECIDE}, ${SELL}, ${WEBHOOKS}
   SELECT ${RESULT_COLUMNS} FROM quota LEFT JOIN counted ON true`;
 
-export const ORDER_BATCH_KEYED_SQL = `WITH RECURSIVE ${KEYED_REQ}, ${DECIDE}, ${SELL}, ${RECORD}
+export const ORDER_BATCH_KEYED_SQL = `WITH RECURSIVE ${KEYED_REQ}, ${DECIDE}, ${SELL}, ${RECORD}, ${WEBHOOKS}
   SELECT ${RESULT_COLUMNS},
     (SELECT jsonb_agg(jsonb_build_object('arrival', ids.arrival, 'response', r.response)) FROM recorded r JOIN ids ON ids.id = r.order_id) AS recorded,
     (SELECT array_agg(arrival::int) FROM recorded_before) AS recorded_before

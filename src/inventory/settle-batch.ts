@@ -3,6 +3,7 @@ import { EVENT_COLUMN_LIST } from '../events/repository.js';
 import { eventJson, orderJson, readRecordedSale, rethrowKeyTaken, ticketJson, type KeyToRecord } from './idempotency-records.js';
 import { toIntArray, toTextArray } from './fragments.js';
 import type { OrderWithTickets } from './rows.js';
+import { expiredHoldsWebhooks, holdSettledWebhooks } from '../webhooks/splices.js';
 
 // The confirm batch: POST /orders/{id}/confirm of many holds of one event in ONE statement (invariants:
 // INVARIANTS.md). The hot path of a checkout flow: hold, pay, confirm.
@@ -51,7 +52,8 @@ export async function settleHolds(database: Database, eventId: number, confirms:
 // $1 event id; $2, $3 the confirms in arrival order: order ids and the users asking; $4, $5, $6 the 1-based
 // positions, keys and request hashes of the keyed ones. Overdue holds of the event not asked about are expired
 // too (the asked ones are settled below: one UPDATE per row and statement). `answers` holds each settled
-// order as its answer shows it, and is what a keyed confirm records: its replays are the same bytes.
+// order as its answer shows it, and is what a keyed confirm records: its replays are the same bytes. The
+// webhooks (order.expired, order.confirmed, ticket.booked; src/webhooks/splices.ts) are written by it too.
 const SETTLE_BATCH_SQL = /* sql */ `WITH req AS (
     SELECT DISTINCT ON (r.order_id, r.user_id) r.order_id, r.user_id, r.arrival
     FROM unnest($2::int[], $3::int[]) WITH ORDINALITY AS r(order_id, user_id, arrival)
@@ -61,7 +63,7 @@ const SETTLE_BATCH_SQL = /* sql */ `WITH req AS (
   ), expired AS (
     UPDATE orders o SET status = 'expired'
     FROM ev WHERE o.status = 'pending' AND o.expires_at <= now() AND o.event_id + 0 = ev.id AND o.id <> ALL($2::int[])
-    RETURNING o.quantity
+    RETURNING o.*
   ), freed AS (
     SELECT COALESCE(sum(quantity), 0)::int AS seats FROM expired
   ), settled AS (
@@ -95,7 +97,6 @@ const SETTLE_BATCH_SQL = /* sql */ `WITH req AS (
     JOIN unnest($3::int[]) WITH ORDINALITY AS u(user_id, arrival) ON u.arrival = k.arrival
     JOIN answers a ON a.arrival = k.arrival AND a.status = 'confirmed'
     RETURNING 1
-  )
-  -- Webhooks (issue 17): the outbox CTE for order.confirmed (and ticket.booked) goes here, from answers.
+  ), ${expiredHoldsWebhooks('moved')}, ${holdSettledWebhooks({ after: ['wh_expired'] })}
   SELECT freed.seats AS released, (SELECT jsonb_agg(jsonb_build_object('arrival', arrival, 'response', response)) FROM answers) AS answers
   FROM ev, freed`;
