@@ -30,7 +30,7 @@ interface Buyer {
 
 /**
  * Not an answer: the event has a per-buyer limit, which one batch statement cannot check (see bookSeats), so
- * the caller must book through placeOrder instead. Nothing was booked.
+ * the caller must book through the order batch (OrderBatcher) instead. Nothing was booked.
  */
 export class PerUserLimitApplies extends Error {}
 
