@@ -187,11 +187,11 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   log(`registering and logging in ${buyers} buyers`);
   const tokens = await makeBuyers(buyers);
   const ownerAuth = { authorization: `Bearer ${tokens[0]!}`, 'content-type': 'application/json' };
-  const createEvent = async (name: string, total: number) => {
+  const createEvent = async (name: string, total: number, extra: Record<string, unknown> = {}) => {
     const response = await fetch(`${baseUrl}/events`, {
       method: 'POST',
       headers: ownerAuth,
-      body: JSON.stringify({ event_name: name, date: '2030-01-01T20:00:00Z', ticket_price: '49.90', total_tickets: total }),
+      body: JSON.stringify({ event_name: name, date: '2030-01-01T20:00:00Z', ticket_price: '49.90', total_tickets: total, ...extra }),
     });
     return ((await response.json()) as { id: number }).id;
   };
@@ -222,6 +222,14 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   const keyedWarmup = await ticketsSold(keyedEvent);
   log(`(c-key) POST /book with an Idempotency-Key per request, one event, ${connections} connections for ${duration} s`);
   const keyedBook = await measure(serverPid, keyedBookRequests(tokens, keyedEvent, { connections, duration }));
+
+  // (c-limit) the same on an event with a max_per_user (never reached here): these go through the order batch,
+  // which counts each buyer's seats after taking the event's lock; to set against (c).
+  const limitedEvent = await createEvent('Hot event (POST /book, max_per_user)', capacity, { max_per_user: 1_000_000 });
+  await autocannon(bookRequests(tokens, limitedEvent, { connections, duration: 2 }));
+  const limitedWarmup = await ticketsSold(limitedEvent);
+  log(`(c-limit) POST /book on an event with max_per_user, ${connections} connections for ${duration} s`);
+  const limitedBook = await measure(serverPid, bookRequests(tokens, limitedEvent, { connections, duration }));
 
   const openLoop: (Awaited<ReturnType<typeof measureOpenLoop>> & { share: number; rate: number })[] = [];
   if (!args['skip-open-loop']) {
@@ -283,6 +291,7 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
       { id: ordersEvent, successes: ordersRun.ok },
       { id: keyedEvent, successes: keyedWarmup + keyedBook.ok },
       ...(webhooks?.events ?? []),
+      { id: limitedEvent, successes: limitedWarmup + limitedBook.ok },
     ]);
     invariant.problems.push(...ordersCheck.problems, ...(await checkKeyed(query, keyedEvent)));
     invariant.ok = invariant.problems.length === 0;
@@ -294,10 +303,12 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
       health,
       book,
       keyedBook,
+      limitedBook,
       ratios: {
         bookOverOldDesign: oldDesign ? book.okPerSecond / oldDesign.perSecond : undefined,
         bookOverHealth: book.requestsPerSecond / health.requestsPerSecond,
         keyedOverBook: keyedBook.okPerSecond / book.okPerSecond,
+        limitedOverBook: limitedBook.okPerSecond / book.okPerSecond,
       },
       openLoop,
       sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },

@@ -20,7 +20,9 @@ export interface BenchResults {
   book: Run & { meanBatchSize?: number };
   /** (c-key) POST /book with an Idempotency-Key per request; absent in results written before it existed. */
   keyedBook?: Run;
-  ratios: { bookOverOldDesign?: number | undefined; bookOverHealth: number; keyedOverBook?: number };
+  /** (c-limit) POST /book on an event with a max_per_user; absent in results written before it existed. */
+  limitedBook?: Run;
+  ratios: { bookOverOldDesign?: number | undefined; bookOverHealth: number; keyedOverBook?: number; limitedOverBook?: number };
   /** maxSendLag is absent in results written before the open loop had its own generator. */
   openLoop: (Run & { share: number; rate: number; maxSendLag?: number })[];
   sellout: Run & { capacity: number; attempts: number; sellOutSeconds: number; ok: number };
@@ -52,6 +54,9 @@ export function renderMarkdown(r: BenchResults): string {
     ...(r.keyedBook
       ? [`| (c-key) POST /book, Idempotency-Key per request | ${n(r.keyedBook.okPerSecond)} | ${n(r.keyedBook.requestsPerSecond)} | ${r.keyedBook.p50} | ${r.keyedBook.p99} | ${codes(r.keyedBook.statuses)} | ${cpu(r.keyedBook)} |`]
       : []),
+    ...(r.limitedBook
+      ? [`| (c-limit) POST /book, event with max_per_user | ${n(r.limitedBook.okPerSecond)} | ${n(r.limitedBook.requestsPerSecond)} | ${r.limitedBook.p50} | ${r.limitedBook.p99} | ${codes(r.limitedBook.statuses)} | ${cpu(r.limitedBook)} |`]
+      : []),
     ...r.openLoop.map(
       (run) => `| POST /book open loop at ${n(run.rate)}/s (${run.share * 100}%) | ${n(run.okPerSecond)} | ${n(run.requestsPerSecond)} | ${run.p50} | ${run.p99} | ${codes(run.statuses)} | ${cpu(run)} |`,
     ),
@@ -66,6 +71,7 @@ export function renderMarkdown(r: BenchResults): string {
     `- **(c)/(b) = ${n(r.ratios.bookOverHealth, 2)}** (POST /book requests/s vs GET /health)`,
     ...(r.book.meanBatchSize === undefined ? [] : [`- (c) booked ${n(r.book.meanBatchSize, 1)} buyers per statement on average`]),
     ...(r.ratios.keyedOverBook === undefined ? [] : [`- **(c-key)/(c) = ${n(r.ratios.keyedOverBook, 2)}** (bookings/s with a key per request vs without)`]),
+    ...(r.ratios.limitedOverBook === undefined ? [] : [`- **(c-limit)/(c) = ${n(r.ratios.limitedOverBook, 2)}** (bookings/s on an event with max_per_user vs without)`]),
     ...r.openLoop.map(
       (run) =>
         `- open loop at ${run.share * 100}%: p99 ${run.p99} ms from each request's due time (the bar is under 50 ms at 80%)` +

@@ -6,6 +6,9 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { authRoutes } from './auth/routes.js';
 import { BookingBatcher } from './inventory/batcher.js';
+import { OrderBatcher } from './inventory/order-batcher.js';
+import { SeatChanges } from './inventory/seat-changes.js';
+import { SoldOutMemory } from './inventory/sold-out.js';
 import { bookingRoutes } from './bookings/routes.js';
 import type { Config } from './config.js';
 import type { Database, Db } from './db/client.js';
@@ -14,6 +17,7 @@ import { orderRoutes } from './orders/routes.js';
 import { startHoldSweeper } from './orders/sweeper.js';
 import { checkInRoutes } from './checkin/routes.js';
 import { createSeatsBus } from './live/bus.js';
+import { createNoticeChannel } from './live/notices.js';
 import { liveRoutes } from './live/routes.js';
 import { LiveSeats } from './live/seats.js';
 import { organizerRoutes } from './organizers/routes.js';
@@ -35,12 +39,23 @@ import { CANONICAL_ID, checkIdsAsWritten } from './http/ids.js';
 import { acceptOnlyUtf8Json } from './http/json-body.js';
 import { webhooksPlugin } from './webhooks/plugin.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What this process remembers as sold out (tests read it). */
+    soldOutMemory: SoldOutMemory;
+  }
+}
+
 export interface Deps {
   config: Config;
   db: Db;
   /** For read-only lists that may be a moment old (DATABASE_READ_URL): a replica while it keeps up, else `db`. */
   readDb: Db;
   batcher: BookingBatcher;
+  /** POST /orders, confirms and POST /book on events with a per-buyer limit, batched per event. */
+  orders: OrderBatcher;
+  /** Services announce committed seat changes here; live seats, the waiting list, metrics listen. */
+  changes: SeatChanges;
   live: LiveSeats;
   /** Waiting room (issue 14): the in-memory room list, ticker, and the pass check of the purchase routes. */
   waitingRoom: WaitingRoomRuntime;
@@ -84,16 +99,30 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     intervalMs: 250,
     log: app.log,
   });
+  // Every committed seat change is announced once, here, and heard by whoever needs it.
+  const changes = new SeatChanges((error) => app.log.error({ err: error }, 'seat changes: a listener failed'));
+  const waitlist = new WaitlistPromoter(database.db, { log: app.log, changes });
+  changes.on('changed', (eventId) => live.seatsChanged(eventId));
   // Seats that come back go to the waiting list first, right after the commit that returned them.
-  const waitlist = new WaitlistPromoter(database.db, { log: app.log, onSeatsChanged: (eventId) => live.seatsChanged(eventId) });
+  changes.on('returned', (eventId) => waitlist.promote(eventId));
+  changes.on('batchDone', (report) => metrics.batchObserver.batchDone(report));
+  changes.on('refusedFromMemory', (eventId) => metrics.batchObserver.refusedFromMemory(eventId));
+  // "Sold out" is shared with every process (through the transport live seats use) for SOLD_OUT_MEMORY_MS.
+  const notices = createNoticeChannel({ database, redisUrl: config.redisUrl, log: app.log });
+  const soldOut = new SoldOutMemory(changes, { ttlMs: config.soldOutMemoryMs, share: notices });
   const batcher = new BookingBatcher(database, {
     maxBatchSize: config.batchMaxSize,
     queueLimit: config.batchQueueLimit,
-    soldOutTtlMs: 250,
     maxInFlight: config.batchesInFlight,
-    observer: metrics.batchObserver,
-    onSeatsChanged: (eventId) => live.seatsChanged(eventId),
-    onSeatsReturned: (eventId) => waitlist.promote(eventId),
+    changes,
+    soldOut,
+  });
+  // Orders, confirms and POST /book on limited events, batched per event; they announce on the same channel.
+  const orders = new OrderBatcher(database, {
+    maxBatchSize: config.batchMaxSize,
+    queueLimit: config.batchQueueLimit,
+    maxInFlight: config.batchesInFlight,
+    changes,
   });
   // Waiting room: rooms loaded before the first request (the pass check reads only memory), then ticking.
   const waitingRoom = new WaitingRoomRuntime(database.db, { tickMs: config.waitingRoomTickMs, secretKey: config.secretKey, log: app.log, registry: metrics.registry });
@@ -103,6 +132,8 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     db: database.db,
     readDb: database.reads?.db ?? database.db,
     batcher,
+    orders,
+    changes,
     live,
     waitingRoom,
     queueGate: queueGate(waitingRoom, database.db),
@@ -185,6 +216,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   await app.register(webhooksPlugin, { config, db: database.db, registry: metrics.registry });
   await app.register(waitingRoomRoutes, deps);
   app.decorate('liveSeats', live);
+  app.decorate('soldOutMemory', soldOut);
   app.decorate('waitingRoom', waitingRoom);
   // Open streams would keep the server from closing: end them first.
   app.addHook('preClose', () => live.close());
@@ -202,7 +234,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  const sweeper = startHoldSweeper(database.db, batcher, config.holdSweepSeconds, app.log);
+  const sweeper = startHoldSweeper(database.db, changes, config.holdSweepSeconds, app.log);
   app.decorate('holdSweeper', sweeper);
   // The close, in this order, in one hook (Fastify runs onClose hooks last-registered-first, so separate
   // hooks would run in whatever order they happened to be added). Before it, Fastify's own first step has
@@ -213,8 +245,9 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   app.addHook('onClose', async () => {
     await sweeper.stop();
     await waitingRoom.stop();
-    await batcher.drain();
+    await Promise.all([batcher.drain(), orders.drain()]);
     await waitlist.idle();
+    await notices?.close();
   });
   return app;
 }

@@ -32,6 +32,8 @@ const ConfigSchema = Type.Object({
   BATCH_MAX_SIZE: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
   BATCH_QUEUE_LIMIT: Type.Integer({ default: 5000, minimum: 1, maximum: 1000000 }),
   BATCHES_IN_FLIGHT: Type.Integer({ default: 1, minimum: 1, maximum: 8 }),
+  // How long "sold out" is answered from memory, in every process, before the database is asked again.
+  SOLD_OUT_MEMORY_MS: Type.Integer({ default: 250, minimum: 0, maximum: 60000 }),
   WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   // Orders (issue 4): how often expired holds give their seats back and old idempotency keys are purged.
   HOLD_SWEEP_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
@@ -98,6 +100,7 @@ export interface Config {
   batchMaxSize: number;
   batchQueueLimit: number;
   batchesInFlight: number;
+  soldOutMemoryMs: number;
   workers: number;
   holdSweepSeconds: number;
   openEventCreation: boolean;
@@ -198,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     batchMaxSize: raw.BATCH_MAX_SIZE,
     batchQueueLimit: raw.BATCH_QUEUE_LIMIT,
     batchesInFlight: raw.BATCHES_IN_FLIGHT,
+    soldOutMemoryMs: raw.SOLD_OUT_MEMORY_MS,
     workers: resolveWorkers(raw.WORKERS, production, Boolean(raw.DATABASE_URL)),
     holdSweepSeconds: raw.HOLD_SWEEP_SECONDS,
     openEventCreation: raw.OPEN_EVENT_CREATION,

@@ -4,6 +4,15 @@ import { setUpTestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, type EventBody } from './helpers/factories.js';
 import { tally } from './helpers/tally.js';
 import { countBooked } from './helpers/test-db.js';
+import { SeatChanges } from '../src/inventory/seat-changes.js';
+import { SoldOutMemory } from '../src/inventory/sold-out.js';
+import type { Database } from '../src/db/client.js';
+
+// A batcher of its own, without the app: its changes go nowhere, and it never remembers "sold out".
+function plainBatcher(database: Database, maxBatchSize: number, queueLimit: number): BookingBatcher {
+  const changes = new SeatChanges();
+  return new BookingBatcher(database, { maxBatchSize, queueLimit, changes, soldOut: new SoldOutMemory(changes, { ttlMs: 0 }) });
+}
 
 // Races go through the real server on a real port, many connections at once; they assert counts and the
 // invariant, never timings.
@@ -60,7 +69,7 @@ describe('when many buyers race for the last seats', () => {
 
   it('then seats go in arrival order when a batch asks for more than remain', async () => {
     const event = await createEvent(t.app, owner, { total_tickets: 4 });
-    const batcher = new BookingBatcher(t.testDb.database, { maxBatchSize: 100, queueLimit: 100, soldOutTtlMs: 0 });
+    const batcher = plainBatcher(t.testDb.database, 100, 100);
     // The first call starts a batch of one at once; the other nine queue behind it in call order and go
     // together as the next batch, which has three seats for nine buyers.
     const outcomes = await Promise.allSettled(buyers.slice(0, 10).map((buyer) => batcher.book(event.id, buyer.id)));
@@ -71,7 +80,7 @@ describe('when many buyers race for the last seats', () => {
 
   it('then a full queue answers 503 with Retry-After instead of growing', async () => {
     const event = await createEvent(t.app, owner, { total_tickets: 1000 });
-    const batcher = new BookingBatcher(t.testDb.database, { maxBatchSize: 2, queueLimit: 3, soldOutTtlMs: 0 });
+    const batcher = plainBatcher(t.testDb.database, 2, 3);
     const outcomes = await Promise.allSettled(buyers.slice(0, 10).map((buyer) => batcher.book(event.id, buyer.id)));
     const refused = outcomes.filter((o) => o.status === 'rejected');
     // one batch in flight takes the first buyer, three wait, six are turned away

@@ -3,12 +3,12 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { BookingBatcher } from '../src/inventory/batcher.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
 import { buildTestApp, setUpTestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { count, postOverHttp, type OrderBody } from './helpers/orders.js';
 import { countBooked } from './helpers/test-db.js';
+import { SeatChanges } from '../src/inventory/seat-changes.js';
 
 const { t, owner, buyer } = setUpTestApp({ users: ['owner', 'buyer'], checkInventory: true });
 
@@ -230,7 +230,7 @@ describe('Idempotency-Key on POST /orders and POST /book', () => {
     expect(await countBooked(t.testDb.database, event.id)).toBe(5);
 
     await t.testDb.database.db.execute(age);
-    await sweepExpiredHolds(t.testDb.database.db, new BookingBatcher(t.testDb.database, { maxBatchSize: 1, queueLimit: 1, soldOutTtlMs: 0 }));
+    await sweepExpiredHolds(t.testDb.database.db, new SeatChanges());
     expect(await count(t.testDb.database, sql`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = ${key}`)).toBe(0);
   });
 

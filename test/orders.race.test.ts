@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { BookingBatcher } from '../src/inventory/batcher.js';
 import { queryRows } from '../src/db/client.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
 import { setUpTestApp } from './helpers/build-test-app.js';
@@ -8,6 +7,7 @@ import { bookOverHttp, createEvent, type EventBody, type TestUser } from './help
 import { count, postOverHttp, type OrderBody } from './helpers/orders.js';
 import { tally } from './helpers/tally.js';
 import { countBooked, findInventoryDrift } from './helpers/test-db.js';
+import { SeatChanges } from '../src/inventory/seat-changes.js';
 
 // Races through the real server on a real port. They assert counts and the invariants (checked with SQL after
 // each test), never timings.
@@ -78,10 +78,10 @@ describe('when a confirm races the expiry of its hold', () => {
                                                 ELSE now() + interval '1 hour' END
             WHERE event_id = ${event.id}`,
       );
-      const batcher = new BookingBatcher(t.testDb.database, { maxBatchSize: 10, queueLimit: 100, soldOutTtlMs: 0 });
+      const changes = new SeatChanges();
       const [confirms] = await Promise.all([
         Promise.all(ids.map((id, i) => postOverHttp(t.baseUrl, `/orders/${id}/confirm`, buyers[i]!.token))),
-        Promise.all(Array.from({ length: 5 }, () => sweepExpiredHolds(t.testDb.database.db, batcher))),
+        Promise.all(Array.from({ length: 5 }, () => sweepExpiredHolds(t.testDb.database.db, changes))),
         Promise.all(Array.from({ length: 10 }, (_, i) => bookOverHttp(t.baseUrl, buyers[20 + i]!.token, event.id))),
       ]);
 
@@ -128,6 +128,54 @@ describe('when the same order is acted on many times at once', () => {
     const after = (await t.app.inject({ url: `/orders/${hold.id}`, headers: buyers[2]!.auth })).json<OrderBody>();
     expect(after.status).toBe('cancelled'); // at least one cancel runs after a confirm or a hold
     expect(await eventNow(event.id)).toMatchObject({ tickets_sold: 0, tickets_available: 10 });
+    await noDrift();
+  });
+});
+
+describe('when one buyer’s orders, holds and bookings share batches', () => {
+  it('then max_per_user = 5 is reached exactly, never passed, and every answer is whole', async () => {
+    const event = await createEvent(t.app, owner, { total_tickets: 100, max_per_user: 5 });
+    const buyer = buyers[3]!;
+    const results = await Promise.all([
+      ...Array.from({ length: 24 }, (_, i) => orderOverHttp(buyer, { event_id: event.id, quantity: (i % 3) + 1, hold: i % 4 === 0 })),
+      ...Array.from({ length: 8 }, () => bookOverHttp(t.baseUrl, buyer.token, event.id)),
+    ]);
+    for (const result of results) expect([200, 409]).toContain(result.status);
+    const placed = results.filter((r) => r.status === 200);
+    // Bookings (one seat) go on until the limit: the buyer ends with exactly 5 seats.
+    expect(placed.reduce((sum, r) => sum + (Number(r.body.quantity) || 1), 0)).toBe(5);
+    for (const r of placed) if (r.body.status === 'confirmed') expect((r.body as unknown as OrderBody).tickets).toHaveLength(Number(r.body.quantity));
+    expect(await count(t.testDb.database, sql`SELECT count(*)::int AS n FROM tickets WHERE event_id = ${event.id} AND status = 'booked'`)).toBe(
+      placed.filter((r) => r.body.status !== 'pending').reduce((sum, r) => sum + (Number(r.body.quantity) || 1), 0),
+    );
+    await noDrift();
+  });
+});
+
+describe('when holds, immediate orders, confirms, bookings and expiries arrive in one burst', () => {
+  it('then running holds confirm, overdue ones expire, the rest sells whole, and the counters match the rows', async () => {
+    const event = await createEvent(t.app, owner, { total_tickets: 30 });
+    const holds = [];
+    for (let i = 0; i < 10; i++) holds.push((await orderOverHttp(buyers[i]!, { event_id: event.id, quantity: 2, hold: true })).body as unknown as OrderBody);
+    const overdue = new Set(holds.filter((_, i) => i % 3 === 0).map((hold) => hold.id));
+    await t.testDb.database.db.execute(sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ANY(${`{${[...overdue].join(',')}}`}::int[])`);
+    const [confirms, orders, bookings] = await Promise.all([
+      Promise.all(holds.map((hold, i) => postOverHttp(t.baseUrl, `/orders/${hold.id}/confirm`, buyers[i]!.token))),
+      Promise.all(Array.from({ length: 16 }, (_, i) => orderOverHttp(buyers[10 + i]!, { event_id: event.id, quantity: (i % 3) + 1, hold: i % 2 === 0 }))),
+      Promise.all(Array.from({ length: 8 }, (_, i) => bookOverHttp(t.baseUrl, buyers[30 + i]!.token, event.id))),
+      sweepExpiredHolds(t.testDb.database.db, new SeatChanges()),
+    ]);
+    holds.forEach((hold, i) => {
+      if (overdue.has(hold.id)) expect(confirms[i]!.status).toBe(409);
+      else expect(confirms[i]!.body).toMatchObject({ status: 'confirmed', quantity: 2 });
+    });
+    for (const result of [...orders, ...bookings]) expect([200, 400]).toContain(result.status);
+    const won = orders.filter((r) => r.status === 200).map((r) => r.body as unknown as OrderBody);
+    for (const order of won) expect(order.tickets).toHaveLength(order.status === 'confirmed' ? order.quantity : 0);
+    const sold = 2 * (10 - overdue.size) + won.filter((o) => o.status === 'confirmed').reduce((s, o) => s + o.quantity, 0) + bookings.filter((r) => r.status === 200).length;
+    const held = won.filter((o) => o.status === 'pending').reduce((s, o) => s + o.quantity, 0);
+    expect(await countBooked(t.testDb.database, event.id)).toBe(sold);
+    expect(await eventNow(event.id)).toMatchObject({ tickets_sold: sold, tickets_available: 30 - sold - held });
     await noDrift();
   });
 });

@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { BookingBatcher } from '../src/inventory/batcher.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
 import { buildTestApp, setUpTestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type EventBody } from './helpers/factories.js';
 import { count, expireHold, orderStatus, type OrderBody } from './helpers/orders.js';
 import { countBooked } from './helpers/test-db.js';
+import { SeatChanges } from '../src/inventory/seat-changes.js';
 
 const { t, owner, buyer } = setUpTestApp({ users: ['owner', 'buyer'], checkInventory: true });
 
@@ -162,8 +162,7 @@ describe('holds', () => {
     const event = await createEvent(t.app, owner, { total_tickets: 4 });
     const hold = (await order({ event_id: event.id, quantity: 3, hold: true })).json<OrderBody>();
     await expireHold(t.testDb.database, hold.id);
-    const batcher = new BookingBatcher(t.testDb.database, { maxBatchSize: 10, queueLimit: 10, soldOutTtlMs: 0 });
-    expect(await sweepExpiredHolds(t.testDb.database.db, batcher)).toBeGreaterThanOrEqual(3);
+    expect(await sweepExpiredHolds(t.testDb.database.db, new SeatChanges())).toBeGreaterThanOrEqual(3);
     expect(await eventNow(event.id)).toMatchObject({ tickets_available: 4 });
     expect(await orderStatus(t.testDb.database, hold.id)).toBe('expired');
   });

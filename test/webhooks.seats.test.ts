@@ -7,7 +7,8 @@ import { findTicketWithEvent } from '../src/bookings/tickets.repository.js';
 import { queryRows, transaction, type Database, type Db } from '../src/db/client.js';
 import { EventOut } from '../src/events/schemas.js';
 import { bookSeats } from '../src/inventory/booking-batch.js';
-import { lockEventReleasingExpiredHolds, placeOrder } from '../src/inventory/orders.js';
+import { lockEventReleasingExpiredHolds } from '../src/inventory/hold-expiry.js';
+import { placeOrders, type OrderVerdict } from '../src/inventory/order-batch.js';
 import { cancelOrder, cancelTicket, promoteWaitlist } from '../src/inventory/returns.js';
 import { findOrder } from '../src/orders/repository.js';
 import { OrderOut } from '../src/orders/schemas.js';
@@ -65,8 +66,15 @@ const apiOrder = async (id: number) => toOrderOut((await findOrder(db, id))!);
 const apiTicket = async (id: number) => toTicketOut((await findTicketWithEvent(db, id))!);
 const overdue = (orderId: number) => db.execute(sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ${orderId}`);
 
+/** One order in a batch of its own (the order batch statement, as the OrderBatcher sends it). */
+async function placeOrder(eventId: number, quantity: number, hold: boolean): Promise<OrderVerdict> {
+  const outcome = await placeOrders(database, eventId, [{ userId: ownerId, quantity, hold }]);
+  if (outcome.kind !== 'decided') throw new Error(outcome.kind);
+  return outcome.verdicts[0]!;
+}
+
 async function hold(eventId: number, quantity = 1): Promise<number> {
-  const placed = await placeOrder(db, { eventId, userId: ownerId, quantity, hold: true });
+  const placed = await placeOrder(eventId, quantity, true);
   if (placed.kind !== 'placed') throw new Error(`no hold: ${placed.kind}`);
   return placed.placed.order.id;
 }
@@ -136,7 +144,7 @@ describe('seats that come back', () => {
   it('when a hold is cancelled, then order.cancelled; when a confirmed order is, then order.cancelled with all its tickets, then ticket.cancelled for each it cancelled', async () => {
     const eventId = await newEvent(10);
     const held = await hold(eventId, 2);
-    const placed = await placeOrder(db, { eventId, userId: ownerId, quantity: 3, hold: false });
+    const placed = await placeOrder(eventId, 3, false);
     if (placed.kind !== 'placed') throw new Error(placed.kind);
     const [early, ...rest] = placed.placed.tickets;
     expect(await cancelTicket(db, early!.id, ownerId)).not.toBeNull();

@@ -3,6 +3,8 @@ import { toEventOut } from '../events/repository.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../http/errors.js';
 import { placeOrderOrRefuse } from '../orders/place.js';
 import { PerUserLimitApplies, type BookingBatcher } from '../inventory/batcher.js';
+import type { OrderBatcher } from '../inventory/order-batcher.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelTicket } from '../inventory/returns.js';
 import { type TicketWithEvent } from '../inventory/rows.js';
@@ -33,14 +35,14 @@ export function toTicketOut(ticket: TicketWithEvent) {
   };
 }
 
-export async function bookTicket(batcher: BookingBatcher, db: Db, eventId: number, userId: number, key?: KeyToRecord) {
+export async function bookTicket(batcher: BookingBatcher, orders: OrderBatcher, eventId: number, userId: number, key?: KeyToRecord) {
   try {
     return toTicketOut(await batcher.book(eventId, userId, key));
   } catch (error) {
     if (!(error instanceof PerUserLimitApplies)) throw error;
   }
-  // The event limits seats per buyer: book this one seat as an order, where the limit is checked under the lock.
-  const { event, tickets } = await placeOrderOrRefuse(db, batcher, { eventId, userId, quantity: 1, hold: false, perUserLimit: true, key });
+  // The event limits seats per buyer: book this one seat in the event's order batch, which counts each buyer's seats.
+  const { event, tickets } = await placeOrderOrRefuse(orders, eventId, { userId, quantity: 1, hold: false, key }, true);
   return toTicketOut({ ...tickets[0]!, event });
 }
 
@@ -60,10 +62,10 @@ export async function listOwnTickets(db: Db, userId: number, skip: number, limit
   return (await listTickets(db, userId, skip, limit)).map(toTicketOut);
 }
 
-export async function cancelOwnTicket(db: Db, batcher: BookingBatcher, ticketId: number, userId: number) {
+export async function cancelOwnTicket(db: Db, changes: SeatChanges, ticketId: number, userId: number) {
   const cancelled = await cancelTicket(db, ticketId, userId);
   if (cancelled) {
-    batcher.seatsReturned(cancelled.event_id);
+    changes.seatsReturned(cancelled.event_id);
     return toTicketOut(cancelled);
   }
   // Nothing was cancelled: read the ticket only now, to say why.

@@ -31,11 +31,18 @@ export interface Database {
    * pooler the statement is unnamed (parsed each time): its server connection changes between statements.
    */
   prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]>;
+  /**
+   * Runs `work` in one transaction on one connection, its statements prepared as `prepared` does; commits, or
+   * rolls back and rethrows (a connection that failed is destroyed, never pooled again).
+   */
+  preparedTransaction<T>(work: (run: PreparedRunner) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** Connection pool use, for metrics; only a PostgreSQL server has a pool. */
   stats?(): PoolStats;
 }
+
+export type PreparedRunner = <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
 
 export interface PoolStats {
   total: number;
@@ -105,6 +112,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     prepared: behindPooler
       ? async <T>(_name: string, text: string, values: unknown[]) => (await pool.query<T & pg.QueryResultRow>(text, values)).rows
       : async <T>(name: string, text: string, values: unknown[]) => (await pool.query<T & pg.QueryResultRow>({ name, text, values })).rows,
+    preparedTransaction: (work) => preparedTransactionOn(pool, behindPooler, work),
     migrate: () => migratePostgres(pool, options.directUrl, behindPooler),
     async close() {
       await reads?.close();
@@ -195,6 +203,8 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     url: undefined,
     reads: undefined,
     prepared: <T>(name: string, text: string, values: unknown[]) => client.prepared<T>(name, text, values),
+    // One connection: a transaction's statements are parsed each time (the embedded database has no pool to fill).
+    preparedTransaction: (work) => client.transaction((tx) => work(async <T>(_name: string, text: string, values: unknown[]) => (await tx.query<T>(text, values)).rows)),
     migrate: () => client.migrate(MIGRATIONS_FOLDER),
     async close() {
       try {
@@ -229,6 +239,25 @@ export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Prom
     return result;
   } catch (error) {
     // A ROLLBACK that fails means the connection is gone or unusable: it must not serve anyone else.
+    await connection.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+    throw error;
+  } finally {
+    connection.release(broken as Error | undefined);
+  }
+}
+
+// As `transaction` below, for statements sent as text with numbered parameters (named when no pooler is in between).
+async function preparedTransactionOn<T>(pool: pg.Pool, behindPooler: boolean, work: (run: PreparedRunner) => Promise<T>): Promise<T> {
+  const connection = await pool.connect();
+  let broken: unknown;
+  const run: PreparedRunner = async <R>(name: string, text: string, values: unknown[]) =>
+    (await connection.query<R & pg.QueryResultRow>(behindPooler ? { text, values } : { name, text, values })).rows;
+  try {
+    await connection.query('BEGIN');
+    const result = await work(run);
+    await connection.query('COMMIT');
+    return result;
+  } catch (error) {
     await connection.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
     throw error;
   } finally {

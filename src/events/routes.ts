@@ -6,7 +6,7 @@ import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
 import { EventCreate, EventIdParams, EventListOut, EventListQuery, EventOut, EventPatch } from './schemas.js';
 import { createEvent, editEvent, getEvent, listEventPage, removeEvent } from './service.js';
 
-export async function eventRoutes(instance: FastifyInstance, { db, readDb, batcher, config }: Deps): Promise<void> {
+export async function eventRoutes(instance: FastifyInstance, { db, readDb, changes, config }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -72,7 +72,7 @@ export async function eventRoutes(instance: FastifyInstance, { db, readDb, batch
         response: { 200: EventOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut },
       },
     },
-    (request) => editEvent(db, batcher, request.params.id, request.body, request.user.id),
+    (request) => editEvent(db, changes, request.params.id, request.body, request.user.id),
   );
 
   app.delete(
@@ -88,7 +88,7 @@ export async function eventRoutes(instance: FastifyInstance, { db, readDb, batch
       },
     },
     async (request, reply) => {
-      await removeEvent(db, batcher, request.params.id, request.user.id);
+      await removeEvent(db, changes, request.params.id, request.user.id);
       return reply.code(204).send(null);
     },
   );

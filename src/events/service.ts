@@ -1,6 +1,6 @@
 import { assertMayCreateEvents, assertOwnerOrAdmin } from '../auth/roles.js';
-import type { BookingBatcher } from '../inventory/batcher.js';
 import { deleteUnsoldEvent, updateEvent } from '../inventory/capacity.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
 import { BadRequest, invalidField, NotFound } from '../http/errors.js';
 import { recordWebhookEvent } from '../webhooks/outbox.js';
@@ -32,7 +32,7 @@ export async function getEvent(db: Db, eventId: number) {
   return toEventOut(await requireEvent(db, eventId));
 }
 
-export async function editEvent(db: Db, batcher: BookingBatcher, eventId: number, body: EventPatch, userId: number) {
+export async function editEvent(db: Db, changes: SeatChanges, eventId: number, body: EventPatch, userId: number) {
   const values = parseEventPatch(body, new Date());
   const event = await requireEvent(db, eventId);
   await assertOwner(db, event, userId);
@@ -45,8 +45,8 @@ export async function editEvent(db: Db, batcher: BookingBatcher, eventId: number
     return row;
   });
   if (updated) {
-    if (values.totalTickets !== undefined) batcher.seatsReturned(eventId);
-    if (values.maxPerUser !== undefined) batcher.perUserLimitChanged(eventId);
+    if (values.totalTickets !== undefined) changes.seatsReturned(eventId);
+    if (values.maxPerUser !== undefined) changes.perUserLimitChanged(eventId);
     return toEventOut(updated);
   }
   // The guarded update matched nothing: find out which guard refused it.
@@ -55,12 +55,12 @@ export async function editEvent(db: Db, batcher: BookingBatcher, eventId: number
   throw new BadRequest(`total_tickets cannot be below the ${current.tickets_sold} tickets already sold`);
 }
 
-export async function removeEvent(db: Db, batcher: BookingBatcher, eventId: number, userId: number): Promise<void> {
+export async function removeEvent(db: Db, changes: SeatChanges, eventId: number, userId: number): Promise<void> {
   const event = await requireEvent(db, eventId);
   await assertOwner(db, event, userId);
   if (await deleteUnsoldEvent(db, eventId, event.owner_id)) {
     // Live clients of the event re-read it, find it gone, and their streams end.
-    batcher.seatsChanged(eventId);
+    changes.seatsChanged(eventId);
     return;
   }
   const current = await requireEvent(db, eventId);

@@ -1,15 +1,21 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchObserver } from '../inventory/batcher.js';
+import type { BatchReport } from '../inventory/seat-changes.js';
 import type { Database, PoolStats } from '../db/client.js';
 import { askPrimaryForClusterMetrics, shareWithPrimary } from './cluster-metrics.js';
 import { Unauthorized } from './errors.js';
 
+/** What metrics hear from the inventory's channel (SeatChanges 'batchDone', 'refusedFromMemory'; app.ts). */
+export interface BatchObserver {
+  batchDone(report: BatchReport): void;
+  refusedFromMemory(eventId: number): void;
+}
+
 export interface AppMetrics {
   /** This app's own registry: several apps in one process (tests) never share or collide. */
   readonly registry: Registry;
-  /** Handed to the booking batcher: counts bookings and sold-outs, times batches. */
+  /** Subscribed to the inventory's batch reports: counts bookings and sold-outs, times batches. */
   readonly batchObserver: BatchObserver;
   /** The Prometheus text: this process's metrics, or the whole cluster's when it is a worker. */
   exposition(): Promise<string>;
@@ -37,6 +43,11 @@ export function createMetrics(database: Database, options: { clusterWorker?: boo
     name: 'bookfast_sold_out_total',
     help: 'Buyers answered "Sold Out", per event (from a batch or from the in-memory sold-out mark)',
     labelNames: ['event_id'],
+    registers: [registry],
+  });
+  const fromMemory = new Counter({
+    name: 'bookfast_sold_out_from_memory_total',
+    help: 'Of those, buyers answered from the sold-out mark (learnt in this or another process) without a statement',
     registers: [registry],
   });
   const batchSize = new Histogram({
@@ -84,6 +95,7 @@ export function createMetrics(database: Database, options: { clusterWorker?: boo
       if (refused > 0) perEvent.add(eventId, 1, refused);
     },
     refusedFromMemory(eventId) {
+      fromMemory.inc();
       perEvent.add(eventId, 1, 1);
     },
   };

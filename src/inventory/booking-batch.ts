@@ -11,7 +11,7 @@ import { bookSeatsWebhooks } from '../webhooks/splices.js';
 export type BookingOutcome =
   | { kind: 'no-such-event' }
   // The event has a per-buyer limit: one statement cannot count a buyer's seats after taking the lock, so
-  // these buyers go through placeOrder (a transaction) instead; nothing was booked.
+  // these buyers go through the order batch (order-batch.ts) instead; nothing was booked.
   // `released`: seats of overdue holds expired on the way (the waiting list's, when anyone waits).
   | { kind: 'per-user-limit'; released: number; recordedBefore: number[] }
   // Buyers take part in arrival order, except those in `recordedBefore` (0-based positions): their keys already

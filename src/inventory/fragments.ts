@@ -22,6 +22,10 @@ export function toIntArray(values: number[]): string {
   return `{${values.join(',')}}`;
 }
 
+export function toBoolArray(values: boolean[]): string {
+  return `{${values.map((value) => (value ? 't' : 'f')).join(',')}}`;
+}
+
 // Each element quoted, with `\` and `"` escaped: keys may hold commas, braces, quotes or the word NULL.
 export function toTextArray(values: string[]): string {
   return `{${values.map((value) => `"${value.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;

@@ -1,4 +1,4 @@
-import { getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { getTableColumns } from 'drizzle-orm';
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
 import { events, idempotencyKeys, orders, tickets } from '../db/schema.js';
 import type { EventRow } from '../events/repository.js';
@@ -60,33 +60,7 @@ function rowJson(alias: string, table: PgTable): string {
 /** jsonb of a row (or CTE row) of events, tickets or orders; only the columns the alias has. */
 export const eventJson = (alias: string) => rowJson(alias, events);
 export const ticketJson = (alias: string) => rowJson(alias, tickets);
-const orderJson = (alias: string) => rowJson(alias, orders);
-
-/**
- * `, recorded AS (INSERT ...)` for a statement that places or confirms an order, given the aliases of its
- * order row (`order`; recorded when pending or confirmed, not expired), event row after the sale and issued tickets. Empty
- * without a key, so a request without one runs the statement it always ran. A second row for the key is a
- * unique violation: the whole statement (or transaction) is undone, so nothing is sold twice.
- */
-export function recordOrderSale(key: KeyToRecord | undefined, aliases: { order: string; event: string; issued: string }): SQL {
-  if (!key) return sql``;
-  const { order, event, issued } = aliases;
-  const soldTickets = `COALESCE((SELECT jsonb_agg(${ticketJson('i')} ORDER BY i.id) FROM ${issued} i), '[]'::jsonb)`;
-  return sql`, recorded AS (
-    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response, order_id)
-    SELECT ${sql.raw(order)}.user_id, ${key.key}, ${key.requestHash}, 200,
-           jsonb_build_object('order', ${sql.raw(orderJson(order))}, 'event', ${sql.raw(eventJson(event))}, 'tickets', ${sql.raw(soldTickets)}),
-           ${sql.raw(order)}.id
-    FROM ${sql.raw(order)}, ${sql.raw(event)}
-    WHERE ${sql.raw(order)}.status IN ('pending', 'confirmed')
-    RETURNING response
-  )`;
-}
-
-/** The column that returns what recordOrderSale wrote (null when nothing was sold); empty without a key. */
-export function recordedColumn(key: KeyToRecord | undefined): SQL {
-  return key ? sql`, (SELECT response FROM recorded) AS recorded` : sql``;
-}
+export const orderJson = (alias: string) => rowJson(alias, orders);
 
 /** Reads a recorded sale back into rows, as the driver would have returned them (timestamps as Dates). */
 export function readRecordedSale(json: unknown): RecordedSale {

@@ -19,6 +19,12 @@ export async function findOrder(db: Db, orderId: number): Promise<OrderWithTicke
   return toOrders(rows)[0] ?? null;
 }
 
+/** The event of order `orderId`, or null when there is no such order. */
+export async function findEventOfOrder(db: Db, orderId: number): Promise<number | null> {
+  const rows = await queryRows<{ event_id: number }>(db, sql`SELECT event_id FROM orders WHERE id = ${orderId}`);
+  return rows[0]?.event_id ?? null;
+}
+
 /** A page of one buyer's orders, newest first (the page is cut before the join, so tickets never split it). */
 export async function listOrders(db: Db, userId: number, skip: number, limit: number): Promise<OrderWithTickets[]> {
   const rows = await queryRows<FlatOrderRow>(

@@ -9,7 +9,7 @@ import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { OrderCreate, OrderOut } from './schemas.js';
 import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats, replayOrder } from './service.js';
 
-export async function orderRoutes(instance: FastifyInstance, { db, readDb, batcher, queueGate }: Deps): Promise<void> {
+export async function orderRoutes(instance: FastifyInstance, { db, readDb, changes, orders, queueGate }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   // One per route: a twin waits only for a request of its own route (the same key elsewhere is a 422).
   const idempotentOrder = idempotency(db, replayOrder, { lookUpFirst: true });
@@ -39,7 +39,7 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, batch
         response: { 200: OrderOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
       },
     },
-    (request, reply) => idempotentOrder.serve(request, reply, (key) => orderSeats(db, batcher, request.user.id, request.body, key)),
+    (request, reply) => idempotentOrder.serve(request, reply, (key) => orderSeats(orders, request.user.id, request.body, key)),
   );
 
   app.get(
@@ -87,7 +87,7 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, batch
         response: { 200: OrderOut, 409: ErrorOut, 503: ErrorOut, ...mine },
       },
     },
-    (request, reply) => idempotentConfirm.serve(request, reply, (key) => confirmOwnOrder(db, batcher, request.params.id, request.user.id, key)),
+    (request, reply) => idempotentConfirm.serve(request, reply, (key) => confirmOwnOrder(db, orders, request.params.id, request.user.id, key)),
   );
 
   app.post(
@@ -105,6 +105,6 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, batch
         response: { 200: OrderOut, 409: ErrorOut, ...mine },
       },
     },
-    (request) => cancelOwnOrder(db, batcher, request.params.id, request.user.id),
+    (request) => cancelOwnOrder(db, changes, request.params.id, request.user.id),
   );
 }

@@ -1,14 +1,14 @@
-import type { BookingBatcher } from '../inventory/batcher.js';
 import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelOrder } from '../inventory/returns.js';
-import { settleHold } from '../inventory/orders.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
+import type { OrderBatcher } from '../inventory/order-batcher.js';
 import type { OrderWithTickets } from '../inventory/rows.js';
 import { toTicketOut } from '../bookings/service.js';
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
 import { AppError, Conflict, Forbidden, NotFound } from '../http/errors.js';
 import { placeOrderOrRefuse } from './place.js';
-import { findOrder, listOrders } from './repository.js';
+import { findEventOfOrder, findOrder, listOrders } from './repository.js';
 import type { OrderCreate } from './schemas.js';
 
 export function toOrderOut({ order, event, tickets }: OrderWithTickets) {
@@ -31,29 +31,24 @@ export function replayOrder({ order, event, tickets }: RecordedSale) {
   return toOrderOut({ order: order!, event, tickets });
 }
 
-export async function orderSeats(db: Db, batcher: BookingBatcher, userId: number, body: OrderCreate, key?: KeyToRecord) {
-  const request = { eventId: body.event_id, userId, quantity: body.quantity, hold: body.hold ?? false, key };
-  return toOrderOut(await placeOrderOrRefuse(db, batcher, request));
+export async function orderSeats(orders: OrderBatcher, userId: number, body: OrderCreate, key?: KeyToRecord) {
+  return toOrderOut(await placeOrderOrRefuse(orders, body.event_id, { userId, quantity: body.quantity, hold: body.hold ?? false, key }));
 }
 
 /** Turns my pending hold into booked tickets; 409 if it expired (its seats are then already back on sale). */
-export async function confirmOwnOrder(db: Db, batcher: BookingBatcher, orderId: number, userId: number, key?: KeyToRecord) {
-  const settled = await settleHold(db, orderId, userId, key);
-  if (settled?.order.status === 'confirmed') {
-    // Held seats became sold ones: live clients see tickets_sold move.
-    batcher.seatsChanged(settled.event.id);
-    return toOrderOut(settled);
-  }
-  if (settled) {
-    // It was overdue: the same statement expired it and returned its seats.
-    batcher.seatsReturned(settled.event.id);
-    throw new Conflict('The hold has expired; its seats were released');
-  }
+export async function confirmOwnOrder(db: Db, orders: OrderBatcher, orderId: number, userId: number, key?: KeyToRecord) {
+  // Confirms are batched per event: find the order's event first (it never changes, so any read will do).
+  const eventId = await findEventOfOrder(db, orderId);
+  if (eventId === null) throw new NotFound('Order not found');
+  const settled = await orders.confirm(eventId, { orderId, userId, key });
+  if (settled?.order.status === 'confirmed') return toOrderOut(settled);
+  // It was overdue: the same statement expired it and returned its seats.
+  if (settled) throw new Conflict('The hold has expired; its seats were released');
   throw whyNot(await findOrder(db, orderId), userId, 'confirmed');
 }
 
 /** Cancels my hold (seats back) or my confirmed order (its booked tickets cancelled, seats back). */
-export async function cancelOwnOrder(db: Db, batcher: BookingBatcher, orderId: number, userId: number) {
+export async function cancelOwnOrder(db: Db, changes: SeatChanges, orderId: number, userId: number) {
   // Try as a hold, then as a confirmed order: each statement re-checks the status under the locks, so a
   // concurrent confirm between the two is cancelled as the confirmed order it has become.
   const cancelled = (await cancelOrder(db, orderId, userId, 'pending')) ?? (await cancelOrder(db, orderId, userId, 'confirmed'));
@@ -61,7 +56,7 @@ export async function cancelOwnOrder(db: Db, batcher: BookingBatcher, orderId: n
   if (cancelled?.kind === 'checked-in') throw new Conflict('Ticket already checked in');
   const order = await findOrder(db, orderId);
   if (cancelled && order) {
-    if (cancelled.seats > 0) batcher.seatsReturned(cancelled.eventId);
+    if (cancelled.seats > 0) changes.seatsReturned(cancelled.eventId);
     return toOrderOut(order);
   }
   throw whyNot(order, userId, 'cancelled');

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { BookingBatcher } from '../inventory/batcher.js';
-import { lockEventReleasingExpiredHolds } from '../inventory/orders.js';
+import { lockEventReleasingExpiredHolds } from '../inventory/hold-expiry.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
 import { LeaderLease } from '../db/leader.js';
 import { purgeExpiredIdempotencyKeys } from '../http/idempotency.js';
@@ -9,7 +9,7 @@ import { findEventsWithOverdueHolds } from './repository.js';
 
 // Expired holds give their seats back two ways, on purpose:
 // - lazily, under the event's row lock, in the same statement or transaction as every booking or order of that
-//   event (bookSeats, placeOrder): a buyer never finds seats "held" by a hold that is already over, whatever
+//   event (bookSeats, placeOrders, settleHolds): a buyer never finds seats "held" by a hold that is already over, whatever
 //   the timer does, and the release costs one probe of the partial index orders_pending_expiry_idx;
 // - by this sweeper, every HOLD_SWEEP_SECONDS, for events nobody is buying right now: their tickets_available
 //   (GET /events) must come back too, without anyone calling an endpoint.
@@ -21,17 +21,17 @@ import { findEventsWithOverdueHolds } from './repository.js';
 const EVENTS_PER_SWEEP = 500;
 
 /** Expires every overdue hold (one event at a time, each under its own row lock); returns the seats released. */
-export async function sweepExpiredHolds(db: Db, batcher: BookingBatcher): Promise<number> {
+export async function sweepExpiredHolds(db: Db, changes: SeatChanges): Promise<number> {
   let released = 0;
   for (const eventId of await findEventsWithOverdueHolds(db, EVENTS_PER_SWEEP)) {
     const outcome = await lockEventReleasingExpiredHolds(db, eventId);
     if (outcome && outcome.released > 0) {
-      batcher.seatsReturned(eventId);
+      changes.seatsReturned(eventId);
       released += outcome.released;
     }
   }
   // Free seats with buyers in line (a promotion that failed, seats freed by a batch's lazy expiry): their turn.
-  for (const eventId of await findEventsOwingPromotion(db, EVENTS_PER_SWEEP)) batcher.seatsReturned(eventId);
+  for (const eventId of await findEventsOwingPromotion(db, EVENTS_PER_SWEEP)) changes.seatsReturned(eventId);
   await purgeExpiredIdempotencyKeys(db);
   return released;
 }
@@ -49,13 +49,13 @@ export interface HoldSweeper {
  * Runs the sweeper every `everySeconds` in the background: unref'd (never keeps the process alive). The app
  * stops it first on close (src/app.ts), before the batches and promotions it may start are drained.
  */
-export function startHoldSweeper(db: Db, batcher: BookingBatcher, everySeconds: number, log: FastifyBaseLogger): HoldSweeper {
+export function startHoldSweeper(db: Db, changes: SeatChanges, everySeconds: number, log: FastifyBaseLogger): HoldSweeper {
   const intervalMs = everySeconds * 1000;
   let running: Promise<void> | undefined;
   const tick = async () => {
     if (!(await sweeper.lease.tryLead())) return;
     sweeper.sweeps++;
-    await sweepExpiredHolds(db, batcher);
+    await sweepExpiredHolds(db, changes);
   };
   const timer = setInterval(() => {
     // One sweep at a time: a slow one is not stacked on.

@@ -1,16 +1,17 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { promoteWaitlist } from '../inventory/returns.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
 
 export interface PromoterOptions {
   log: FastifyBaseLogger;
-  /** Told after a promotion that created holds or expired some (live availability); must never throw. */
-  onSeatsChanged: (eventId: number) => void;
+  /** Told of the holds a promotion created or expired (live availability). */
+  changes: SeatChanges;
 }
 
 /**
- * Runs promoteWaitlist in the background whenever seats of an event come back (BookingBatcher.seatsReturned,
- * called after the commit that returned them). Never throws into the request that returned the seats: a
+ * Runs promoteWaitlist in the background whenever seats of an event come back (SeatChanges 'returned', announced
+ * after the commit that returned them). Never throws into the request that returned the seats: a
  * failure is logged, and the next return of seats (or the hold sweeper) tries again. Calls for one event are
  * coalesced: while one promotion runs, any number of new calls make exactly one more run after it, which sees
  * every seat returned meanwhile. Correctness does not depend on this: the statement is safe in any number of
@@ -50,7 +51,7 @@ export class WaitlistPromoter {
       state.again = false;
       try {
         const { released, holds } = await promoteWaitlist(this.db, eventId);
-        if (holds.length > 0 || released > 0) this.options.onSeatsChanged(eventId);
+        if (holds.length > 0 || released > 0) this.options.changes.seatsChanged(eventId);
         if (holds.length > 0) this.options.log.info({ eventId, holds: holds.length }, 'waiting list: holds created');
       } catch (error) {
         this.options.log.error({ err: error, eventId }, 'waiting list: promotion failed; retried when seats next come back');

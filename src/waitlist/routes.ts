@@ -7,7 +7,7 @@ import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.
 import { WaitlistPlaceOut } from './schemas.js';
 import { joinLine, leaveLine, myPlace } from './service.js';
 
-export async function waitlistRoutes(instance: FastifyInstance, { db, batcher }: Deps): Promise<void> {
+export async function waitlistRoutes(instance: FastifyInstance, { db, changes }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
@@ -65,7 +65,7 @@ export async function waitlistRoutes(instance: FastifyInstance, { db, batcher }:
       },
     },
     async (request, reply) => {
-      await leaveLine(db, batcher, request.params.id, request.user.id);
+      await leaveLine(db, changes, request.params.id, request.user.id);
       return reply.code(204).send(null);
     },
   );

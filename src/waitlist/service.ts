@@ -1,4 +1,4 @@
-import type { BookingBatcher } from '../inventory/batcher.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
 import { Conflict, NotFound } from '../http/errors.js';
 import { findPlace, joinWaitlist, leaveWaitlist, type WaitlistPlace } from './repository.js';
@@ -31,10 +31,10 @@ export async function joinLine(db: Db, eventId: number, userId: number): Promise
   return place ? toPlaceOut(place) : { event_id: eventId, user_id: userId, position: 1, created_at: new Date().toISOString() };
 }
 
-export async function leaveLine(db: Db, batcher: BookingBatcher, eventId: number, userId: number): Promise<void> {
+export async function leaveLine(db: Db, changes: SeatChanges, eventId: number, userId: number): Promise<void> {
   if (!(await leaveWaitlist(db, eventId, userId))) throw new NotFound('Not on the waiting list');
   // A seat kept for me may now be for sale (or for the next in line): forget "sold out", offer it to the line.
-  batcher.seatsReturned(eventId);
+  changes.seatsReturned(eventId);
 }
 
 export async function myPlace(db: Db, eventId: number, userId: number): Promise<WaitlistPlaceOut> {
