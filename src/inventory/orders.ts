@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, transaction, type Db } from '../db/client.js';
-import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
+import { EVENT_COLUMNS, type EventRow } from '../db/rows.js';
 import { readRecordedSale, recordedColumn, recordOrderSale, rethrowKeyTaken, type KeyToRecord } from './idempotency-records.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV, lockEventOfOrder } from './fragments.js';
 import { orderColumns, pickEvent, ticketColumns, toOrders, type FlatOrderRow, type OrderWithTickets } from './rows.js';
