@@ -13,9 +13,11 @@ import { runOpenLoop } from './open-loop.js';
 import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
 import { renderQueueMarkdown, runQueueScenario, type QueueResults } from './queue.js';
 import { renderMarkdown, type BenchResults } from './report.js';
-import { cpuSeconds, startServer, stopServer } from './server-process.js';
+import { cpuSeconds } from './cpu-seconds.js';
 import { openDatabase } from '../src/db/client.js';
+import { startServerProcess } from '../test/helpers/server-process.js';
 import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
+import { renderWebhooksMarkdown, runWebhookScenario, type WebhookResults } from './webhooks.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,6 +36,8 @@ const { values: args } = parseArgs({
     // Waiting room (issue 14, bench/queue.ts; PostgreSQL only): how many buyers queue; --skip-queue leaves it out.
     'queue-buyers': { type: 'string', default: '50000' },
     'skip-queue': { type: 'boolean', default: false },
+    // Webhooks (issue 17, bench/webhooks.ts): POST /book with and without a subscriber; --skip-webhooks leaves it out.
+    'skip-webhooks': { type: 'boolean', default: false },
     port: { type: 'string', default: '8077' },
     // `--through pgbouncer`: POST /book direct, through PgBouncer, and through HAProxy + --hosts hosts + PgBouncer.
     through: { type: 'string' },
@@ -74,14 +78,19 @@ const serverEnv = {
   RATE_LIMITS: 'off',
   BCRYPT_COST: '10',
   SECRET_KEY: secretKey,
+  // The webhooks scenario's receiver listens on loopback.
+  WEBHOOKS_ALLOW_PRIVATE: 'true',
 };
+// The server as production runs it (dist/, after the build below), its warnings shown as they come.
+const asBuilt = { built: true, output: 'inherit' } as const;
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
-function writeResults(results: BenchResults & { queue?: QueueResults | undefined }): void {
+function writeResults(results: BenchResults & { queue?: QueueResults | undefined; webhooks?: WebhookResults | undefined }): void {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`${args.out}.json`, JSON.stringify(results, null, 2));
-  const markdown = renderMarkdown(results) + (results.queue ? renderQueueMarkdown(results.queue) : '');
+  const markdown =
+    renderMarkdown(results) + (results.queue ? renderQueueMarkdown(results.queue) : '') + (results.webhooks ? renderWebhooksMarkdown(results.webhooks) : '');
   writeFileSync(`${args.out}.md`, markdown);
   console.log(`\n${markdown}`);
   log(`wrote ${args.out}.json and ${args.out}.md`);
@@ -92,12 +101,12 @@ function writeResults(results: BenchResults & { queue?: QueueResults | undefined
 async function mainEmbedded(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bookfast-bench-'));
   log(`throwaway data folder ${dataDir}`);
-  const server = await startServer({ ...serverEnv, DATA_DIR: dataDir }, baseUrl, { unset: ['DATABASE_URL'] });
+  const server = await startServerProcess({ ...serverEnv, DATA_DIR: dataDir }, { ...asBuilt, unset: ['DATABASE_URL'] });
   let run: Awaited<ReturnType<typeof runScenarios>>;
   try {
-    run = await runScenarios(server.pid!, undefined);
+    run = await runScenarios(server.child.pid!, undefined);
   } finally {
-    log(`server exited with ${String(await stopServer(server))} after SIGTERM`);
+    log(`server exited with ${String(await server.stop())} after SIGTERM`);
   }
   const database = await openDatabase({ dataDir });
   try {
@@ -131,15 +140,15 @@ async function main(): Promise<void> {
     return;
   }
 
-  const server = await startServer({ DATABASE_URL: dbUrl, ...serverEnv }, baseUrl);
+  const server = await startServerProcess({ DATABASE_URL: dbUrl, ...serverEnv }, asBuilt);
   const db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
   try {
-    const run = await runScenarios(server.pid!, { db, dbUrl, maxConnections });
+    const run = await runScenarios(server.child.pid!, { db, dbUrl, maxConnections });
     writeResults(await run.check(async (text, values) => (await db.query(text, values)).rows));
   } finally {
     await db.end();
-    log(`server exited with ${String(await stopServer(server))} after SIGTERM`);
+    log(`server exited with ${String(await server.stop())} after SIGTERM`);
     await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
     await admin.end();
   }
@@ -155,7 +164,7 @@ async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
     duration,
     workers,
     hosts: Number(args.hosts),
-    buyers: Number(args.buyers),
+    buyers,
     port: Number(args.port),
     log,
   });
@@ -241,6 +250,20 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   const ordersRun = await measure(serverPid, orderRequests(tokens, ordersEvent, { connections, duration }));
   const seats = (await ticketsSold(ordersEvent)) - seatsBefore;
 
+  const webhooks = args['skip-webhooks']
+    ? undefined
+    : await runWebhookScenario({
+        baseUrl,
+        duration,
+        ownerToken: tokens[0]!,
+        createEvent: (name) => createEvent(name, capacity),
+        bookRequests: (eventId, options) => bookRequests(tokens, eventId, { connections, ...options }),
+        measure: (options) => measure(serverPid, options),
+        warmUp: (options) => autocannon(options),
+        ticketsSold,
+        log,
+      });
+
   // Waiting room (issue 14): joins, polls, admission rate, POST /book with a pass against no room. It
   // inserts its crowd of accounts directly, so it needs the PostgreSQL server.
   const queueBuyers = Number(args['queue-buyers']);
@@ -259,6 +282,7 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
       ...(oldEvent && oldDesign ? [{ id: oldEvent, successes: oldDesign.committed }] : []),
       { id: ordersEvent, successes: ordersRun.ok },
       { id: keyedEvent, successes: keyedWarmup + keyedBook.ok },
+      ...(webhooks?.events ?? []),
     ]);
     invariant.problems.push(...ordersCheck.problems, ...(await checkKeyed(query, keyedEvent)));
     invariant.ok = invariant.problems.length === 0;
@@ -279,6 +303,7 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
       sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
       orders: { ...ordersRun, seats, seatsPerSecond: seats / ordersRun.seconds, orders: ordersCheck },
       queue,
+      webhooks,
       invariant,
     };
   };

@@ -4,12 +4,12 @@
 // behind HAProxy. The same buyers, connections and duration for all three. See README "Running on more than
 // one machine".
 import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { startPgBouncer } from '../test/helpers/pgbouncer.js';
-import { cpuSeconds, startServer, stopServer } from './server-process.js';
+import { startServerProcess, type ServerProcess } from '../test/helpers/server-process.js';
+import { cpuSeconds } from './cpu-seconds.js';
 
 export interface ThroughOptions {
   dbUrl: string;
@@ -26,65 +26,79 @@ export interface ThroughOptions {
 
 export async function benchThroughPooler(options: ThroughOptions) {
   const { dbUrl, connections, duration, log } = options;
-  const admin = new pg.Client({ connectionString: dbUrl });
-  await admin.connect();
-  // Behind PgBouncer the timeouts must be the role's defaults (BookFast refuses to start otherwise).
-  for (const [name, value] of [['statement_timeout', '15s'], ['lock_timeout', '10s'], ['idle_in_transaction_session_timeout', '30s']]) {
-    await admin.query(`ALTER ROLE CURRENT_USER IN DATABASE ${options.benchDb} SET ${name} = '${value}'`);
-  }
-  const bouncer = await startPgBouncer(options.serverUrl, { poolSize: 20 });
-  const common = { WORKERS: String(options.workers), LOG_LEVEL: 'warn', RATE_LIMITS: 'off', BCRYPT_COST: '10', SECRET_KEY: randomBytes(32).toString('hex') };
-  const pooled = { ...common, DATABASE_URL: bouncer.pooled(dbUrl), DATABASE_POOLER: 'pgbouncer', DATABASE_DIRECT_URL: dbUrl };
-  const servers: ChildProcess[] = [];
-  const start = async (env: Record<string, string>, host: string, port: number) => {
-    const url = `http://${host}:${port}`;
-    servers.push(await startServer({ ...env, HOST: host, PORT: String(port) }, url));
-    return url;
+  // Everything started here is stopped in reverse order, once: at the end, on an error, or on SIGINT/SIGTERM
+  // (a bare SIGTERM to the bench would otherwise leave the servers, PgBouncer and HAProxy running).
+  const stops: (() => Promise<unknown>)[] = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`while stopping: ${String(error)}`));
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the servers, PgBouncer and HAProxy (the throwaway database ${options.benchDb} stays: drop it by hand)`);
+    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+
+  const admin = new pg.Client({ connectionString: dbUrl });
   try {
+    await admin.connect();
+    stops.push(() => admin.end());
+    // Behind PgBouncer the timeouts must be the role's defaults (BookFast refuses to start otherwise).
+    for (const [name, value] of [['statement_timeout', '15s'], ['lock_timeout', '10s'], ['idle_in_transaction_session_timeout', '30s']]) {
+      await admin.query(`ALTER ROLE CURRENT_USER IN DATABASE ${options.benchDb} SET ${name} = '${value}'`);
+    }
+    const bouncer = await startPgBouncer(options.serverUrl, { poolSize: 20 });
+    stops.push(() => bouncer.stop());
+    const common = { WORKERS: String(options.workers), LOG_LEVEL: 'warn', RATE_LIMITS: 'off', BCRYPT_COST: '10', SECRET_KEY: randomBytes(32).toString('hex') };
+    const pooled = { ...common, DATABASE_URL: bouncer.pooled(dbUrl), DATABASE_POOLER: 'pgbouncer', DATABASE_DIRECT_URL: dbUrl };
+    const servers: ServerProcess[] = [];
+    const start = async (env: Record<string, string>, host: string, port: number) => {
+      const server = await startServerProcess({ ...env, HOST: host, PORT: String(port) }, { built: true, output: 'inherit' });
+      servers.push(server);
+      stops.push(() => server.stop());
+      return server.baseUrl;
+    };
     const direct = await start({ ...common, DATABASE_URL: dbUrl }, '127.0.0.1', options.port);
     const throughPooler = await start(pooled, '127.0.0.1', options.port + 1);
     const hostUrls = [];
     for (let i = 0; i < options.hosts; i++) hostUrls.push(await start({ ...pooled, WORKERS: '1' }, `127.0.0.${i + 2}`, options.port + 2));
     const balancer = await startHaproxy(hostUrls);
-    try {
-      log(`registering ${options.buyers} buyers`);
-      const tokens = await makeBuyers(direct, options.buyers);
-      const runs = [];
-      for (const [name, url, pids] of [
-        ['direct', direct, [servers[0]!.pid!]],
-        ['PgBouncer', throughPooler, [servers[1]!.pid!]],
-        [`HAProxy + ${options.hosts} hosts + PgBouncer`, balancer.baseUrl, servers.slice(2).map((s) => s.pid!)],
-      ] as const) {
-        const eventId = await createEvent(url, tokens[0]!);
-        log(`POST /book ${name}: ${connections} connections for ${duration} s (after 2 s of warm-up)`);
-        await autocannon(bookRequests(url, tokens, eventId, { connections, duration: 2 }));
-        const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-        const result = await autocannon(bookRequests(url, tokens, eventId, { connections, duration, timeout: 30 }));
-        const ok = result.statusCodeStats?.['200']?.count ?? 0;
-        const { rows } = await admin.query<{ sold: number; booked: number }>(
-          `SELECT tickets_sold AS sold, (SELECT count(*)::int FROM tickets WHERE event_id = $1 AND status = 'booked') AS booked FROM events WHERE id = $1`,
-          [eventId],
-        );
-        runs.push({
-          name,
-          okPerSecond: ok / result.duration,
-          p50: result.latency.p50,
-          p99: result.latency.p99,
-          non2xx: result.non2xx,
-          errors: result.errors,
-          serverCpuSeconds: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore,
-          soldEqualsBooked: rows[0]!.sold === rows[0]!.booked,
-        });
-      }
-      return runs;
-    } finally {
-      await balancer.stop();
+    stops.push(() => balancer.stop());
+
+    log(`registering ${options.buyers} buyers`);
+    const tokens = await makeBuyers(direct, options.buyers);
+    const runs = [];
+    for (const [name, url, pids] of [
+      ['direct', direct, [servers[0]!.child.pid!]],
+      ['PgBouncer', throughPooler, [servers[1]!.child.pid!]],
+      [`HAProxy + ${options.hosts} hosts + PgBouncer`, balancer.baseUrl, servers.slice(2).map((s) => s.child.pid!)],
+    ] as const) {
+      const eventId = await createEvent(url, tokens[0]!);
+      log(`POST /book ${name}: ${connections} connections for ${duration} s (after 2 s of warm-up)`);
+      await autocannon(bookRequests(url, tokens, eventId, { connections, duration: 2 }));
+      const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+      const result = await autocannon(bookRequests(url, tokens, eventId, { connections, duration, timeout: 30 }));
+      const ok = result.statusCodeStats?.['200']?.count ?? 0;
+      const { rows } = await admin.query<{ sold: number; booked: number }>(
+        `SELECT tickets_sold AS sold, (SELECT count(*)::int FROM tickets WHERE event_id = $1 AND status = 'booked') AS booked FROM events WHERE id = $1`,
+        [eventId],
+      );
+      runs.push({
+        name,
+        okPerSecond: ok / result.duration,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        serverCpuSeconds: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore,
+        soldEqualsBooked: rows[0]!.sold === rows[0]!.booked,
+      });
     }
+    return runs;
   } finally {
-    for (const server of servers) await stopServer(server);
-    await bouncer.stop();
-    await admin.end();
+    await stopAll();
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
 }
 

@@ -67,6 +67,9 @@ const ConfigSchema = Type.Object({
   WEBHOOKS_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
   WEBHOOKS_POLL_MS: Type.Integer({ default: 500, minimum: 10, maximum: 60000 }),
   WEBHOOKS_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 60000 }),
+  WEBHOOKS_KEEP_DELIVERED_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 3650 }),
+  WEBHOOKS_KEEP_FAILED_DAYS: Type.Integer({ default: 30, minimum: 1, maximum: 3650 }),
+  WEBHOOKS_PURGE_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),
   // Waiting room (issue 14): how often each process runs the admission tick (only the leader admits) and
   // refreshes its in-memory list of rooms; also the staleness bound of that list. Well under a second, so
   // the per-second cap never binds on a rate the credit allows (a 1 s tick with any lag would lose rate).
@@ -134,6 +137,11 @@ export interface Config {
     concurrency: number;
     pollMs: number;
     timeoutMs: number;
+    /** Settled deliveries are kept this long after their last attempt, then purged (retention.ts). */
+    keepDeliveredDays: number;
+    keepFailedDays: number;
+    /** How often the purge runs (one process at a time). */
+    purgeSeconds: number;
   };
   waitingRoomTickMs: number;
 }
@@ -221,6 +229,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       concurrency: raw.WEBHOOKS_CONCURRENCY,
       pollMs: raw.WEBHOOKS_POLL_MS,
       timeoutMs: raw.WEBHOOKS_TIMEOUT_MS,
+      keepDeliveredDays: raw.WEBHOOKS_KEEP_DELIVERED_DAYS,
+      keepFailedDays: raw.WEBHOOKS_KEEP_FAILED_DAYS,
+      purgeSeconds: raw.WEBHOOKS_PURGE_SECONDS,
     },
     waitingRoomTickMs: raw.WAITING_ROOM_TICK_MS,
   };

@@ -1,13 +1,9 @@
 import { createSigner } from 'fast-jwt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { describe, expect, it } from 'vitest';
+import { setUpTestApp } from './helpers/build-test-app.js';
 import { registerAndLogin, uniqueEmail } from './helpers/factories.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(() => t.close());
+const { t } = setUpTestApp();
 
 const password = 'correct horse battery';
 

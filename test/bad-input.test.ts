@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
+import { describe, expect, it } from 'vitest';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { createEvent } from './helpers/factories.js';
 
 // Anything a client can send gets a clear 4xx with a detail, never a 500, and the server keeps serving.
 
-let t: TestApp;
-let user: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  user = await registerAndLogin(t.app);
-});
-afterAll(() => closeCheckingInventory(t));
+const { t, user } = setUpTestApp({ users: ['user'], checkInventory: true });
 
 const json = { 'content-type': 'application/json' };
 

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BookingBatcher } from '../src/inventory/batcher.js';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { bookOverHttp, createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { bookOverHttp, createEvent, type EventBody } from './helpers/factories.js';
+import { tally } from './helpers/tally.js';
 import { countBooked } from './helpers/test-db.js';
 import { SeatChanges } from '../src/inventory/seat-changes.js';
 import { SoldOutMemory } from '../src/inventory/sold-out.js';
@@ -16,17 +17,7 @@ function plainBatcher(database: Database, maxBatchSize: number, queueLimit: numb
 // Races go through the real server on a real port, many connections at once; they assert counts and the
 // invariant, never timings.
 
-let t: TestApp;
-let owner: TestUser;
-let buyers: TestUser[];
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  buyers = await Promise.all(Array.from({ length: 40 }, () => registerAndLogin(t.app)));
-});
-afterAll(() => closeCheckingInventory(t));
-
-const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
+const { t, owner, crowd: buyers } = setUpTestApp({ users: ['owner'], crowd: 40, checkInventory: true });
 
 describe('when many buyers race for the last seats', () => {
   it('then 400 requests from 40 users for 50 seats sell exactly 50 and refuse 350 with Sold Out', async () => {

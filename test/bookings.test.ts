@@ -1,17 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
+import { describe, expect, it } from 'vitest';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { createEvent } from './helpers/factories.js';
 import { countBooked } from './helpers/test-db.js';
 
-let t: TestApp;
-let owner: TestUser;
-let buyer: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  buyer = await registerAndLogin(t.app);
-});
-afterAll(() => closeCheckingInventory(t));
+const { t, owner, buyer } = setUpTestApp({ users: ['owner', 'buyer'], checkInventory: true });
 
 const book = (eventId: number, user = buyer) =>
   t.app.inject({ method: 'POST', url: '/book', headers: user.auth, payload: { event_id: eventId } });

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { setUpTestApp } from './helpers/build-test-app.js';
 import { findInventoryDrift } from './helpers/test-db.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 
@@ -13,17 +13,7 @@ interface TicketBody {
   checked_in_at: string | null;
 }
 
-let t: TestApp;
-let owner: TestUser;
-let buyer: TestUser;
-let stranger: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  buyer = await registerAndLogin(t.app);
-  stranger = await registerAndLogin(t.app);
-});
-afterAll(() => t.close());
+const { t, owner, buyer, stranger } = setUpTestApp({ users: ['owner', 'buyer', 'stranger'] });
 
 async function book(eventId: number, user = buyer): Promise<TicketBody> {
   const response = await t.app.inject({ method: 'POST', url: '/book', headers: user.auth, payload: { event_id: eventId } });

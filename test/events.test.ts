@@ -1,18 +1,10 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, futureDate, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
+import { buildTestApp, setUpTestApp } from './helpers/build-test-app.js';
+import { createEvent, futureDate, registerAndLogin, type EventBody } from './helpers/factories.js';
 
-let t: TestApp;
-let owner: TestUser;
-let stranger: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  stranger = await registerAndLogin(t.app);
-});
-afterAll(() => t.close());
+const { t, owner, stranger } = setUpTestApp({ users: ['owner', 'stranger'] });
 
 const post = (payload: unknown, user = owner) => t.app.inject({ method: 'POST', url: '/events', headers: user.auth, payload: payload as object });
 

@@ -1,25 +1,17 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findInventoryDrift } from '../src/bookings/audit.js';
 import { queryRows } from '../src/db/client.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
-import { bookOverHttp, createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
-import { startServerProcess } from './helpers/server-process.js';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { bookOverHttp, createEvent } from './helpers/factories.js';
+import { serverProcessEnv, startServerProcess } from './helpers/server-process.js';
+import { tally } from './helpers/tally.js';
 
 // Faults in the middle of a flash sale, on a real PostgreSQL (the embedded database has no connections to
 // kill). Afterwards: nothing oversold, counters agree with rows, and every 200 has its committed ticket.
 describe.skipIf(!process.env.DATABASE_URL)('when the database or the server fails during a burst of bookings', () => {
-  let t: TestApp;
-  let buyers: TestUser[];
-  beforeAll(async () => {
-    t = await buildTestApp();
-    buyers = await Promise.all(Array.from({ length: 20 }, () => registerAndLogin(t.app)));
-  });
-  afterAll(() => t.close());
+  const { t, crowd: buyers } = setUpTestApp({ crowd: 20 });
 
   async function expectEveryOkTicketCommitted(okTicketIds: unknown[]) {
     const ids = okTicketIds.map(Number);
@@ -54,13 +46,13 @@ describe.skipIf(!process.env.DATABASE_URL)('when the database or the server fail
     // The pool replaces dead connections by itself.
     const after = await bookOverHttp(t.baseUrl, buyers[0]!.token, event.id);
     expect([200, 400]).toContain(after.status);
-    console.info(`fault test: ${killed} connections killed; statuses ${JSON.stringify(count(statuses))}`);
+    console.info(`fault test: ${killed} connections killed; statuses ${JSON.stringify(tally(statuses))}`);
   });
 
   it('then a server restarted mid-burst (SIGTERM) finishes what it accepted, exits 0, and loses nothing', { timeout: 300_000 }, async () => {
     // More seats than the burst asks for, so that the restarted server still has seats to sell.
     const event = await createEvent(t.app, buyers[0]!, { total_tickets: 1000 });
-    const env = { DATABASE_URL: t.testDb.url!, SECRET_KEY: t.config.secretKey, RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-restart-')) };
+    const env = serverProcessEnv(t.testDb.url!, { SECRET_KEY: t.config.secretKey });
     const server = await startServerProcess(env);
     let answered = 0;
     let markHalfway!: () => void;
@@ -85,11 +77,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when the database or the server fail
     const afterRestart = await bookOverHttp(restarted.baseUrl, buyers[1]!.token, event.id);
     expect(afterRestart.status, JSON.stringify(afterRestart.body)).toBe(200);
     expect(await restarted.stop()).toBe(0);
-    console.info(`restart test: statuses ${JSON.stringify(count(statuses))}`);
+    console.info(`restart test: statuses ${JSON.stringify(tally(statuses))}`);
   });
 });
-
-function count(values: number[]): Record<number, number> {
-  return values.reduce<Record<number, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
-}
 

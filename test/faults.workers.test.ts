@@ -1,30 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killConnectionsRepeatedly, send, signUp, tally, type Answer } from './helpers/faults.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
+import { describe, expect, it } from 'vitest';
+import { killConnectionsRepeatedly, send, signUp, type Answer } from './helpers/faults.js';
+import { setUpServerProcesses } from './helpers/server-processes.js';
+import { tally } from './helpers/tally.js';
+import { findInventoryDrift } from './helpers/test-db.js';
 
 // Lost database connections (a failover, a pooler restart) must cost requests a 503 at most, never a worker:
 // a connection that dies while checked out of the pool (inside a transaction) used to end the process. Needs
 // a real PostgreSQL server; the embedded database has no connections to kill.
 
 describe.skipIf(!process.env.DATABASE_URL)('when database connections are killed again and again under a mixed burst (WORKERS=2)', () => {
-  let testDb: TestDatabase;
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: randomBytes(32).toString('hex'), RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-workers-')) };
-    server = await startServerProcess({ ...env, WORKERS: '2' });
-  }, 150_000);
-
-  afterAll(async () => {
-    expect(await server.stop()).toBe(0);
-    await testDb.drop();
-  }, 60_000);
+  const { testDb, servers: [server] } = setUpServerProcesses([{ WORKERS: '2' }], { expectCleanExit: true });
 
   it('then no worker exits, every request gets an HTTP answer (503 at worst), and no seat drifts', { timeout: 300_000 }, async () => {
     const users = await Promise.all(Array.from({ length: 12 }, (_, i) => signUp(server.baseUrl, `workers-${i}-${randomBytes(3).toString('hex')}@example.com`)));

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findInventoryDrift } from '../src/bookings/audit.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { createEvent } from './helpers/factories.js';
 
 // Every route the OpenAPI document lists is fed random and hostile input built from its schema: wrong
 // types, huge numbers, odd strings, missing and extra fields, broken bodies, with and without a token.
@@ -26,14 +25,11 @@ interface JsonSchema {
 
 const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 40);
 
-let t: TestApp;
-let user: TestUser;
+const { t, user } = setUpTestApp({ users: ['user'], checkInventory: true });
 let eventId: number;
 const operations: Operation[] = [];
 
 beforeAll(async () => {
-  t = await buildTestApp();
-  user = await registerAndLogin(t.app);
   eventId = (await createEvent(t.app, user, { total_tickets: 5 })).id;
   const doc = (await t.app.inject({ url: '/docs/json' })).json<{ paths: Record<string, Record<string, Operation>> }>();
   for (const [path, methods] of Object.entries(doc.paths)) {
@@ -43,10 +39,6 @@ beforeAll(async () => {
       if (!streams && !path.startsWith('/docs')) operations.push({ ...operation, method: method.toUpperCase(), path });
     }
   }
-});
-afterAll(async () => {
-  expect(await findInventoryDrift(t.testDb.database.db)).toEqual([]);
-  await t.close();
 });
 
 const hostileString = fc.oneof(

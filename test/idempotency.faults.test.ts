@@ -1,14 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
-import { killConnectionsRepeatedly, send, signUp, tally, type Answer } from './helpers/faults.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
+import { killConnectionsRepeatedly, send, signUp, type Answer } from './helpers/faults.js';
+import type { ServerProcess } from './helpers/server-process.js';
+import { setUpServerProcesses } from './helpers/server-processes.js';
+import { tally } from './helpers/tally.js';
+import { findInventoryDrift } from './helpers/test-db.js';
 
 // An Idempotency-Key must give exactly one outcome even when the fate of a commit is unknown to the server
 // that sent it. Two server processes, their connections killed again and again, one of them killed with
@@ -24,19 +23,7 @@ interface Sent {
 }
 
 describe.skipIf(!process.env.DATABASE_URL)('when connections and a process die during a burst of keyed purchases', () => {
-  let testDb: TestDatabase;
-  let servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: randomBytes(32).toString('hex'), RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-keys-')) };
-    servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-  }, 150_000);
-
-  afterAll(async () => {
-    await Promise.all(servers.map((server) => server.stop()));
-    await testDb.drop();
-  }, 60_000);
+  const { testDb, servers } = setUpServerProcesses([{}, {}]);
 
   it('then every key ends with exactly one ticket or order, every 200 replays byte for byte, and no retry is refused', { timeout: 300_000 }, async () => {
     const [doomed, survivor] = servers as [ServerProcess, ServerProcess];

@@ -1,51 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { describe, expect, it } from 'vitest';
+import { requestOnNewConnection } from './helpers/server-process.js';
+import { setUpServerProcesses } from './helpers/server-processes.js';
 
 // Issue 12: with WORKERS=2 and no Redis every limit was doubled. Login, registration and password-change
 // limits are now exact (the database counts them); bookings are counted per process, each enforcing its share.
 describe.skipIf(!process.env.DATABASE_URL)('when two worker processes enforce the limits without Redis', () => {
-  let testDb: TestDatabase;
-  let server: ServerProcess;
   const password = 'correct horse battery';
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    server = await startServerProcess({
-      DATABASE_URL: testDb.url!,
+  const { servers: [server] } = setUpServerProcesses([
+    {
       WORKERS: '2',
-      SECRET_KEY: randomBytes(32).toString('hex'),
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-limits-')),
+      RATE_LIMITS: 'on',
       RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
       RATE_LIMIT_LOGIN_FAILURES: '3',
       RATE_LIMIT_REGISTER_PER_HOUR: '5',
       RATE_LIMIT_BOOKINGS_PER_MINUTE: '4',
-    });
-  }, 150_000);
-  afterAll(async () => {
-    await server?.stop();
-    await testDb?.drop();
-  }, 60_000);
+    },
+  ]);
 
-  /** One request on a connection of its own: the primary hands each new connection to the next worker. */
-  function call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (token) headers.authorization = `Bearer ${token}`;
-      const outgoing = request(`${server.baseUrl}${path}`, { method, headers, agent: false }, (response) => {
-        let text = '';
-        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
-      });
-      outgoing.on('error', reject);
-      outgoing.end(body === undefined ? undefined : JSON.stringify(body));
-    });
-  }
+  const call = (method: string, path: string, body?: unknown, token?: string) => requestOnNewConnection(server.baseUrl, method, path, body, token);
   const count = (list: number[], status: number) => list.filter((s) => s === status).length;
 
   it('then registrations, login failures and bookings are held to their numbers, and start-up said how once', async () => {

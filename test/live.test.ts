@@ -1,17 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { openDatabase } from '../src/db/client.js';
-import { buildTestApp, testConfig, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, setUpTestApp, testConfig, type TestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { openLive, type Seats } from './helpers/live.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import type { ServerProcess } from './helpers/server-process.js';
+import { setUpServerProcesses } from './helpers/server-processes.js';
 
 async function buyers(app: FastifyInstance, count: number): Promise<TestUser[]> {
   return Promise.all(Array.from({ length: count }, () => registerAndLogin(app)));
@@ -25,15 +22,7 @@ function expectFalling(seen: Seats[], total: number): void {
 }
 
 describe('GET /events/{id}/live', () => {
-  let t: TestApp;
-  let owner: TestUser;
-  let crowd: TestUser[];
-  beforeAll(async () => {
-    t = await buildTestApp();
-    owner = await registerAndLogin(t.app);
-    crowd = await buyers(t.app, 20);
-  });
-  afterAll(() => t.close());
+  const { t, owner, crowd } = setUpTestApp({ users: ['owner'], crowd: 20 });
 
   it('when a client connects, then it gets a text/event-stream with the current seats at once', async () => {
     const event = await createEvent(t.app, owner, { total_tickets: 7 });
@@ -180,19 +169,7 @@ describe.each(buses)('when seats change in another process, over $name', ({ over
 
 // The real thing: two server processes (node src/server.ts) sharing only PostgreSQL.
 describe.skipIf(!process.env.DATABASE_URL)('when a client watches one server process and buyers use another', () => {
-  let testDb: TestDatabase;
-  let servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: randomBytes(32).toString('hex'), RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-live-')) };
-    servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-  });
-  afterAll(async () => {
-    const codes = await Promise.all(servers.map((server) => server.stop()));
-    expect(codes).toEqual([0, 0]);
-    await testDb.drop();
-  });
+  const { servers } = setUpServerProcesses([{}, {}], { expectCleanExit: true });
 
   it('then the client sees the seats fall to 0, and the watched server still stops cleanly with the stream open', async () => {
     const [watchedServer, sellingServer] = servers as [ServerProcess, ServerProcess];

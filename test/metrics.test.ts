@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, testConfig, type TestApp } from './helpers/build-test-app.js';
-import { bookOverHttp, createEvent, registerAndLogin, uniqueEmail, type TestUser } from './helpers/factories.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { buildTestApp, setUpTestApp, testConfig, type TestApp } from './helpers/build-test-app.js';
+import { bookOverHttp, createEvent, registerAndLogin, uniqueEmail } from './helpers/factories.js';
+import { requestOnNewConnection } from './helpers/server-process.js';
+import { setUpServerProcesses } from './helpers/server-processes.js';
 
 /** The value of one series in Prometheus text, matched by name and a subset of its labels. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -20,13 +17,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
-let t: TestApp;
-let owner: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-});
-afterAll(() => t.close());
+const { t, owner } = setUpTestApp({ users: ['owner'] });
 
 const scrape = async (app = t.app) => {
   const response = await app.inject({ url: '/metrics' });
@@ -151,38 +142,9 @@ describe('when METRICS_TOKEN is set and METRICS_EVENT_LABELS bounds the event la
 });
 
 describe.skipIf(!process.env.DATABASE_URL)('when the server runs several worker processes', () => {
-  let testDb: TestDatabase;
-  let server: ServerProcess;
+  const { servers: [server] } = setUpServerProcesses([{ WORKERS: '2' }]);
 
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    server = await startServerProcess({
-      DATABASE_URL: testDb.url!,
-      WORKERS: '2',
-      SECRET_KEY: randomBytes(32).toString('hex'),
-      RATE_LIMITS: 'off',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-metrics-')),
-    });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await testDb?.drop();
-  });
-
-  /** One request on a connection of its own: the primary hands each new connection to the next worker. */
-  function call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (token) headers.authorization = `Bearer ${token}`;
-      const outgoing = request(`${server.baseUrl}${path}`, { method, headers, agent: false }, (response) => {
-        let text = '';
-        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
-      });
-      outgoing.on('error', reject);
-      outgoing.end(body === undefined ? undefined : JSON.stringify(body));
-    });
-  }
+  const call = (method: string, path: string, body?: unknown, token?: string) => requestOnNewConnection(server.baseUrl, method, path, body, token);
 
   it('then every scrape, whichever worker answers it, counts the bookings of the whole cluster', async () => {
     const email = uniqueEmail('organizer');

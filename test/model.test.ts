@@ -1,11 +1,10 @@
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findInventoryDrift } from '../src/bookings/audit.js';
+import { describe, expect, it } from 'vitest';
 import { promoteWaitlist } from '../src/inventory/returns.js';
 import { queryRows } from '../src/db/client.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { createEvent, type EventBody } from './helpers/factories.js';
 import { expireHold } from './helpers/orders.js';
 
 // Property-based: random sequences of actions run against the real app and database, compared with a small
@@ -36,17 +35,8 @@ const orderAction: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('check-in' as const), pick }) },
 );
 
-let t: TestApp;
-let users: TestUser[];
-beforeAll(async () => {
-  t = await buildTestApp();
-  // Users 0-3 act; user 4 is a buyer who never joins the line (see outsiderTries).
-  users = await Promise.all(Array.from({ length: 5 }, () => registerAndLogin(t.app)));
-});
-afterAll(async () => {
-  expect(await findInventoryDrift(t.testDb.database.db)).toEqual([]);
-  await t.close();
-});
+// Users 0-3 act; user 4 is a buyer who never joins the line (see outsiderTries).
+const { t, crowd: users } = setUpTestApp({ crowd: 5, checkInventory: true });
 
 interface Ticket {
   id: number;

@@ -13,9 +13,10 @@ import { testConfig } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { haproxyMissing, startHaproxy, type Haproxy } from './helpers/haproxy.js';
 import { openLive } from './helpers/live.js';
-import { postOverHttp, tally } from './helpers/orders.js';
+import { postOverHttp } from './helpers/orders.js';
 import { pgBouncerMissing, startPgBouncer, type PgBouncer } from './helpers/pgbouncer.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { tally } from './helpers/tally.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
 
 // Issue 15: three BookFast hosts on their own loopback addresses behind HAProxy (round robin, health checks on

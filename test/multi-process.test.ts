@@ -1,31 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bookOverHttp } from './helpers/factories.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
+import type { ServerProcess } from './helpers/server-process.js';
+import { setUpServerProcesses } from './helpers/server-processes.js';
+import { findInventoryDrift } from './helpers/test-db.js';
 
 // Several server processes share nothing but PostgreSQL; only the database's guarantees keep them from
 // overselling. The embedded database belongs to one process, so this runs on a real server only.
 describe.skipIf(!process.env.DATABASE_URL)('when several server processes sell one event', () => {
-  let testDb: TestDatabase;
-  let servers: ServerProcess[] = [];
-  const secret = randomBytes(32).toString('hex');
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    const env = { DATABASE_URL: testDb.url!, SECRET_KEY: secret, RATE_LIMITS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-mp-')) };
-    // One cluster of two workers and one single process: three processes, two ports.
-    servers = await Promise.all([startServerProcess({ ...env, WORKERS: '2' }), startServerProcess(env)]);
-  }, 150_000);
-
-  afterAll(async () => {
-    const codes = await Promise.all(servers.map((server) => server.stop()));
-    expect(codes).toEqual([0, 0]);
-    await testDb.drop();
-  }, 60_000);
+  // One cluster of two workers and one single process: three processes, two ports.
+  const { testDb, servers } = setUpServerProcesses([{ WORKERS: '2' }, {}], { expectCleanExit: true });
 
   it('then 300 buyers spread over them get exactly the 100 seats', async () => {
     const [first, second] = servers as [ServerProcess, ServerProcess];

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../client/example.js';
 import { generateClient, OPENAPI_FILE, TYPES_FILE, type GeneratedClient } from '../scripts/export-openapi.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { setUpTestApp } from './helpers/build-test-app.js';
 import { uniqueEmail } from './helpers/factories.js';
 
 const STALE = 'is stale: run `npm run openapi` and commit openapi.json and client/bookfast-api.d.ts';
@@ -26,11 +26,7 @@ describe('the committed OpenAPI document and client types', () => {
 });
 
 describe('the typed client example of the README', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await buildTestApp();
-  });
-  afterAll(() => t.close());
+  const { t } = setUpTestApp();
 
   it('when it is in the README, then it is the very code the type checker and this test run', () => {
     const example = readFileSync(new URL('../client/example.ts', import.meta.url), 'utf8');

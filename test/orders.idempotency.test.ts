@@ -1,24 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, setUpTestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { count, postOverHttp, type OrderBody } from './helpers/orders.js';
 import { countBooked } from './helpers/test-db.js';
 import { SeatChanges } from '../src/inventory/seat-changes.js';
 
-let t: TestApp;
-let owner: TestUser;
-let buyer: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  buyer = await registerAndLogin(t.app);
-});
-afterAll(() => closeCheckingInventory(t));
+const { t, owner, buyer } = setUpTestApp({ users: ['owner', 'buyer'], checkInventory: true });
 
 const post = (url: string, payload: object, key: string | undefined, user = buyer) =>
   t.app.inject({ method: 'POST', url, headers: { ...user.auth, ...(key === undefined ? {} : { 'idempotency-key': key }) }, payload });

@@ -1,21 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
+import { describe, expect, it } from 'vitest';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { createEvent, type EventBody, type TestUser } from './helpers/factories.js';
 import type { OrderBody } from './helpers/orders.js';
 
 // My tickets and orders (GET /tickets, /orders), and the filters and paging headers of GET /events.
 
-let t: TestApp;
-let owner: TestUser;
-let alice: TestUser;
-let bob: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  [owner, alice, bob] = await Promise.all([registerAndLogin(t.app), registerAndLogin(t.app), registerAndLogin(t.app)]);
-});
-afterAll(() => t.close());
+const { t, owner, alice, bob } = setUpTestApp({ users: ['owner', 'alice', 'bob'] });
 
 const get = (url: string, user?: TestUser) => t.app.inject({ url, headers: user?.auth ?? {} });
 const order = (user: TestUser, payload: object) => t.app.inject({ method: 'POST', url: '/orders', headers: user.auth, payload });

@@ -1,25 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
-import { bookOverHttp, createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
-import { count, postOverHttp, tally, type OrderBody } from './helpers/orders.js';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { bookOverHttp, createEvent, type EventBody, type TestUser } from './helpers/factories.js';
+import { count, postOverHttp, type OrderBody } from './helpers/orders.js';
+import { tally } from './helpers/tally.js';
 import { countBooked, findInventoryDrift } from './helpers/test-db.js';
 import { SeatChanges } from '../src/inventory/seat-changes.js';
 
 // Races through the real server on a real port. They assert counts and the invariants (checked with SQL after
 // each test), never timings.
 
-let t: TestApp;
-let owner: TestUser;
-let buyers: TestUser[];
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  buyers = await Promise.all(Array.from({ length: 40 }, () => registerAndLogin(t.app)));
-});
-afterAll(() => t.close());
+const { t, owner, crowd: buyers } = setUpTestApp({ users: ['owner'], crowd: 40 });
 
 const noDrift = async () => expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
 const eventNow = async (eventId: number) => (await t.app.inject({ url: `/events/${eventId}` })).json<EventBody>();

@@ -1,21 +1,13 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sweepExpiredHolds } from '../src/orders/sweeper.js';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
+import { buildTestApp, setUpTestApp } from './helpers/build-test-app.js';
+import { createEvent, registerAndLogin, type EventBody } from './helpers/factories.js';
 import { count, expireHold, orderStatus, type OrderBody } from './helpers/orders.js';
 import { countBooked } from './helpers/test-db.js';
 import { SeatChanges } from '../src/inventory/seat-changes.js';
 
-let t: TestApp;
-let owner: TestUser;
-let buyer: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  buyer = await registerAndLogin(t.app);
-});
-afterAll(() => closeCheckingInventory(t));
+const { t, owner, buyer } = setUpTestApp({ users: ['owner', 'buyer'], checkInventory: true });
 
 const order = (payload: object, user = buyer) => t.app.inject({ method: 'POST', url: '/orders', headers: user.auth, payload });
 const act = (orderId: number, action: 'confirm' | 'cancel', user = buyer) =>

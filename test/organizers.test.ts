@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { csvCell, prefersCsv, toCsv } from '../src/organizers/csv.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { setUpTestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, uniqueEmail, type EventBody, type TestUser } from './helpers/factories.js';
 
 interface Stats {
@@ -27,15 +27,7 @@ interface Attendee {
   price: string;
 }
 
-let t: TestApp;
-let owner: TestUser;
-let stranger: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  stranger = await registerAndLogin(t.app);
-});
-afterAll(() => t.close());
+const { t, owner, stranger } = setUpTestApp({ users: ['owner', 'stranger'] });
 
 async function book(eventId: number, user: TestUser): Promise<{ id: number; code: string }> {
   const response = await t.app.inject({ method: 'POST', url: '/book', headers: user.auth, payload: { event_id: eventId } });

@@ -9,8 +9,9 @@ import { openDatabase, queryRows, type Database } from '../src/db/client.js';
 import { testConfig } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { openLive } from './helpers/live.js';
-import { postOverHttp, tally } from './helpers/orders.js';
+import { postOverHttp } from './helpers/orders.js';
 import { pgBouncerMissing, startPgBouncer, type PgBouncer } from './helpers/pgbouncer.js';
+import { tally } from './helpers/tally.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
 
 // Debian 12's PgBouncer 1.18 in transaction mode: no named prepared statements, no session SETs or startup

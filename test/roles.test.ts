@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { openDatabase, queryRows, type Db } from '../src/db/client.js';
-import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, setUpTestApp, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, futureDate, registerAndLogin, uniqueEmail, type TestUser } from './helpers/factories.js';
 
 const eventFields = () => ({ event_name: 'Gig', date: futureDate(), ticket_price: '20.00', total_tickets: 10 });
@@ -18,11 +18,7 @@ async function roleOf(db: Db, userId: number): Promise<string> {
 }
 
 describe('when OPEN_EVENT_CREATION is left at its default (true)', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await buildTestApp();
-  });
-  afterAll(() => t.close());
+  const { t } = setUpTestApp();
 
   it('then a new account is a customer and may still create events, as the old service allowed', async () => {
     const customer = await registerAndLogin(t.app);

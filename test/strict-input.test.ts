@@ -1,21 +1,17 @@
 import { createSigner } from 'fast-jwt';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { createEvent, type EventBody } from './helpers/factories.js';
 
 // Issue 12: ids written one way, JSON in UTF-8 only, and tokens that carry every claim this service issues.
 
-let t: TestApp;
-let user: TestUser;
+const { t, user } = setUpTestApp({ users: ['user'], checkInventory: true });
 let event: EventBody;
 beforeAll(async () => {
-  t = await buildTestApp();
-  user = await registerAndLogin(t.app);
   event = await createEvent(t.app, user, { total_tickets: 50 });
 });
-afterAll(() => closeCheckingInventory(t));
 
 const ticketsOf = async (eventId: number) =>
   (await queryRows<{ n: number }>(t.testDb.database.db, sql`SELECT count(*)::int AS n FROM tickets WHERE event_id = ${eventId}`))[0]!.n;

@@ -159,6 +159,40 @@ describe('waiting room: the pass on the booking path', () => {
     expect(await countBooked(t.testDb.database, eventId)).toBe(1);
   });
 
+  it('when a keyed purchase is retried after its pass expired (or without one), then it replays its first answer; a new key is refused', async () => {
+    const { eventId, pass } = await admitted(buyer);
+    const id = pass.split('.')[4]!;
+    const expired = t.app.waitingRoom.passes.signPass({ eventId, userId: buyer.id, expiresAt: Math.floor(Date.now() / 1000) - 1, id });
+    const key = randomUUID();
+    const first = await book(buyer, eventId, pass, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(200);
+    for (const retryPass of [expired, undefined]) {
+      const retry = await book(buyer, eventId, retryPass, { 'idempotency-key': key });
+      expect(retry.statusCode).toBe(200);
+      expect(retry.headers['idempotent-replayed']).toBe('true');
+      expect(retry.json()).toEqual(first.json());
+    }
+    // A new key sells, so it needs a valid pass; the refusal is not stored as that key's answer.
+    const fresh = randomUUID();
+    expect((await book(buyer, eventId, expired, { 'idempotency-key': fresh })).json()).toEqual(passRequired(eventId));
+    expect((await book(buyer, eventId, pass, { 'idempotency-key': fresh })).statusCode).toBe(200);
+    // The recorded key with another request is refused for the pass, not replayed.
+    const otherBody = await t.app.inject({ method: 'POST', url: '/orders', headers: { ...buyer.auth, 'queue-pass': expired, 'idempotency-key': key }, payload: { event_id: eventId, quantity: 2 } });
+    expect(otherBody.json()).toEqual(passRequired(eventId));
+
+    // POST /orders looks its key up first: the same holds there.
+    const orderKey = randomUUID();
+    const order = (queuePass: string) =>
+      t.app.inject({ method: 'POST', url: '/orders', headers: { ...buyer.auth, 'queue-pass': queuePass, 'idempotency-key': orderKey }, payload: { event_id: eventId, quantity: 2 } });
+    const placed = await order(pass);
+    expect(placed.statusCode).toBe(200);
+    const replayed = await order(expired);
+    expect(replayed.statusCode).toBe(200);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.json()).toEqual(placed.json());
+    expect(await countBooked(t.testDb.database, eventId)).toBe(4);
+  });
+
   it('when 40 admitted buyers race for 15 seats with their passes, then exactly 15 are booked (no oversell)', async () => {
     const buyers = await manyUsers(t.app, t.testDb.database, 40);
     const event = await createEvent(t.app, owner, { total_tickets: 15 });

@@ -1,25 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { promoteWaitlist } from '../src/inventory/returns.js';
 import { queryRows } from '../src/db/client.js';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { bookOverHttp, createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
+import { setUpTestApp } from './helpers/build-test-app.js';
+import { bookOverHttp, createEvent, type TestUser } from './helpers/factories.js';
 import { count, postOverHttp } from './helpers/orders.js';
 
 // Returned seats racing new buyers, through the real server on a real port (and promotions called directly,
 // as other processes would). Counts and invariants, never timings; on the embedded database (one connection)
 // the statements take turns, on PostgreSQL they truly race.
 
-let t: TestApp;
-let owner: TestUser;
-let people: TestUser[];
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  people = await Promise.all(Array.from({ length: 48 }, () => registerAndLogin(t.app)));
-  // 48 sign-ups (bcrypt): slow when the machine is busy.
-}, 240_000);
-afterAll(() => closeCheckingInventory(t));
+// 48 sign-ups (bcrypt): slow when the machine is busy.
+const { t, owner, crowd: people } = setUpTestApp({ users: ['owner'], crowd: 48, checkInventory: true, timeout: 240_000 });
 
 const order = (user: TestUser, body: object) => postOverHttp(t.baseUrl, '/orders', user.token, body);
 const expireHoldsOf = (eventId: number) =>

@@ -1,10 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { promoteWaitlist } from '../src/inventory/returns.js';
 import { queryRows, type Database } from '../src/db/client.js';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
+import { buildTestApp, setUpTestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type EventBody, type TestUser } from './helpers/factories.js';
-import { expireHold, postOverHttp, tally, type OrderBody } from './helpers/orders.js';
+import { expireHold, postOverHttp, type OrderBody } from './helpers/orders.js';
+import { tally } from './helpers/tally.js';
 import { findInventoryDrift } from './helpers/test-db.js';
 
 interface PlaceBody {
@@ -14,13 +15,7 @@ interface PlaceBody {
   created_at: string;
 }
 
-let t: TestApp;
-let owner: TestUser;
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-});
-afterAll(() => closeCheckingInventory(t));
+const { t, owner } = setUpTestApp({ users: ['owner'], checkInventory: true });
 
 const join = (eventId: number, user: TestUser, app = t.app) =>
   app.inject({ method: 'POST', url: `/events/${eventId}/waitlist`, headers: user.auth });

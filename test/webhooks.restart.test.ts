@@ -1,18 +1,16 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setRoleByEmail } from '../src/auth/roles.js';
 import { queryRows } from '../src/db/client.js';
 import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { serverProcessEnv, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { startWebhookReceiver, verifyDelivery, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 // The outbox across a crash: real server processes on a real PostgreSQL (the embedded database belongs to
-// one process), a real receiver. The database is the judge: exactly the committed check-ins and edits
-// arrive, each under one webhook id; nothing arrives for a change that did not commit.
+// one process), a real receiver. The database is the judge: exactly the committed check-ins, edits and
+// bookings (POST /book's batches, with the sell-out) arrive, each under one webhook id; nothing arrives for a
+// change that did not commit.
 describe.skipIf(!process.env.DATABASE_URL)('when a server is killed (SIGKILL) during a burst and another takes over', () => {
   let t: TestApp;
   let receiver: WebhookReceiver;
@@ -41,11 +39,14 @@ describe.skipIf(!process.env.DATABASE_URL)('when a server is killed (SIGKILL) du
       codes.push(booked.json<{ code: string }>().code);
     }
     const events = await Promise.all(Array.from({ length: 40 }, () => createEvent(t.app, organizer)));
+    // Sold in batches during the burst: more buyers than seats, so the sell-out is one of the changes.
+    const sale = await createEvent(t.app, organizer, { total_tickets: 60 });
+    const saleBuyers = await Promise.all(Array.from({ length: 8 }, () => registerAndLogin(t.app)));
     const created = await t.app.inject({
       method: 'POST',
       url: '/webhooks',
       headers: organizer.auth,
-      payload: { url: `${receiver.url}/crash`, events: ['ticket.checked_in', 'event.updated'] },
+      payload: { url: `${receiver.url}/crash`, events: ['ticket.checked_in', 'event.updated', 'ticket.booked', 'event.sold_out'] },
     });
     expect(created.statusCode, created.body).toBe(201);
     const { secret } = created.json<{ secret: string }>();
@@ -63,10 +64,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when a server is killed (SIGKILL) du
       response.writeHead(200).end();
     });
     const env = {
-      DATABASE_URL: t.testDb.url!,
-      SECRET_KEY: t.config.secretKey,
-      RATE_LIMITS: 'off',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-webhooks-')),
+      ...serverProcessEnv(t.testDb.url!, { SECRET_KEY: t.config.secretKey }),
       WEBHOOKS_ALLOW_PRIVATE: 'true',
       WEBHOOKS_POLL_MS: '50',
       WEBHOOKS_TIMEOUT_MS: '2000',
@@ -77,33 +75,40 @@ describe.skipIf(!process.env.DATABASE_URL)('when a server is killed (SIGKILL) du
     let answered = 0;
     let markHalfway!: () => void;
     const halfway = new Promise<void>((resolve) => (markHalfway = resolve));
-    const call = (path: string, method: string, body: unknown) =>
-      fetch(`${first.baseUrl}${path}`, { method, headers: { ...organizer.auth, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const call = (path: string, method: string, body: unknown, user = organizer) =>
+      fetch(`${first.baseUrl}${path}`, { method, headers: { ...user.auth, 'content-type': 'application/json' }, body: JSON.stringify(body) })
         .then((r) => r.status)
         .catch(() => 0)
         .finally(() => ++answered === 60 && markHalfway());
-    const burst = [
-      ...codes.map((code) => call(`/events/${concert.id}/check-in`, 'POST', { code })),
-      ...events.map((event) => call(`/events/${event.id}`, 'PATCH', { event_name: `Renamed ${event.id}` })),
+    // Interleaved, so that the kill cuts into each kind of change (bookings in batches among them).
+    const kinds = [
+      codes.map((code) => () => call(`/events/${concert.id}/check-in`, 'POST', { code })),
+      events.map((event) => () => call(`/events/${event.id}`, 'PATCH', { event_name: `Renamed ${event.id}` })),
+      Array.from({ length: 80 }, (_, i) => () => call('/book', 'POST', { event_id: sale.id }, saleBuyers[i % saleBuyers.length])),
     ];
+    const burst = Array.from({ length: Math.max(...kinds.map((k) => k.length)) }, (_, i) => kinds.flatMap((k) => (k[i] ? [k[i]()] : []))).flat();
     await halfway;
     first.child.kill('SIGKILL');
     const statuses = await Promise.all(burst);
     await new Promise((resolve) => first.child.exitCode !== null || first.child.signalCode !== null ? resolve(null) : first.child.once('exit', resolve));
     openGate();
-    expect(statuses.every((s) => s === 0 || s === 200), JSON.stringify(statuses)).toBe(true);
+    // 400: sold out (the old service's answer), for the bookings past the 60 seats.
+    expect(statuses.every((s) => s === 0 || s === 200 || s === 400), JSON.stringify(statuses)).toBe(true);
 
     // What committed, according to the database (not the answers: a change may commit unanswered).
     const checkedIn = await queryRows<{ id: number }>(db, sql`SELECT id FROM tickets WHERE event_id = ${concert.id} AND checked_in_at IS NOT NULL`);
     const renamed = await queryRows<{ id: number }>(db, sql`SELECT id FROM events WHERE owner_id = ${organizer.id} AND event_name LIKE 'Renamed %'`);
+    const sold = await queryRows<{ id: number }>(db, sql`SELECT id FROM tickets WHERE event_id = ${sale.id}`);
+    const soldOut = sold.length === 60 ? 1 : 0;
     const undelivered = await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM webhook_outbox WHERE status = 'pending'`);
     expect(checkedIn.length + renamed.length).toBeGreaterThan(0);
+    expect(sold.length).toBeGreaterThan(0);
     // The crash left committed webhooks undelivered: the case the outbox is for.
     expect(undelivered[0]!.n).toBeGreaterThan(0);
 
     // Two servers now, both delivering, so the one-at-a-time lease is shared across processes.
     servers.push(await startServerProcess(env), await startServerProcess(env));
-    const expected = checkedIn.length + renamed.length;
+    const expected = checkedIn.length + renamed.length + sold.length + soldOut;
     const distinct = () => new Set(receiver.received.map((r) => r.id));
     await receiver.waitFor(() => distinct().size >= expected, 120_000);
     // Nothing more comes: wait until the outbox is drained.
@@ -119,6 +124,9 @@ describe.skipIf(!process.env.DATABASE_URL)('when a server is killed (SIGKILL) du
     const edited = [...byId.values()].filter((r) => r.json.type === 'event.updated').map((r) => r.json.data.id as number);
     expect(tickets.sort((a, b) => a - b)).toEqual(checkedIn.map((r) => r.id).sort((a, b) => a - b));
     expect(edited.sort((a, b) => a - b)).toEqual(renamed.map((r) => r.id).sort((a, b) => a - b));
+    const booked = [...byId.values()].filter((r) => r.json.type === 'ticket.booked').map((r) => r.json.data.id as number);
+    expect(booked.sort((a, b) => a - b)).toEqual(sold.map((r) => r.id).sort((a, b) => a - b));
+    expect([...byId.values()].filter((r) => r.json.type === 'event.sold_out').map((r) => r.json.data.id)).toEqual(soldOut ? [sale.id] : []);
     for (const delivery of receiver.received) verifyDelivery(secret, delivery);
     // In outbox order: each id first arrives after every smaller one.
     const firstArrivals = [...byId.keys()].map((id) => Number(id.slice('msg_'.length)));
@@ -127,7 +135,7 @@ describe.skipIf(!process.env.DATABASE_URL)('when a server is killed (SIGKILL) du
 
     for (const server of servers.slice(1)) expect(await server.stop()).toBe(0);
     console.info(
-      `webhook crash test: ${expected} committed changes delivered, ${receiver.received.length - expected} repeated after the kill; ` +
+      `webhook crash test: ${expected} committed changes delivered (${sold.length} tickets booked), ${receiver.received.length - expected} repeated after the kill; ` +
         `${statuses.filter((s) => s === 0).length} requests cut by the kill`,
     );
   });

@@ -8,4 +8,6 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   chown -R postgres:postgres "$PGDATA"
   chmod 700 "$PGDATA"
 fi
+# primary_conninfo (written by -R) carries the password; the environment is a second source for the WAL receiver.
+export PGPASSWORD="$POSTGRES_PASSWORD"
 exec gosu postgres postgres -c hot_standby=on

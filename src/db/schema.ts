@@ -267,6 +267,9 @@ export const webhookOutbox = pgTable(
     // stay on this small partial index, however many delivered rows pile up.
     index('webhook_outbox_pending_idx').on(table.endpointId, table.id).where(sql`${table.status} = 'pending'`),
     index('webhook_outbox_endpoint_id_idx').on(table.endpointId, table.id),
+    // The retention purge (src/webhooks/retention.ts) finds settled rows past their keep time here. A settled
+    // row's next_attempt_at is its last attempt. New rows are pending: the seat statements never write to it.
+    index('webhook_outbox_settled_idx').on(table.status, table.nextAttemptAt).where(sql`${table.status} <> 'pending'`),
   ],
 );
 

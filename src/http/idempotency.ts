@@ -35,6 +35,15 @@ export const IdempotencyHeaders = Type.Object({
 });
 
 const REPLAY_WINDOW = sql.raw(`interval '24 hours'`);
+
+// A refusal that a replay overrides (the waiting room's pass check): a keyed request whose key already has a
+// recorded outcome replays it, since a replay sells nothing; any other request gets the refusal.
+const refusalsUnlessReplay = new WeakMap<FastifyRequest, Error>();
+
+/** Called before the handler (a preHandler): refuse `request` with `refusal` unless its key replays. */
+export function refuseUnlessReplay(request: FastifyRequest, refusal: Error): void {
+  refusalsUnlessReplay.set(request, refusal);
+}
 // Another process recorded the key while this request ran: look it up again. Bounded, in case of a bug.
 const MAX_ATTEMPTS = 3;
 
@@ -68,13 +77,19 @@ export function idempotency(db: Db, replay: (sale: RecordedSale) => unknown, { l
   // serializes it, as it serialized the first answer.
   async function serve<T>(request: FastifyRequest, reply: FastifyReply, work: (key?: KeyToRecord) => Promise<T>): Promise<T> {
     const key = request.headers['idempotency-key'];
-    if (typeof key !== 'string') return work();
+    const refusal = refusalsUnlessReplay.get(request);
+    if (typeof key !== 'string') {
+      if (refusal) throw refusal;
+      return work();
+    }
     const claim: Claim = { userId: request.user.id, key, hash: requestHash(request) };
     const id = `${claim.userId} ${key}`;
     for (let attempt = 1; ; attempt++) {
       for (let first = inFlight.get(id); first; first = inFlight.get(id)) await first;
-      // POST /book's batch statement finds a recorded key itself (one query fewer per keyed booking).
-      const stored = attempt > 1 || lookUpFirst ? await findStored(db, claim) : null;
+      // POST /book's batch statement finds a recorded key itself (one query fewer per keyed booking); a
+      // request that is refused unless it replays looks its key up first, and never runs the work.
+      const stored = attempt > 1 || lookUpFirst || refusal ? await findStored(db, claim) : null;
+      if (refusal && stored?.request_hash !== claim.hash) throw refusal;
       if (stored) {
         if (stored.request_hash !== claim.hash) {
           throw invalidField(['header', 'idempotency-key'], 'This Idempotency-Key was already used with a different request', 'idempotency_key_reused');

@@ -3,6 +3,7 @@ import { EVENT_COLUMN_LIST, type EventRow } from '../db/rows.js';
 import { eventJson, readRecordedSale, rethrowKeyTaken, ticketJson, type KeyToRecord, type RecordedSale } from './idempotency-records.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV, toIntArray, toTextArray } from './fragments.js';
 import { pickEvent, type TicketRow } from './rows.js';
+import { bookSeatsWebhooks } from '../webhooks/splices.js';
 
 // The booking batch: POST /book's buyers of one event, queued by the batcher, sold in one statement.
 // The invariants and the lock order every statement here keeps: INVARIANTS.md in this folder.
@@ -65,9 +66,9 @@ type BookSeatsRow = EventRow & {
 // A batch without keys runs the statement it always ran; one with keys, the same statement plus the records.
 function bookSeatsStatement(database: Database, eventId: number, buyers: number[], keyed: KeyedBuyer[]): Promise<BookSeatsRow[]> {
   const values = [eventId, buyers.length, toIntArray(buyers)];
-  if (keyed.length === 0) return database.prepared<BookSeatsRow>('book_seats_v3', BOOK_SEATS_SQL, values);
+  if (keyed.length === 0) return database.prepared<BookSeatsRow>('book_seats_v4', BOOK_SEATS_SQL, values);
   const keys = [toIntArray(keyed.map((buyer) => buyer.index + 1)), toTextArray(keyed.map((buyer) => buyer.key)), toTextArray(keyed.map((buyer) => buyer.requestHash))];
-  return database.prepared<BookSeatsRow>('book_seats_keyed_v2', BOOK_SEATS_KEYED_SQL, [...values, ...keys]).catch(rethrowKeyTaken);
+  return database.prepared<BookSeatsRow>('book_seats_keyed_v3', BOOK_SEATS_KEYED_SQL, [...values, ...keys]).catch(rethrowKeyTaken);
 }
 
 /** The key of buyer `index` (0-based, in the batch's arrival order). */
@@ -88,7 +89,8 @@ export function recordedFor(outcome: Extract<BookingOutcome, { kind: 'booked' }>
 // $1 event id, $2 number of buyers, $3 their user ids in arrival order. Prepared once per connection.
 // A keyed batch (below) passes its own buyers and count, and has whole tickets returned to record them.
 // Sellable = free seats (overdue holds counted back) minus the people in line, never below 0; everything
-// from the locked row `ev` (INVARIANTS.md, rules 3 and 4).
+// from the locked row `ev` (INVARIANTS.md, rules 3 and 4). The webhooks (order.expired, ticket.booked,
+// event.sold_out) are written by the same statement, for the endpoints subscribed; with none, nothing.
 const bookSeatsCtes = (issuedColumns = 'id, user_id, purchase_date, code', buyers = 'unnest($3::int[]) WITH ORDINALITY AS buyer(user_id, ord)', count = '$2::int') => /* sql */ `
   ev AS (
     SELECT id, total_tickets, tickets_sold, tickets_held, total_tickets - tickets_sold - tickets_held AS free, waiting,
@@ -118,7 +120,7 @@ const bookSeatsCtes = (issuedColumns = 'id, user_id, purchase_date, code', buyer
     SELECT array_agg(id ORDER BY id) AS ticket_ids, array_agg(user_id ORDER BY id) AS user_ids,
            array_agg(code ORDER BY id) AS codes, max(purchase_date) AS purchase_date
     FROM issued
-  )`;
+  ), ${bookSeatsWebhooks()}`;
 const BOOK_SEATS_SELECT = 'SELECT quota.granted, quota.freed AS released, quota.limited, taken.*, issued_arrays.* FROM quota LEFT JOIN taken ON true CROSS JOIN issued_arrays';
 const BOOK_SEATS_SQL = `WITH ${bookSeatsCtes()} ${BOOK_SEATS_SELECT}`;
 

@@ -3,6 +3,7 @@ import { queryRows, transaction, type Db } from '../db/client.js';
 import { EVENT_COLUMNS, type EventRow } from '../db/rows.js';
 import { readRecordedSale, recordedColumn, recordOrderSale, rethrowKeyTaken, type KeyToRecord } from './idempotency-records.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV, lockEventOfOrder } from './fragments.js';
+import { expiredHoldsWebhooks } from '../webhooks/splices.js';
 import { orderColumns, pickEvent, ticketColumns, toOrders, type FlatOrderRow, type OrderWithTickets } from './rows.js';
 
 // ---- Orders: several seats at once, holds that expire. Lock order everywhere: event row, then orders, then
@@ -14,7 +15,8 @@ import { orderColumns, pickEvent, ticketColumns, toOrders, type FlatOrderRow, ty
  * own (the sweeper) it is released at once. Safe: `FOR UPDATE` waits for every other writer of the event and
  * re-reads its newest row; each expiry re-checks `status = 'pending'` on the order's newest version, so an
  * order confirmed meanwhile is never expired, and each hold's seats come back exactly once. `waiting` is the
- * number of people in line (their seats are not for sale).
+ * number of people in line (their seats are not for sale). Each expired hold's order.expired webhook is written
+ * by the same statement.
  */
 export async function lockEventReleasingExpiredHolds(
   db: Db,
@@ -31,8 +33,8 @@ export async function lockEventReleasingExpiredHolds(
         ), released AS (
           UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold, tickets_held = ev.tickets_held - freed.seats
           FROM ev, freed WHERE e.id = ev.id AND freed.seats > 0
-          RETURNING e.id
-        )
+          RETURNING ${EVENT_COLUMNS}
+        ), ${sql.raw(expiredHoldsWebhooks('released'))}
         SELECT ev.*, freed.seats AS released FROM ev, freed`,
   );
   const row = rows[0];

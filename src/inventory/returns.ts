@@ -2,10 +2,12 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 import { EVENT_COLUMNS, type EventRow } from '../db/rows.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV, lockEventOfOrder } from './fragments.js';
+import { orderCancelledWebhooks, ticketCancelledWebhooks, waitlistOfferedWebhooks } from '../webhooks/splices.js';
 import { pickEvent, type TicketWithEvent } from './rows.js';
 
 // Seats that come back: a cancelled ticket or order, and the waiting list that takes them first.
-// The invariants and the lock order every statement here keeps: INVARIANTS.md in this folder.
+// The invariants and the lock order every statement here keeps: INVARIANTS.md in this folder. Each statement
+// also writes its webhooks (src/webhooks/splices.ts): they commit with the change, or not at all.
 
 /**
  * Cancels one booked, not checked-in ticket of `userId` and returns its seat, or null when no such ticket
@@ -30,7 +32,7 @@ export async function cancelTicket(db: Db, ticketId: number, userId: number): Pr
           UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold - 1, tickets_held = ev.tickets_held
           FROM cancelled, ev WHERE e.id = cancelled.event_id
           RETURNING ${EVENT_COLUMNS}
-        )
+        ), ${sql.raw(ticketCancelledWebhooks())}
         SELECT released.*, cancelled.id AS ticket_id, cancelled.user_id, cancelled.status, cancelled.purchase_date,
                cancelled.code, cancelled.checked_in_at
         FROM cancelled JOIN released ON released.id = cancelled.event_id`,
@@ -69,12 +71,12 @@ export async function cancelOrder(db: Db, orderId: number, userId: number, statu
             ), cancelled AS (
               UPDATE orders o SET status = 'cancelled' FROM ev
               WHERE o.id = ${orderId} AND o.event_id = ev.id AND o.status = 'pending'
-              RETURNING o.event_id, o.quantity
+              RETURNING o.*
             ), released AS (
               UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold, tickets_held = ev.tickets_held - c.quantity
               FROM cancelled c, ev WHERE e.id = c.event_id
-              RETURNING e.id
-            )
+              RETURNING ${EVENT_COLUMNS}
+            ), ${sql.raw(orderCancelledWebhooks('pending'))}
             SELECT event_id, quantity AS seats, 0 AS checked_in FROM cancelled`
       : sql`WITH ev AS (${lockEventOfOrder(orderId, userId)}
             ), still_booked AS (
@@ -83,16 +85,16 @@ export async function cancelOrder(db: Db, orderId: number, userId: number, statu
               UPDATE orders o SET status = 'cancelled' FROM ev
               WHERE o.id = ${orderId} AND o.event_id = ev.id AND o.status = 'confirmed'
                 AND NOT EXISTS (SELECT 1 FROM still_booked WHERE checked_in_at IS NOT NULL)
-              RETURNING o.id, o.event_id
+              RETURNING o.*
             ), voided AS (
               UPDATE tickets t SET status = 'cancelled' FROM cancelled c, still_booked b WHERE t.id = b.id AND t.order_id = c.id
-              RETURNING t.id
+              RETURNING t.*
             ), released AS (
               UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold - (SELECT count(*) FROM voided)::int,
                                   tickets_held = ev.tickets_held
               FROM cancelled c, ev WHERE e.id = c.event_id
-              RETURNING e.id
-            )
+              RETURNING ${EVENT_COLUMNS}
+            ), ${sql.raw(orderCancelledWebhooks('confirmed'))}
             SELECT c.event_id, (SELECT count(*) FROM voided)::int AS seats, k.n AS checked_in
             FROM (SELECT count(*)::int AS n FROM still_booked WHERE checked_in_at IS NOT NULL) k LEFT JOIN cancelled c ON true
             WHERE c.id IS NOT NULL OR k.n > 0`;
@@ -145,14 +147,14 @@ export async function promoteWaitlist(db: Db, eventId: number): Promise<Promotio
           INSERT INTO orders (event_id, user_id, status, quantity, total_price, expires_at)
           SELECT ev.id, p.user_id, 'pending', 1, ev.ticket_price, now() + ev.hold_minutes * interval '1 minute'
           FROM ev, promoted p ORDER BY p.id
-          RETURNING id, user_id
+          RETURNING *
         ), counted AS (
           UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold,
                               tickets_held = ev.tickets_held - freed.seats + (SELECT count(*) FROM held)::int,
                               waiting = ev.waiting - (SELECT count(*) FROM held)::int
           FROM ev, freed WHERE e.id = ev.id AND (freed.seats > 0 OR EXISTS (SELECT 1 FROM held))
-          RETURNING e.id
-        )
+          RETURNING ${EVENT_COLUMNS}
+        ), ${sql.raw(waitlistOfferedWebhooks())}
         SELECT freed.seats AS released, held.id AS order_id, held.user_id FROM freed LEFT JOIN held ON true ORDER BY held.id`,
   );
   const holds = rows.flatMap((row) => (row.order_id === null || row.user_id === null ? [] : [{ orderId: row.order_id, userId: row.user_id }]));

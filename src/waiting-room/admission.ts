@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Db } from '../db/client.js';
+import { queryRows, transaction, type Db } from '../db/client.js';
 
 // The admission tick: the only writer of positions, admissions and a room's counters. It runs in ONE short
 // transaction that first takes pg_try_advisory_xact_lock(LEADER_LOCK): whoever gets it is the leader for
@@ -35,11 +35,13 @@ export interface RoomTick {
   /** Seconds from join to admission, one per buyer admitted in this tick. */
   admittedWaits: number[];
   abandoned: number;
+  /** When the one-second window held admissions back: ms from the tick's count of it until it frees room. */
+  windowFreesInMs: number | null;
 }
 
 /** Runs one tick if this process is the leader now; null when another process holds the lock. */
 export async function admissionTick(db: Db, tickSeconds: number): Promise<RoomTick[] | null> {
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const [lock] = await queryRows<{ leader: boolean }>(tx, sql`SELECT pg_try_advisory_xact_lock(${LEADER_LOCK}) AS leader`);
     if (!lock?.leader) return null;
     // FOR NO KEY UPDATE: an operator's PATCH (pause, rate) lands either before this tick or after it, never
@@ -63,7 +65,7 @@ export async function admissionTick(db: Db, tickSeconds: number): Promise<RoomTi
 
 async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<RoomTick> {
   const eventId = room.event_id;
-  const result: RoomTick = { eventId, closed: false, shuffled: 0, admittedWaits: [], abandoned: 0 };
+  const result: RoomTick = { eventId, closed: false, shuffled: 0, admittedWaits: [], abandoned: 0, windowFreesInMs: null };
   if (room.sold_out) {
     // Sold out: the room closes; people still waiting see `closed` and are pointed to the waiting list.
     await tx.execute(sql`UPDATE waiting_rooms SET state = 'closed', updated_at = now() WHERE event_id = ${eventId}`);
@@ -110,8 +112,11 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<Ro
     const share = room.admit_per_minute / 60;
     const elapsed = Math.max(0, room.since_last_tick ?? tickSeconds);
     credit = Math.min(credit + share * elapsed, 2 * share + 1);
-    const recent = await countAdmittedInLastSecond(tx, eventId);
-    const quota = Math.max(0, Math.min(Math.floor(credit), Math.floor(share) + 1 - recent, room.max_active - active));
+    const recent = await admittedInLastSecond(tx, eventId);
+    const windowRoom = Math.floor(share) + 1 - recent.n;
+    const quota = Math.max(0, Math.min(Math.floor(credit), windowRoom, room.max_active - active));
+    // The window, not the credit or max_active, held some back: say when its oldest admissions leave it.
+    if (windowRoom < Math.min(Math.floor(credit), room.max_active - active) && recent.frees_in_ms !== null) result.windowFreesInMs = recent.frees_in_ms;
     if (quota > 0) {
       const head = await serveHead(tx, room, quota);
       result.admittedWaits = head.admittedWaits;
@@ -145,13 +150,15 @@ async function countActive(tx: Db, eventId: number): Promise<number> {
   return row!.n;
 }
 
-async function countAdmittedInLastSecond(tx: Db, eventId: number): Promise<number> {
-  const [row] = await queryRows<{ n: number }>(
+/** Admissions in the last second (the window of now()), and in how many ms the oldest of them leave it. */
+async function admittedInLastSecond(tx: Db, eventId: number): Promise<{ n: number; frees_in_ms: number | null }> {
+  const [row] = await queryRows<{ n: number; frees_in_ms: number | null }>(
     tx,
-    sql`SELECT count(*)::int AS n FROM queue_entries
+    sql`SELECT count(*)::int AS n, (extract(epoch FROM min(admitted_at) + interval '1 second' - clock_timestamp()) * 1000)::float8 AS frees_in_ms
+        FROM queue_entries
         WHERE event_id = ${eventId} AND admitted_at > now() - interval '1 second'`,
   );
-  return row!.n;
+  return row!;
 }
 
 /**

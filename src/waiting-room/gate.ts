@@ -1,13 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Forbidden } from '../http/errors.js';
+import { refuseUnlessReplay } from '../http/idempotency.js';
 import { findOrderEventId } from './repository.js';
 import type { Db } from '../db/client.js';
 import type { WaitingRoomRuntime } from './runtime.js';
 
 // The waiting room's check on the purchase routes (POST /book, POST /orders, POST /orders/{id}/confirm).
 // It reads only this process's room list (at most a tick old) and verifies the Queue-Pass header with an
-// HMAC: no database or Redis round trip on the booking path. It runs before the idempotency hooks, so a
-// refusal is never stored as a key's answer.
+// HMAC: no database or Redis round trip on the booking path. Its refusal is never stored as a key's answer;
+// a request whose Idempotency-Key already has a recorded outcome replays it instead (a replay sells nothing,
+// so a retry after the pass expired still gets its first answer): the refusal is handed to the idempotency
+// wrapper, which answers it unless the key replays (one key lookup, only on that refused path).
 
 const passUsed = new WeakMap<FastifyRequest, string>();
 
@@ -17,12 +20,17 @@ export function queueGate(room: WaitingRoomRuntime, db: Db) {
   function check(request: FastifyRequest, eventId: number, forPurchase: boolean): void {
     const found = room.room(eventId);
     if (!found) return;
-    if (forPurchase && Date.now() < new Date(found.onsale_at).getTime()) throw new Forbidden('Not on sale yet');
+    if (forPurchase && Date.now() < new Date(found.onsale_at).getTime()) return refuse(request, new Forbidden('Not on sale yet'));
     if (found.state !== 'open' && found.state !== 'paused') return;
     const header = request.headers['queue-pass'];
     const pass = room.passes.verifyPass(typeof header === 'string' ? header : undefined, eventId, request.user.id);
-    if (!pass) throw passRequired(eventId);
+    if (!pass) return refuse(request, passRequired(eventId));
     passUsed.set(request, pass.id);
+  }
+
+  function refuse(request: FastifyRequest, refusal: Error): void {
+    if (typeof request.headers['idempotency-key'] !== 'string') throw refusal;
+    refuseUnlessReplay(request, refusal);
   }
 
   return {

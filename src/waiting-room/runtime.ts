@@ -1,6 +1,9 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type { FastifyBaseLogger } from 'fastify';
+import pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/client.js';
+import * as schema from '../db/schema.js';
 import { admissionTick } from './admission.js';
 import { createWaitingRoomMetrics, type WaitingRoomMetrics } from './metrics.js';
 import { PassSigner } from './pass.js';
@@ -13,10 +16,15 @@ import { listLiveRooms, markPresence, markPurchasesCompleted, type RoomRow } fro
 //   and all marks of a tick go out as one UPDATE per room;
 // - completed purchases, coalesced for COMPLETION_FLUSH_MS into one UPDATE, which frees their slots.
 // Every process runs the tick; only the one holding the advisory lock in that tick admits (admission.ts).
+// The tick runs on a connection of its own (PostgreSQL): in the request pool it queued behind the crowd's
+// polls, ran seconds late under load, and a late tick cannot catch up (no second may admit more than its
+// share plus one), so the room admitted far below its rate.
 
 const PRESENCE_EVERY_MS = 2_000;
 const COMPLETION_FLUSH_MS = 50;
 const REMEMBERED_COMPLETIONS = 100_000;
+// A tick waiting for a room's one-second window to free comes this long after it does.
+const WINDOW_MARGIN_MS = 2;
 
 export interface WaitingRoomOptions {
   tickMs: number;
@@ -41,8 +49,12 @@ export class WaitingRoomRuntime {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** The tick's own connection (a pool of one beside the request pool); the embedded database is one anyway. */
+  private readonly tickDb: Db;
+  private readonly closeTickDb: () => Promise<void>;
 
   constructor(private readonly db: Db, options: WaitingRoomOptions) {
+    [this.tickDb, this.closeTickDb] = ownConnection(db);
     this.passes = new PassSigner(options.secretKey);
     this.tickMs = options.tickMs;
     this.log = options.log;
@@ -61,6 +73,7 @@ export class WaitingRoomRuntime {
     await this.running;
     clearTimeout(this.completionTimer);
     await this.flushCompletions();
+    await this.closeTickDb();
   }
 
   /** The room of an event if it is not closed (in memory, at most a tick old). */
@@ -109,12 +122,17 @@ export class WaitingRoomRuntime {
     return () => this.tickListeners.delete(listener);
   }
 
-  /** One tick: presence marks out first (so the leader sees them), then admission, then the fresh room list. */
-  async tick(): Promise<void> {
+  /**
+   * One tick: presence marks out first (so the leader sees them), then admission, then the fresh room list.
+   * Answers in how many ms a room's one-second window frees room for more admissions, when it held some back.
+   */
+  async tick(): Promise<number | null> {
     await this.flushPresence();
     // No room open or paused in the list (re-read below every tick): nothing to admit, no transaction.
-    const ticks = this.anyRoomGated() ? await admissionTick(this.db, this.tickMs / 1000) : null;
+    const ticks = this.anyRoomGated() ? await admissionTick(this.tickDb, this.tickMs / 1000) : null;
+    let freesInMs: number | null = null;
     for (const tick of ticks ?? []) {
+      if (tick.windowFreesInMs !== null) freesInMs = Math.min(freesInMs ?? Infinity, tick.windowFreesInMs);
       this.metrics.admitted(tick.eventId, tick.admittedWaits);
       if (tick.abandoned > 0) this.metrics.abandoned(tick.eventId, tick.abandoned);
       if (tick.shuffled > 0) this.log.info({ event_id: tick.eventId, positions: tick.shuffled }, 'waiting room: pre-queue shuffled');
@@ -122,18 +140,24 @@ export class WaitingRoomRuntime {
     }
     await this.refresh();
     for (const listener of this.tickListeners) listener();
+    return freesInMs;
   }
 
-  // One tick at a time, each due tickMs after the previous one started (a slow tick is not stacked on).
+  // One tick at a time, each due tickMs after the previous one started (a slow tick is not stacked on). When a
+  // room held admissions back for its one-second window, the next tick comes as soon as that window frees
+  // (a few ms after): otherwise that credit would wait up to a whole tick, and the room fall short of its rate.
   private schedule(delayMs = this.tickMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       const started = Date.now();
+      let freesInMs: number | null = null;
       this.running = this.tick()
+        .then((frees) => void (freesInMs = frees))
         .catch((error: unknown) => this.log.warn({ err: error }, 'waiting room: tick failed; retrying at the next one'))
         .finally(() => {
           this.running = undefined;
-          this.schedule(Math.max(0, this.tickMs - (Date.now() - started)));
+          const regular = this.tickMs - (Date.now() - started);
+          this.schedule(Math.max(0, freesInMs === null ? regular : Math.min(regular, freesInMs + WINDOW_MARGIN_MS)));
         });
     }, delayMs);
     this.timer.unref();
@@ -141,14 +165,14 @@ export class WaitingRoomRuntime {
 
   private async refresh(): Promise<void> {
     const rooms = new Map<number, RoomRow>();
-    for (const room of await listLiveRooms(this.db)) rooms.set(room.event_id, room);
+    for (const room of await listLiveRooms(this.tickDb)) rooms.set(room.event_id, room);
     this.rooms = rooms;
   }
 
   private async flushPresence(): Promise<void> {
     for (const [eventId, users] of this.presenceDue) {
       this.presenceDue.delete(eventId);
-      await markPresence(this.db, eventId, [...users]);
+      await markPresence(this.tickDb, eventId, [...users]);
     }
     // Forget marks old enough to be written again anyway, so the map stays as large as the polling crowd.
     if (this.lastMarked.size > 10_000) {
@@ -169,6 +193,17 @@ export class WaitingRoomRuntime {
       });
     await this.completionFlush;
   }
+}
+
+/** A pool of one connection with the request pool's settings, for the tick; the embedded database as it is. */
+function ownConnection(db: Db): [Db, () => Promise<void>] {
+  const shared = (db as unknown as { $client?: unknown }).$client;
+  if (!(shared instanceof pg.Pool)) return [db, async () => undefined];
+  const pool = new pg.Pool({ ...shared.options, max: 1, application_name: 'bookfast-waiting-room' });
+  // As the request pool: a connection that loses its server must not crash the process.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return [drizzle(pool, { schema }) as unknown as Db, () => pool.end()];
 }
 
 declare module 'fastify' {

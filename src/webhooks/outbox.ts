@@ -33,10 +33,11 @@ export interface OutboxSplice {
   where?: string;
   orderBy?: string;
   /**
-   * Another outbox CTE of the same statement whose rows must come first (e.g. the tickets before the
-   * sold-out). Sibling CTEs run in no set order; reading `after` to its end first makes its ids smaller.
+   * The outbox CTEs of the same statement whose rows must come first (e.g. the tickets before the
+   * sold-out). Sibling CTEs run in no set order; reading each of `after` to its end first makes its ids
+   * smaller. List every earlier one, not only the last: a CTE that writes no row reads none of its own.
    */
-  after?: string;
+  after?: string[];
 }
 
 /**
@@ -51,7 +52,7 @@ export function outboxCtes(splice: OutboxSplice): string {
   ), ${splice.name} AS (
     INSERT INTO webhook_outbox (endpoint_id, type, event_id, data)
     SELECT ${to}.id, '${splice.type}', (SELECT id FROM ${splice.event}), ${splice.data}
-    FROM ${to}, ${splice.from}${splice.after ? `, (SELECT count(*) FROM ${splice.after}) ${splice.name}_after` : ''}${
+    FROM ${to}, ${splice.from}${(splice.after ?? []).map((earlier) => `, (SELECT count(*) FROM ${earlier}) ${earlier}_first`).join('')}${
       splice.where ? `\n    WHERE ${splice.where}` : ''
     }
     ORDER BY ${to}.id${splice.orderBy ? `, ${splice.orderBy}` : ''}

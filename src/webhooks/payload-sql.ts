@@ -1,6 +1,6 @@
 // SQL expressions that build a webhook's `data` inside the statement that makes the change, in the API's
-// shapes (EventOut, TicketOut, OrderOut). test/webhooks.payloads.test.ts checks each against its TypeBox
-// schema and against the API's own answer, so the two cannot drift apart unnoticed.
+// shapes (EventOut, TicketOut, OrderOut). test/webhooks.seats.test.ts and webhooks.splices.test.ts check what
+// they build against the TypeBox schemas and the API's own answers, so the two cannot drift apart unnoticed.
 // Arguments are SQL aliases or expressions, never user input.
 
 /** An ISO 8601 UTC timestamp with milliseconds, as Date.prototype.toISOString writes it (null stays null). */

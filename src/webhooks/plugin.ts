@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { queueFigures } from './queue.js';
+import { startOutboxPurge, type OutboxPurge } from './retention.js';
 import { webhookRoutes } from './routes.js';
 import type { TargetPolicy } from './target.js';
 import { DeliveryWorker } from './worker.js';
@@ -16,8 +17,8 @@ export interface WebhooksOptions {
 
 /**
  * Webhooks as one self-contained piece: the routes, the delivery worker of this process (started when the
- * app is ready, stopped first thing on close: attempts in flight are cut and sent again later, same id) and
- * the metrics.
+ * app is ready, stopped first thing on close: attempts in flight are cut and sent again later, same id), the
+ * retention purge beside it (one process at a time) and the metrics.
  */
 export async function webhooksPlugin(app: FastifyInstance, { config, db, registry }: WebhooksOptions): Promise<void> {
   const policy: TargetPolicy = { allowPrivate: config.webhooks.allowPrivate, allowHttp: config.webhooks.allowHttp };
@@ -62,7 +63,14 @@ export async function webhooksPlugin(app: FastifyInstance, { config, db, registr
 
   await app.register(webhookRoutes, { db, policy, queued: () => worker?.nudge() });
   if (worker) {
-    app.addHook('onReady', () => worker.start());
-    app.addHook('preClose', () => worker.stop());
+    let purge: OutboxPurge | undefined;
+    app.addHook('onReady', () => {
+      worker.start();
+      purge = startOutboxPurge(db, config.webhooks, config.webhooks.purgeSeconds, app.log);
+    });
+    app.addHook('preClose', async () => {
+      await purge?.stop();
+      await worker.stop();
+    });
   }
 }

@@ -3,9 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { registerAndLogin, type TestUser } from './factories.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './test-db.js';
 
 export interface TestApp {
@@ -53,4 +54,41 @@ export async function buildTestApp(overrides: Record<string, string> = {}): Prom
 export async function closeCheckingInventory(t: TestApp): Promise<void> {
   expect(await findInventoryDrift(t.testDb.database)).toEqual([]);
   await t.close();
+}
+
+export interface TestAppSetup<Name extends string> {
+  /** Users to sign up, one after another in this order, each under its own name. */
+  users?: readonly Name[];
+  /** How many more users to sign up (at once) into `crowd`, for races. */
+  crowd?: number;
+  /** Config overrides, as for buildTestApp. */
+  overrides?: Record<string, string>;
+  /** Close with closeCheckingInventory: for files that sell seats. */
+  checkInventory?: boolean;
+  /** beforeAll's timeout, for files that sign up many users (bcrypt is slow on a busy machine). */
+  timeout?: number;
+}
+
+/**
+ * The setup most test files share: one app for the file (or describe block) and its users, made in beforeAll
+ * and closed in afterAll. The objects it returns are empty until beforeAll fills them in place, so a test
+ * file can name them at its top (`const { t, owner } = setUpTestApp({ users: ['owner'] })`).
+ */
+export function setUpTestApp<Name extends string = never>(
+  setup: TestAppSetup<Name> = {},
+): { t: TestApp; crowd: TestUser[] } & Record<Name, TestUser> {
+  const t = {} as TestApp;
+  const crowd: TestUser[] = [];
+  const users = Object.fromEntries((setup.users ?? []).map((name) => [name, {} as TestUser])) as Record<Name, TestUser>;
+  beforeAll(async () => {
+    Object.assign(t, await buildTestApp(setup.overrides));
+    for (const name of setup.users ?? []) Object.assign(users[name], await registerAndLogin(t.app));
+    crowd.push(...(await Promise.all(Array.from({ length: setup.crowd ?? 0 }, () => registerAndLogin(t.app)))));
+  }, setup.timeout);
+  afterAll(async () => {
+    // Nothing to close when beforeAll failed before the app was built (vitest reports that failure).
+    if (!t.app) return;
+    await (setup.checkInventory ? closeCheckingInventory(t) : t.close());
+  });
+  return { t, crowd, ...users };
 }

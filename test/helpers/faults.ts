@@ -65,5 +65,3 @@ export async function signUp(baseUrl: string, email: string): Promise<{ id: numb
   const { id } = (await registered.json()) as { id: number };
   return { id, token: ((await login.json()) as { access_token: string }).access_token };
 }
-
-export const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});

@@ -38,5 +38,3 @@ export async function count(database: Database, query: ReturnType<typeof sql>): 
   const rows = await queryRows<{ n: number }>(database.db, query);
   return rows[0]!.n;
 }
-
-export const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});

@@ -1,6 +1,13 @@
+// The one way tests and the bench start BookFast as a real process. Plain Node (no vitest), so that the
+// bench can import it too.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A free TCP port on `host` (127.0.0.1 unless told), found by letting the kernel pick one. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -17,19 +24,37 @@ export interface ServerProcess {
   child: ChildProcess;
   baseUrl: string;
   stop(): Promise<number | null>;
-  /** What the process wrote to stderr (warnings and errors: it logs at warn level). */
+  /** What the process wrote to stderr (warnings and errors: it logs at warn level); empty with `output: 'inherit'`. */
   stderr(): string;
-  /** What the process wrote to stdout (start-up lines). */
+  /** What the process wrote to stdout (start-up lines); empty with `output: 'inherit'`. */
   stdout(): string;
 }
 
-/** Runs src/server.ts as a real separate process (through tsx) and waits for /health; `env.HOST` picks the address. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export interface ServerProcessOptions {
+  /** Run the built server (dist/), as `npm start` and the Dockerfile do, instead of the sources through tsx. */
+  built?: boolean;
+  /** Inherited variables the process must not see (DATABASE_URL, for an embedded database). */
+  unset?: string[];
+  /** 'capture' keeps the output for the test to read; 'inherit' shows stderr as it comes and drops stdout
+   *  (the bench: a long run's output is not worth holding in memory). */
+  output?: 'capture' | 'inherit';
+}
+
+/**
+ * Runs the server as a real separate process and waits for /health. `env.HOST` picks the address and
+ * `env.PORT` the port (a free one when unset); LOG_LEVEL is warn unless `env` says otherwise.
+ */
+export async function startServerProcess(env: Record<string, string>, options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const host = env.HOST ?? '127.0.0.1';
-  const port = await freePort(host);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: host, PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const port = env.PORT ?? String(await freePort(host));
+  const inherited = { ...process.env };
+  for (const name of options.unset ?? []) delete inherited[name];
+  // Built: the same command as `npm start` (without its rebuild) and the Dockerfile's CMD.
+  const args = options.built ? ['--max-semi-space-size=64', 'dist/src/server.js'] : ['--import', 'tsx', 'src/server.ts'];
+  const capture = (options.output ?? 'capture') === 'capture';
+  const child = spawn(process.execPath, args, {
+    env: { ...inherited, LOG_LEVEL: 'warn', ...env, HOST: host, PORT: port },
+    stdio: capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', 'inherit'],
   });
   let stderr = '';
   let stdout = '';
@@ -64,4 +89,43 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       return (await exited)[0];
     },
   };
+}
+
+/**
+ * What a test's server process needs on a throwaway database: a fresh secret, a fresh data folder and rate
+ * limits off (tests sign up many users from one address), then `overrides`. Processes that must accept each
+ * other's tokens share one of these.
+ */
+export function serverProcessEnv(databaseUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    RATE_LIMITS: 'off',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'bookfast-server-')),
+    ...overrides,
+  };
+}
+
+/**
+ * One request on a connection of its own: with WORKERS > 1 the primary hands each new connection to the
+ * next worker, so successive calls reach different workers.
+ */
+export function requestOnNewConnection(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const outgoing = request(`${baseUrl}${path}`, { method, headers, agent: false }, (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body === undefined ? undefined : JSON.stringify(body));
+  });
 }

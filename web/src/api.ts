@@ -15,6 +15,8 @@ export type Account = Json<paths['/me']['get']['responses'][200]>;
 export type Stats = Json<paths['/events/{id}/stats']['get']['responses'][200]>;
 export type Attendees = Json<paths['/events/{id}/attendees']['get']['responses'][200]>;
 export type WaitlistPlace = Json<paths['/events/{id}/waitlist']['post']['responses'][201]>;
+export type QueueEntry = Json<paths['/events/{id}/queue/me']['get']['responses'][200]>;
+export type WaitingRoom = Json<paths['/events/{id}/waiting-room']['get']['responses'][200]>;
 export type EventCreate = Body<'/events', 'post'>;
 export type EventPatch = Body<'/events/{id}', 'patch'>;
 type Token = Json<paths['/login']['post']['responses'][200]>;
@@ -34,10 +36,14 @@ interface RequestOptions {
   token?: string | undefined;
   idempotencyKey?: string | undefined;
   accept?: string;
+  /** A purchase on this event: it carries the event's Queue-Pass while the page holds an unexpired one. */
+  passFor?: number | undefined;
 }
 
-async function send(method: string, path: string, { body, token, idempotencyKey, accept = 'application/json' }: RequestOptions): Promise<Response> {
+async function send(method: string, path: string, { body, token, idempotencyKey, accept = 'application/json', passFor }: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { accept };
+  const pass = passFor === undefined ? null : heldQueuePass(passFor);
+  if (pass) headers['queue-pass'] = pass.pass;
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
@@ -131,15 +137,16 @@ export function editEvent(id: number, body: EventPatch, token: string): Promise<
 // ---- buying ----
 
 export function book(eventId: number, token: string, idempotencyKey: string): Promise<Ticket> {
-  return request('POST', '/book', { body: { event_id: eventId }, token, idempotencyKey });
+  return request('POST', '/book', { body: { event_id: eventId }, token, idempotencyKey, passFor: eventId });
 }
 
 export function placeOrder(body: { event_id: number; quantity: number; hold: boolean }, token: string, idempotencyKey: string): Promise<Order> {
-  return request('POST', '/orders', { body, token, idempotencyKey });
+  return request('POST', '/orders', { body, token, idempotencyKey, passFor: body.event_id });
 }
 
-export function confirmOrder(id: number, token: string): Promise<Order> {
-  return request('POST', `/orders/${id}/confirm`, { token });
+/** `eventId`: the order's event, whose Queue-Pass the confirm carries while the page holds one. */
+export function confirmOrder(id: number, token: string, eventId?: number): Promise<Order> {
+  return request('POST', `/orders/${id}/confirm`, { token, passFor: eventId });
 }
 
 export function cancelOrder(id: number, token: string): Promise<Order> {
@@ -181,6 +188,52 @@ export async function myWaitlistPlace(eventId: number, token: string): Promise<W
 
 export function leaveWaitlist(eventId: number, token: string): Promise<void> {
   return request('DELETE', `/events/${eventId}/waitlist`, { token });
+}
+
+// ---- waiting room ----
+
+// The passes this page holds, by event: sent as Queue-Pass on that event's purchases until they expire.
+// Kept in memory only: after a reload, GET /events/{id}/queue/me hands the same pass out again.
+const queuePasses = new Map<number, { pass: string; expiresAt: number }>();
+
+export function rememberQueuePass(entry: QueueEntry): void {
+  if (entry.pass && entry.pass_expires_at) queuePasses.set(entry.event_id, { pass: entry.pass, expiresAt: Date.parse(entry.pass_expires_at) });
+}
+
+/** The event's pass while it is unexpired, with its expiry (ms), or null. */
+export function heldQueuePass(eventId: number): { pass: string; expiresAt: number } | null {
+  const held = queuePasses.get(eventId);
+  return held && held.expiresAt > Date.now() ? held : null;
+}
+
+/** The 403s of a waiting room: no valid pass yet, or the sale not open yet. */
+export function isQueueRefusal(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 403 && /queue pass is required|not on sale yet/i.test(error.message);
+}
+
+/** The event's waiting room, or null when it has none. */
+export async function waitingRoom(eventId: number): Promise<WaitingRoom | null> {
+  try {
+    return await request<WaitingRoom>('GET', `/events/${eventId}/waiting-room`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+/** Joins the line (once per account: joining again answers the same place). */
+export function joinQueue(eventId: number, token: string): Promise<QueueEntry> {
+  return request('POST', `/events/${eventId}/queue`, { token });
+}
+
+/** My place in line (polling it is also how the room knows I am still here), or null when not in line. */
+export async function myQueuePlace(eventId: number, token: string): Promise<QueueEntry | null> {
+  try {
+    return await request<QueueEntry>('GET', `/events/${eventId}/queue/me`, { token });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
 }
 
 // ---- organizers ----

@@ -6,6 +6,7 @@ import { eventView } from './views/event';
 import { homeView } from './views/home';
 import { manageView } from './views/manage';
 import { organizerView } from './views/organizer';
+import { queueView } from './views/queue';
 import { ticketsView } from './views/tickets';
 
 // The box office: a header, one live region, and views by URL hash. A new page is one `route` line here.
@@ -15,6 +16,7 @@ route('/tickets', ticketsView);
 route('/organizer', organizerView);
 route('/organizer/events/:id', manageView);
 route('/door/:id', doorView);
+route('/queue/:id', queueView);
 
 byId('logout').addEventListener('click', () => {
   signOut();

@@ -4,12 +4,13 @@ import { Attempt } from '../attempt';
 import { announce, formatDate, h, plural, setText } from '../dom';
 import { seatsLeft } from '../events';
 import { money } from '../money';
-import type { Shown } from '../router';
+import { go, type Shown } from '../router';
 import { currentSession } from '../session';
 import { handleFailure, onAccountChange } from '../shell';
 import { accountPanel } from './account';
 import { holdPanel } from './hold';
 import { labelled } from './forms';
+import { roomDoor } from './queue';
 
 const POLL_MS = 3_000;
 
@@ -39,6 +40,8 @@ export async function eventView({ id }: Record<string, string>): Promise<Shown> 
   let busy = false;
   // Signed out, the page offers to log in or register right here.
   const account = accountPanel();
+  // Waiting room (issue 14): while it asks for a pass and none is held here, the way into the line.
+  const door = roomDoor(eventId, () => renderBuying());
 
   function renderFacts(): void {
     setText(heading, event.event_name);
@@ -53,7 +56,7 @@ export async function eventView({ id }: Record<string, string>): Promise<Shown> 
     const session = currentSession();
     const left = seatsLeft(event);
     if (!session) return void buying.replaceChildren(h('p', {}, 'Log in or register to buy tickets.'), account.element);
-    if (left === 0) return void buying.replaceChildren();
+    if (left === 0 || door.blocksBuying()) return void buying.replaceChildren();
     if (busy || buying.querySelector('form')) return updateQuantity(left);
     const most = Math.min(event.max_per_order, left);
     const quantity = h('select', { id: 'quantity', name: 'quantity' });
@@ -106,6 +109,8 @@ export async function eventView({ id }: Record<string, string>): Promise<Shown> 
       if (!api.isRetryable(error)) attempt.settle();
       if (error instanceof ApiError && error.status === 400 && /sold out/i.test(error.message)) {
         announce(quantity === 1 ? `Sorry, ${event.event_name} is sold out.` : `Sorry, fewer than ${quantity} seats are left.`, 'error');
+      } else if (api.isQueueRefusal(error)) {
+        go(`/queue/${eventId}`);
       } else if (api.isRetryable(error)) {
         announce(`${(error as Error).message} Press the button again: it retries this same purchase, never a second one.`, 'error');
       } else {
@@ -181,6 +186,7 @@ export async function eventView({ id }: Record<string, string>): Promise<Shown> 
         api.getEvent(eventId),
         session ? api.myOrders(session.token) : Promise.resolve([]),
         session ? api.myWaitlistPlace(eventId, session.token) : Promise.resolve(null),
+        door.refresh(session?.token),
       ]);
       event = fresh;
       place = inLine;
@@ -209,6 +215,7 @@ export async function eventView({ id }: Record<string, string>): Promise<Shown> 
     facts,
     seats,
     holds,
+    door.element,
     buying,
     line,
   );
@@ -219,6 +226,7 @@ export async function eventView({ id }: Record<string, string>): Promise<Shown> 
       clearInterval(timer);
       stopAccount();
       account.stop();
+      door.stop();
       for (const panel of shownHolds.values()) panel.stop();
     },
   };

@@ -49,7 +49,7 @@ export function holdPanel(order: Order, onSettled: (order: Order) => void): { el
   confirm.addEventListener('click', () => {
     const session = currentSession();
     if (!session) return;
-    void whileBusy(confirm, 'Confirming…', () => api.confirmOrder(order.id, session.token))
+    void whileBusy(confirm, 'Confirming…', () => api.confirmOrder(order.id, session.token, order.event_id))
       .then((done) => settle(done, `Confirmed! ${plural(done.tickets.length, 'ticket', 'tickets')} for ${name}.`))
       .catch((error: unknown) => handleFailure(error, 'Confirming'));
   });

@@ -3,7 +3,7 @@ import { ApiError, type EventOut } from '../api';
 import { Attempt } from '../attempt';
 import { announce, byId, h } from '../dom';
 import { EventList, seatsLeft } from '../events';
-import type { Shown } from '../router';
+import { go, type Shown } from '../router';
 import { currentSession } from '../session';
 import { handleFailure, onAccountChange } from '../shell';
 import { accountPanel } from './account';
@@ -63,6 +63,9 @@ export function homeView(): Shown {
       if (error instanceof ApiError && error.status === 400 && /sold out/i.test(error.message)) {
         announce(`Sorry, ${event.event_name} is sold out.`, 'error');
         events.patch({ ...event, tickets_available: 0 });
+      } else if (api.isQueueRefusal(error)) {
+        // Waiting room (issue 14): into the event's line; the page moves on to buying once admitted.
+        go(`/queue/${event.id}`);
       } else {
         handleFailure(error, 'Booking');
       }

@@ -1,0 +1,1 @@
+CREATE INDEX "webhook_outbox_settled_idx" ON "webhook_outbox" USING btree ("status","next_attempt_at") WHERE "webhook_outbox"."status" <> 'pending';
