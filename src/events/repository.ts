@@ -1,26 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 import type { EventOut } from './schemas.js';
+import { EVENT_COLUMN_LIST, EVENT_COLUMNS, type EventRow } from '../db/rows.js';
 import type { NewEventValues } from './values.js';
 
-export interface EventRow {
-  id: number;
-  event_name: string;
-  date: Date;
-  ticket_price: string;
-  total_tickets: number;
-  tickets_sold: number;
-  tickets_held: number;
-  max_per_order: number;
-  max_per_user: number | null;
-  hold_minutes: number;
-  currency: string;
-  owner_id: number | null;
-}
-
-export const EVENT_COLUMN_LIST =
-  'e.id, e.event_name, e.date, e.ticket_price, e.total_tickets, e.tickets_sold, e.tickets_held, e.max_per_order, e.max_per_user, e.hold_minutes, e.currency, e.owner_id';
-export const EVENT_COLUMNS = sql.raw(EVENT_COLUMN_LIST);
+export { EVENT_COLUMN_LIST, EVENT_COLUMNS, type EventRow };
 
 export function toEventOut(row: EventRow): EventOut {
   return {

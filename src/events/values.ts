@@ -1,22 +1,14 @@
 import { invalidField } from '../http/errors.js';
 import { currencyCode } from './currency.js';
 import type { EventCreate, EventPatch } from './schemas.js';
+import type { EventValues } from '../db/rows.js';
 
 // Rules the JSON schema cannot state: a trimmed name, a real future date, a price with two decimals.
 
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-export interface EventValues {
-  eventName?: string;
-  date?: Date;
-  ticketPrice?: string;
-  currency?: string;
-  totalTickets?: number;
-  // Sales settings; their ranges are all in the JSON schema. maxPerUser null means "no limit".
-  maxPerOrder?: number;
-  maxPerUser?: number | null;
-  holdMinutes?: number;
-}
+// Sales settings' ranges are all in the JSON schema; maxPerUser null means "no limit".
+export type { EventValues };
 
 /** A new event's values: the four fields and the currency are set, the sales settings keep their defaults when absent. */
 export type NewEventValues = EventValues & Required<Pick<EventValues, 'eventName' | 'date' | 'ticketPrice' | 'totalTickets' | 'currency'>>;

@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { EVENT_COLUMN_LIST, type EventRow } from '../events/repository.js';
+import { EVENT_COLUMN_LIST, type EventRow } from '../db/rows.js';
 import { eventJson, readRecordedSale, rethrowKeyTaken, ticketJson, type KeyToRecord, type RecordedSale } from './idempotency-records.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV, toIntArray, toTextArray } from './fragments.js';
 import { pickEvent, type TicketRow } from './rows.js';

@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
-import type { EventValues } from '../events/values.js';
+import { EVENT_COLUMNS, type EventRow, type EventValues } from '../db/rows.js';
 
 // An owner's edits that change seats: capacity (with the rest of the event) and deleting an unsold event.
 // The invariants and the lock order every statement here keeps: INVARIANTS.md in this folder.

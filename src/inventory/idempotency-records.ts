@@ -1,7 +1,7 @@
 import { getTableColumns } from 'drizzle-orm';
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
 import { events, idempotencyKeys, orders, tickets } from '../db/schema.js';
-import type { EventRow } from '../events/repository.js';
+import type { EventRow } from '../db/rows.js';
 import type { OrderRow, TicketRow } from './rows.js';
 
 // An Idempotency-Key is recorded by the statement that sells, in the same commit as the sale: after any

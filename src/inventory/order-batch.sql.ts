@@ -1,4 +1,4 @@
-import { EVENT_COLUMN_LIST } from '../events/repository.js';
+import { EVENT_COLUMN_LIST } from '../db/rows.js';
 import { eventJson, orderJson, ticketJson } from './idempotency-records.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
 import { expiredHoldsWebhooks, orderPlacedWebhooks } from '../webhooks/splices.js';

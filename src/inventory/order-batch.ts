@@ -1,5 +1,5 @@
 import type { Database, PreparedRunner } from '../db/client.js';
-import type { EventRow } from '../events/repository.js';
+import type { EventRow } from '../db/rows.js';
 import { readRecordedSale, rethrowKeyTaken, type KeyToRecord } from './idempotency-records.js';
 import { toBoolArray, toIntArray, toTextArray } from './fragments.js';
 import { ORDER_BATCH_KEYED_SQL, ORDER_BATCH_SQL } from './order-batch.sql.js';

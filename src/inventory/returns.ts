@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
+import { EVENT_COLUMNS, type EventRow } from '../db/rows.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV, lockEventOfOrder } from './fragments.js';
 import { orderCancelledWebhooks, ticketCancelledWebhooks, waitlistOfferedWebhooks } from '../webhooks/splices.js';
 import { pickEvent, type TicketWithEvent } from './rows.js';

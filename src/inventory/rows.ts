@@ -1,32 +1,17 @@
-import type { EventRow } from '../events/repository.js';
+import type { EventRow, SnakeRow } from '../db/rows.js';
+import type { orders, tickets } from '../db/schema.js';
 
 // Orders come back from SQL as flat rows (order columns, event columns, one row per ticket); these turn them
 // into plain objects. Shared by the statements in this folder and the reads in orders/repository.ts.
 
-export interface TicketRow {
-  id: number;
-  event_id: number;
-  user_id: number;
-  status: 'booked' | 'cancelled';
-  purchase_date: Date;
-  code: string;
-  checked_in_at: Date | null;
-}
+// Row shapes from the schema (db/rows.ts): the columns the statements here return, as the drivers return them.
+export type TicketRow = Pick<SnakeRow<typeof tickets.$inferSelect>, 'id' | 'event_id' | 'user_id' | 'status' | 'purchase_date' | 'code' | 'checked_in_at'>;
 
 export type TicketWithEvent = TicketRow & { event: EventRow };
 
-export type OrderStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired';
+export type OrderRow = SnakeRow<typeof orders.$inferSelect>;
 
-export interface OrderRow {
-  id: number;
-  event_id: number;
-  user_id: number;
-  status: OrderStatus;
-  quantity: number;
-  total_price: string;
-  created_at: Date;
-  expires_at: Date | null;
-}
+export type OrderStatus = OrderRow['status'];
 
 export interface OrderWithTickets {
   order: OrderRow;

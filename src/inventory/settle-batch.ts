@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { EVENT_COLUMN_LIST } from '../events/repository.js';
+import { EVENT_COLUMN_LIST } from '../db/rows.js';
 import { eventJson, orderJson, readRecordedSale, rethrowKeyTaken, ticketJson, type KeyToRecord } from './idempotency-records.js';
 import { toIntArray, toTextArray } from './fragments.js';
 import type { OrderWithTickets } from './rows.js';
