@@ -228,17 +228,24 @@ export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Prom
   const pool = (db as unknown as { $client?: unknown }).$client;
   // The embedded database is one connection, with nothing to leak.
   if (!(pool instanceof pg.Pool)) return db.transaction((tx) => work(tx));
+  return onPooledTransaction(pool, (connection) => {
+    let tx = onConnection.get(connection);
+    if (!tx) onConnection.set(connection, (tx = drizzleNodePg(connection, { schema }) as unknown as Db));
+    return work(tx);
+  });
+}
+
+// BEGIN, the work, COMMIT on one pooled connection. A ROLLBACK that fails means the connection is gone or
+// unusable: it is destroyed rather than pooled again, so it never serves anyone else.
+async function onPooledTransaction<T>(pool: pg.Pool, work: (connection: pg.PoolClient) => Promise<T>): Promise<T> {
   const connection = await pool.connect();
   let broken: unknown;
   try {
     await connection.query('BEGIN');
-    let tx = onConnection.get(connection);
-    if (!tx) onConnection.set(connection, (tx = drizzleNodePg(connection, { schema }) as unknown as Db));
-    const result = await work(tx);
+    const result = await work(connection);
     await connection.query('COMMIT');
     return result;
   } catch (error) {
-    // A ROLLBACK that fails means the connection is gone or unusable: it must not serve anyone else.
     await connection.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
     throw error;
   } finally {
@@ -246,23 +253,13 @@ export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Prom
   }
 }
 
-// As `transaction` below, for statements sent as text with numbered parameters (named when no pooler is in between).
+// As `transaction` above, for statements sent as text with numbered parameters (named when no pooler is in between).
 async function preparedTransactionOn<T>(pool: pg.Pool, behindPooler: boolean, work: (run: PreparedRunner) => Promise<T>): Promise<T> {
-  const connection = await pool.connect();
-  let broken: unknown;
-  const run: PreparedRunner = async <R>(name: string, text: string, values: unknown[]) =>
-    (await connection.query<R & pg.QueryResultRow>(behindPooler ? { text, values } : { name, text, values })).rows;
-  try {
-    await connection.query('BEGIN');
-    const result = await work(run);
-    await connection.query('COMMIT');
-    return result;
-  } catch (error) {
-    await connection.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
-    throw error;
-  } finally {
-    connection.release(broken as Error | undefined);
-  }
+  return onPooledTransaction(pool, (connection) =>
+    work(async <R>(name: string, text: string, values: unknown[]) =>
+      (await connection.query<R & pg.QueryResultRow>(behindPooler ? { text, values } : { name, text, values })).rows,
+    ),
+  );
 }
 
 /** Runs a raw statement and returns its rows; pg and PGlite both answer with `{ rows }`. */
