@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { openDatabase, type Database, type Db } from '../src/db/client.js';
+import { Registry } from 'prom-client';
 import { admissionTick } from '../src/waiting-room/admission.js';
+import type { RoomRow } from '../src/waiting-room/repository.js';
+import { WaitingRoomRuntime } from '../src/waiting-room/runtime.js';
 import { testConfig } from './helpers/build-test-app.js';
 import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
 import { pgBouncerMissing, startPgBouncer } from './helpers/pgbouncer.js';
@@ -167,5 +170,47 @@ describe('waiting room: push channel, metrics and operator logs', () => {
       ['waiting room: deleted; the event sells without it', owner.id],
     ]);
     expect(changes[1]!.change).toEqual({ state: 'paused', admit_per_minute: 30 });
+  });
+});
+
+describe('waiting room: the in-memory list and the tick under a polling crowd', () => {
+  // A runtime of its own that never ticks by itself: each step below is taken by the test, in its order.
+  const runtime = () => new WaitingRoomRuntime(testDb.database.db, { tickMs: 60_000, secretKey: 'k'.repeat(32), log: app.log, registry: new Registry() });
+
+  it('when this process changes a room while a refresh is reading the rooms, then that refresh keeps the change; the next one reads the database', async () => {
+    const event = await createEvent(app, owner);
+    const rooms = runtime();
+    // A room the database does not have: what the read in flight cannot have seen.
+    const room: RoomRow = {
+      event_id: event.id, state: 'open', prequeue_opens_at: new Date(), onsale_at: new Date(), admit_per_minute: 60, max_active: 10,
+      pass_minutes: 10, grace_seconds: 30, served_up_to: 0, last_position: 0, waiting: 0, active: 0, admitted_total: 0, abandoned_total: 0,
+    };
+    const reading = rooms.refresh();
+    rooms.roomChanged(event.id, room);
+    await reading;
+    expect(rooms.room(event.id)).toEqual(room);
+    await rooms.refresh();
+    expect(rooms.room(event.id)).toBeUndefined();
+    await rooms.stop();
+  });
+
+  it('when presence marks keep coming while a tick writes them, then the tick still ends (later marks wait for the next tick)', async () => {
+    const event = await createEvent(app, owner);
+    await putRoom(app, owner, event.id, roomSettings());
+    const rooms = runtime();
+    await rooms.refresh();
+    let polling = true;
+    let userId = 1_000_000;
+    const crowd = (async () => {
+      while (polling) {
+        rooms.seen(event.id, userId++);
+        await new Promise(setImmediate);
+      }
+    })();
+    const outcome = await Promise.race([rooms.tick().then(() => 'ended'), sleep(30_000).then(() => 'still writing marks')]);
+    polling = false;
+    await crowd;
+    expect(outcome).toBe('ended');
+    await rooms.stop();
   });
 });

@@ -104,7 +104,8 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<Ro
     lastPosition += placed!.n;
   }
 
-  let active = await countActive(tx, eventId);
+  const counts = await countActiveAndRecent(tx, eventId);
+  let active = counts.active;
   if (room.onsale && room.state === 'open') {
     // Smoothed pacing: credit accrues at admit_per_minute / 60 per second of real (database) time; no
     // one-second window may admit more than floor(share) + 1. Up to two seconds' worth may be banked, so a
@@ -112,7 +113,7 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<Ro
     const share = room.admit_per_minute / 60;
     const elapsed = Math.max(0, room.since_last_tick ?? tickSeconds);
     credit = Math.min(credit + share * elapsed, 2 * share + 1);
-    const recent = await admittedInLastSecond(tx, eventId);
+    const recent = { n: counts.recent, frees_in_ms: counts.frees_in_ms };
     const windowRoom = Math.floor(share) + 1 - recent.n;
     const quota = Math.max(0, Math.min(Math.floor(credit), windowRoom, room.max_active - active));
     // The window, not the credit or max_active, held some back: say when its oldest admissions leave it.
@@ -140,21 +141,18 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<Ro
   return result;
 }
 
-/** Active: passes issued and not expired, minus those whose purchase completed. */
-async function countActive(tx: Db, eventId: number): Promise<number> {
-  const [row] = await queryRows<{ n: number }>(
+/**
+ * In one round trip (each is time the tick's window loses): active, i.e. passes issued and not expired minus
+ * those whose purchase completed; the admissions in the last second (the window of now()); and in how many
+ * ms the oldest of those leave it.
+ */
+async function countActiveAndRecent(tx: Db, eventId: number): Promise<{ active: number; recent: number; frees_in_ms: number | null }> {
+  const [row] = await queryRows<{ active: number; recent: number; frees_in_ms: number | null }>(
     tx,
-    sql`SELECT count(*)::int AS n FROM queue_entries
-        WHERE event_id = ${eventId} AND status = 'admitted' AND completed_at IS NULL AND pass_expires_at > now()`,
-  );
-  return row!.n;
-}
-
-/** Admissions in the last second (the window of now()), and in how many ms the oldest of them leave it. */
-async function admittedInLastSecond(tx: Db, eventId: number): Promise<{ n: number; frees_in_ms: number | null }> {
-  const [row] = await queryRows<{ n: number; frees_in_ms: number | null }>(
-    tx,
-    sql`SELECT count(*)::int AS n, (extract(epoch FROM min(admitted_at) + interval '1 second' - clock_timestamp()) * 1000)::float8 AS frees_in_ms
+    sql`SELECT (SELECT count(*)::int FROM queue_entries
+                WHERE event_id = ${eventId} AND status = 'admitted' AND completed_at IS NULL AND pass_expires_at > now()) AS active,
+               count(*)::int AS recent,
+               (extract(epoch FROM min(admitted_at) + interval '1 second' - clock_timestamp()) * 1000)::float8 AS frees_in_ms
         FROM queue_entries
         WHERE event_id = ${eventId} AND admitted_at > now() - interval '1 second'`,
   );

@@ -37,6 +37,10 @@ export class WaitingRoomRuntime {
   readonly passes: PassSigner;
   readonly tickMs: number;
   private rooms = new Map<number, RoomRow>();
+  // Rooms this process changed, by the change's number: a refresh whose read began before a change keeps the
+  // changed room as this process knows it, instead of the older row it read (see refresh()).
+  private changes = 0;
+  private readonly changedAt = new Map<number, number>();
   private readonly metrics: WaitingRoomMetrics;
   private readonly log: FastifyBaseLogger;
   private readonly presenceDue = new Map<number, Set<number>>();
@@ -89,6 +93,7 @@ export class WaitingRoomRuntime {
 
   /** This process changed a room: it knows at once; the others within a tick. */
   roomChanged(eventId: number, room: RoomRow | null): void {
+    this.changedAt.set(eventId, ++this.changes);
     if (room && room.state !== 'closed') this.rooms.set(eventId, room);
     else this.rooms.delete(eventId);
   }
@@ -123,24 +128,28 @@ export class WaitingRoomRuntime {
   }
 
   /**
-   * One tick: presence marks out first (so the leader sees them), then admission, then the fresh room list.
-   * Answers in how many ms a room's one-second window frees room for more admissions, when it held some back.
+   * One tick: admission first, then presence marks, then the fresh room list. Admission comes first so that a
+   * tick scheduled for the moment a room's one-second window frees admits at that moment: every ms between
+   * the two is rate lost for good (no second may admit more than its share plus one). A mark written after
+   * this tick's admission counts from the next one, at most a tick later: within the marks' own coalescing.
+   * Answers when (Date.now() time) a room's one-second window frees room for more admissions, when it held some back.
    */
   async tick(): Promise<number | null> {
-    await this.flushPresence();
     // No room open or paused in the list (re-read below every tick): nothing to admit, no transaction.
     const ticks = this.anyRoomGated() ? await admissionTick(this.tickDb, this.tickMs / 1000) : null;
-    let freesInMs: number | null = null;
+    const admittedAt = Date.now();
+    let freesAt: number | null = null;
     for (const tick of ticks ?? []) {
-      if (tick.windowFreesInMs !== null) freesInMs = Math.min(freesInMs ?? Infinity, tick.windowFreesInMs);
+      if (tick.windowFreesInMs !== null) freesAt = Math.min(freesAt ?? Infinity, admittedAt + tick.windowFreesInMs);
       this.metrics.admitted(tick.eventId, tick.admittedWaits);
       if (tick.abandoned > 0) this.metrics.abandoned(tick.eventId, tick.abandoned);
       if (tick.shuffled > 0) this.log.info({ event_id: tick.eventId, positions: tick.shuffled }, 'waiting room: pre-queue shuffled');
       if (tick.closed) this.log.info({ event_id: tick.eventId }, 'waiting room: event sold out, room closed');
     }
+    await this.flushPresence();
     await this.refresh();
     for (const listener of this.tickListeners) listener();
-    return freesInMs;
+    return freesAt;
   }
 
   // One tick at a time, each due tickMs after the previous one started (a slow tick is not stacked on). When a
@@ -150,30 +159,46 @@ export class WaitingRoomRuntime {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       const started = Date.now();
-      let freesInMs: number | null = null;
+      let freesAt: number | null = null;
       this.running = this.tick()
-        .then((frees) => void (freesInMs = frees))
+        .then((frees) => void (freesAt = frees))
         .catch((error: unknown) => this.log.warn({ err: error }, 'waiting room: tick failed; retrying at the next one'))
         .finally(() => {
           this.running = undefined;
           const regular = this.tickMs - (Date.now() - started);
-          this.schedule(Math.max(0, freesInMs === null ? regular : Math.min(regular, freesInMs + WINDOW_MARGIN_MS)));
+          this.schedule(Math.max(0, freesAt === null ? regular : Math.min(regular, freesAt + WINDOW_MARGIN_MS - Date.now())));
         });
     }, delayMs);
     this.timer.unref();
   }
 
-  private async refresh(): Promise<void> {
+  /**
+   * Re-reads the rooms (every tick; tests call it). The read may have begun before a PUT or PATCH of this
+   * process committed and answered: replacing the whole map with it would undo that change here for a tick
+   * (a new room not gating, a pause not pausing), so rooms changed since the read began keep their change.
+   */
+  async refresh(): Promise<void> {
+    const readFrom = this.changes;
     const rooms = new Map<number, RoomRow>();
     for (const room of await listLiveRooms(this.tickDb)) rooms.set(room.event_id, room);
+    for (const [eventId, change] of this.changedAt) {
+      if (change <= readFrom) {
+        this.changedAt.delete(eventId);
+        continue;
+      }
+      const mine = this.rooms.get(eventId);
+      if (mine) rooms.set(eventId, mine);
+      else rooms.delete(eventId);
+    }
     this.rooms = rooms;
   }
 
   private async flushPresence(): Promise<void> {
-    for (const [eventId, users] of this.presenceDue) {
-      this.presenceDue.delete(eventId);
-      await markPresence(this.tickDb, eventId, [...users]);
-    }
+    // A snapshot: polls that arrive while a mark is written wait for the next tick. Iterating the live Map
+    // visited the sets they re-added, so under a polling crowd this loop never ended and no one was admitted.
+    const due = [...this.presenceDue];
+    this.presenceDue.clear();
+    for (const [eventId, users] of due) await markPresence(this.tickDb, eventId, [...users]);
     // Forget marks old enough to be written again anyway, so the map stays as large as the polling crowd.
     if (this.lastMarked.size > 10_000) {
       const cutoff = Date.now() - PRESENCE_EVERY_MS;
