@@ -3,9 +3,10 @@ import { queryRows, type Db } from '../db/client.js';
 import type { DeliveredType } from './types.js';
 
 // The delivery queue's SQL. One endpoint is delivered by one worker at a time, across processes and hosts:
-// a worker first takes the endpoint's lease (claimEndpoint), then sends the oldest pending row of that
-// endpoint only, so each endpoint gets its webhooks one at a time and in outbox order. A worker that dies
-// leaves a lease that runs out; another worker then sends the same row again, with the same Webhook-Id.
+// a worker first takes the endpoint's lease (claimEndpoint), then reads the oldest pending rows of that
+// endpoint (headOfQueue) and sends them one at a time, in outbox order, and records them all with one
+// statement (recordAttempts). A worker that dies leaves a lease that runs out; another worker then sends
+// the unrecorded rows again, with the same Webhook-Ids (at least once: receivers drop duplicates by id).
 
 export interface ClaimedEndpoint {
   id: number;
@@ -52,15 +53,17 @@ export interface HeadWebhook {
   due: boolean;
 }
 
-/** The endpoint's oldest pending webhook, read after the lease committed (so after the previous holder's result). */
-export async function headOfQueue(db: Db, endpointId: number): Promise<HeadWebhook | null> {
+/**
+ * The endpoint's oldest pending webhooks, up to `limit`, in outbox order; read after the lease committed (so
+ * after the previous holder's results). The worker sends them in this order and stops at the first not due.
+ */
+export async function headOfQueue(db: Db, endpointId: number, limit: number): Promise<HeadWebhook[]> {
   const rows = await queryRows<HeadWebhook & { id: number | string }>(
     db,
     sql`SELECT id, type, data, created_at, attempts, retry_until, next_attempt_at <= now() AS due
-        FROM webhook_outbox WHERE endpoint_id = ${endpointId} AND status = 'pending' ORDER BY id LIMIT 1`,
+        FROM webhook_outbox WHERE endpoint_id = ${endpointId} AND status = 'pending' ORDER BY id LIMIT ${limit}`,
   );
-  const row = rows[0];
-  return row ? { ...row, id: Number(row.id) } : null;
+  return rows.map((row) => ({ ...row, id: Number(row.id) }));
 }
 
 export interface AttemptResult {
@@ -73,30 +76,45 @@ export interface AttemptResult {
 }
 
 /**
- * Records one attempt and gives the lease back, in one statement. Guarded by the lease token: a worker
- * whose lease ran out (it hung past the lease) records nothing; the new holder's attempt counts instead.
+ * Records the attempts of one lease (each webhook's outcome) and gives the lease back, in one statement: one
+ * round trip per batch, not per webhook. Guarded by the lease token: a worker whose lease ran out (it hung
+ * past the lease) records nothing; the new holder's attempts count instead. Answers the recorded ids.
  */
-export async function recordAttempt(db: Db, endpointId: number, token: string, webhookId: number, result: AttemptResult): Promise<boolean> {
-  const rows = await queryRows<{ id: number }>(
+export async function recordAttempts(db: Db, endpointId: number, token: string, attempts: { webhookId: number; result: AttemptResult }[]): Promise<Set<number>> {
+  // As JSON: the errors are free text, which an array literal would have to escape.
+  const results = JSON.stringify(
+    attempts.map(({ webhookId, result }) => ({
+      outbox_id: webhookId,
+      status: result.status,
+      retry_seconds: result.retryInMs / 1000,
+      status_code: result.statusCode,
+      error: result.error,
+      duration_ms: result.durationMs,
+    })),
+  );
+  const rows = await queryRows<{ id: number | string }>(
     db,
     sql`WITH released AS (
           UPDATE webhook_endpoints SET lease_until = NULL, lease_token = NULL
           WHERE id = ${endpointId} AND lease_token = ${token}
           RETURNING id
+        ), results AS (
+          SELECT * FROM jsonb_to_recordset(${results}::jsonb)
+            AS r(outbox_id bigint, status text, retry_seconds float8, status_code int, error text, duration_ms int)
         ), updated AS (
           UPDATE webhook_outbox o SET
-            status = ${result.status}, attempts = o.attempts + 1,
-            next_attempt_at = now() + make_interval(secs => ${result.retryInMs / 1000}),
-            last_status_code = ${result.statusCode}::int, last_error = ${result.error}::text,
-            delivered_at = CASE WHEN ${result.status} = 'succeeded' THEN now() END
-          FROM released WHERE o.id = ${webhookId} AND o.endpoint_id = released.id AND o.status = 'pending'
-          RETURNING o.id
+            status = r.status, attempts = o.attempts + 1,
+            next_attempt_at = now() + make_interval(secs => r.retry_seconds),
+            last_status_code = r.status_code, last_error = r.error,
+            delivered_at = CASE WHEN r.status = 'succeeded' THEN now() END
+          FROM results r, released WHERE o.id = r.outbox_id AND o.endpoint_id = released.id AND o.status = 'pending'
+          RETURNING o.id, r.status_code, r.error, r.duration_ms
         )
         INSERT INTO webhook_attempts (outbox_id, status_code, error, duration_ms)
-        SELECT id, ${result.statusCode}::int, ${result.error}::text, ${result.durationMs} FROM updated
+        SELECT id, status_code, error, duration_ms FROM updated
         RETURNING outbox_id AS id`,
   );
-  return rows.length > 0;
+  return new Set(rows.map((row) => Number(row.id)));
 }
 
 /** Gives the lease back without an attempt (nothing due after all, or the attempt was cut by a shutdown). */
