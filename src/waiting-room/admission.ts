@@ -11,6 +11,8 @@ const LEADER_LOCK = 7_201_915;
 const HEAD_BATCH = 500;
 // A tick never admits or skips more than this per room; the rest waits for the next tick.
 const MAX_SCAN_PER_TICK = 20_000;
+// Longest a tick waits inside its transaction for a room's window to free (see admissionTick).
+const MAX_WAIT_SECONDS = 0.1;
 
 interface TickRoom {
   event_id: number;
@@ -25,7 +27,6 @@ interface TickRoom {
   last_position: number;
   served_up_to: number;
   admit_credit: number;
-  since_last_tick: number | null;
 }
 
 export interface RoomTick {
@@ -37,10 +38,20 @@ export interface RoomTick {
   abandoned: number;
   /** When the one-second window held admissions back: ms from the tick's count of it until it frees room. */
   windowFreesInMs: number | null;
+  /** The same moment as the database's timestamp, for the next tick's `waitUntil`. */
+  windowFreesAt: string | null;
 }
 
-/** Runs one tick if this process is the leader now; null when another process holds the lock. */
-export async function admissionTick(db: Db, tickSeconds: number): Promise<RoomTick[] | null> {
+/**
+ * Runs one tick if this process is the leader now; null when another process holds the lock.
+ *
+ * A room's clock in a tick is `at`, one database timestamp taken after its shuffle and placing (which may
+ * take a second for a big pre-queue) and just before its counts: every count, stamp and window uses it. `waitUntil` (a room's window freeing, from the previous tick) lets a tick that was
+ * scheduled a little early wait for that moment inside the database (at most MAX_WAIT_SECONDS): then its
+ * admissions come at the moment the window frees, not a timer's and a busy event loop's delay after it.
+ * Each such delay is rate lost for good (no second may admit more than its share plus one).
+ */
+export async function admissionTick(db: Db, tickSeconds: number, waitUntil: string | null = null): Promise<RoomTick[] | null> {
   return transaction(db, async (tx) => {
     const [lock] = await queryRows<{ leader: boolean }>(tx, sql`SELECT pg_try_advisory_xact_lock(${LEADER_LOCK}) AS leader`);
     if (!lock?.leader) return null;
@@ -50,22 +61,21 @@ export async function admissionTick(db: Db, tickSeconds: number): Promise<RoomTi
       tx,
       sql`SELECT r.event_id, r.state, now() >= r.onsale_at AS onsale, r.shuffled_at IS NOT NULL AS shuffled,
                  e.tickets_sold >= e.total_tickets AS sold_out, r.admit_per_minute, r.max_active, r.pass_minutes,
-                 r.grace_seconds, r.last_position, r.served_up_to, r.admit_credit,
-                 extract(epoch FROM now() - r.last_tick_at)::float8 AS since_last_tick
+                 r.grace_seconds, r.last_position, r.served_up_to, r.admit_credit
           FROM waiting_rooms r JOIN events e ON e.id = r.event_id
           WHERE r.state IN ('open', 'paused')
           ORDER BY r.event_id
           FOR NO KEY UPDATE OF r`,
     );
     const ticks: RoomTick[] = [];
-    for (const room of rooms) ticks.push(await tickRoom(tx, room, tickSeconds));
+    for (const room of rooms) ticks.push(await tickRoom(tx, room, tickSeconds, waitUntil));
     return ticks;
   });
 }
 
-async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<RoomTick> {
+async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number, waitUntil: string | null): Promise<RoomTick> {
   const eventId = room.event_id;
-  const result: RoomTick = { eventId, closed: false, shuffled: 0, admittedWaits: [], abandoned: 0, windowFreesInMs: null };
+  const result: RoomTick = { eventId, closed: false, shuffled: 0, admittedWaits: [], abandoned: 0, windowFreesInMs: null, windowFreesAt: null };
   if (room.sold_out) {
     // Sold out: the room closes; people still waiting see `closed` and are pointed to the waiting list.
     await tx.execute(sql`UPDATE waiting_rooms SET state = 'closed', updated_at = now() WHERE event_id = ${eventId}`);
@@ -104,22 +114,26 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<Ro
     lastPosition += placed!.n;
   }
 
-  const counts = await countActiveAndRecent(tx, eventId);
+  const counts = await roomClock(tx, eventId, waitUntil);
+  const at = counts.at;
   let active = counts.active;
   if (room.onsale && room.state === 'open') {
     // Smoothed pacing: credit accrues at admit_per_minute / 60 per second of real (database) time; no
     // one-second window may admit more than floor(share) + 1. Up to two seconds' worth may be banked, so a
     // tick that runs late (a busy host) loses no rate; whatever the bank, the window cap holds.
     const share = room.admit_per_minute / 60;
-    const elapsed = Math.max(0, room.since_last_tick ?? tickSeconds);
+    const elapsed = Math.max(0, counts.since_last_tick ?? tickSeconds);
     credit = Math.min(credit + share * elapsed, 2 * share + 1);
-    const recent = { n: counts.recent, frees_in_ms: counts.frees_in_ms };
+    const recent = { n: counts.recent, frees_in_ms: counts.frees_in_ms, frees_at: counts.frees_at };
     const windowRoom = Math.floor(share) + 1 - recent.n;
     const quota = Math.max(0, Math.min(Math.floor(credit), windowRoom, room.max_active - active));
     // The window, not the credit or max_active, held some back: say when its oldest admissions leave it.
-    if (windowRoom < Math.min(Math.floor(credit), room.max_active - active) && recent.frees_in_ms !== null) result.windowFreesInMs = recent.frees_in_ms;
+    if (windowRoom < Math.min(Math.floor(credit), room.max_active - active) && recent.frees_in_ms !== null) {
+      result.windowFreesInMs = recent.frees_in_ms;
+      result.windowFreesAt = recent.frees_at;
+    }
     if (quota > 0) {
-      const head = await serveHead(tx, room, quota);
+      const head = await serveHead(tx, room, quota, at);
       result.admittedWaits = head.admittedWaits;
       result.abandoned = head.abandoned;
       servedUpTo = Math.max(servedUpTo, head.servedUpTo);
@@ -134,7 +148,7 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<Ro
     : (await queryRows<{ n: number }>(tx, sql`SELECT count(*)::int AS n FROM queue_entries WHERE event_id = ${eventId} AND status = 'waiting'`))[0];
   await tx.execute(
     sql`UPDATE waiting_rooms SET last_position = ${lastPosition}, served_up_to = ${servedUpTo}, admit_credit = ${credit},
-          last_tick_at = now(), waiting = ${waiting!.n}, active = ${active},
+          last_tick_at = ${at}::timestamptz, waiting = ${waiting!.n}, active = ${active},
           admitted_total = admitted_total + ${result.admittedWaits.length}, abandoned_total = abandoned_total + ${result.abandoned}
         WHERE event_id = ${eventId}`,
   );
@@ -142,19 +156,24 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number): Promise<Ro
 }
 
 /**
- * In one round trip (each is time the tick's window loses): active, i.e. passes issued and not expired minus
- * those whose purchase completed; the admissions in the last second (the window of now()); and in how many
- * ms the oldest of those leave it.
+ * The room's clock for this tick and its counts, in one round trip (each is time the window loses): `at`
+ * (after waiting inside the database until `waitUntil`, at most MAX_WAIT_SECONDS); seconds since the last
+ * tick; active, i.e. passes issued and not expired minus those whose purchase completed; the admissions in
+ * the one-second window before `at`, and when the oldest of them leave it (ms from now, and a timestamp).
  */
-async function countActiveAndRecent(tx: Db, eventId: number): Promise<{ active: number; recent: number; frees_in_ms: number | null }> {
-  const [row] = await queryRows<{ active: number; recent: number; frees_in_ms: number | null }>(
+async function roomClock(tx: Db, eventId: number, waitUntil: string | null) {
+  const wait = waitUntil === null ? sql`0` : sql`least(${MAX_WAIT_SECONDS}, greatest(0, extract(epoch FROM ${waitUntil}::timestamptz - clock_timestamp())))`;
+  const [row] = await queryRows<{ at: string; since_last_tick: number | null; active: number; recent: number; frees_in_ms: number | null; frees_at: string | null }>(
     tx,
-    sql`SELECT (SELECT count(*)::int FROM queue_entries
-                WHERE event_id = ${eventId} AND status = 'admitted' AND completed_at IS NULL AND pass_expires_at > now()) AS active,
-               count(*)::int AS recent,
-               (extract(epoch FROM min(admitted_at) + interval '1 second' - clock_timestamp()) * 1000)::float8 AS frees_in_ms
-        FROM queue_entries
-        WHERE event_id = ${eventId} AND admitted_at > now() - interval '1 second'`,
+    sql`WITH t AS MATERIALIZED (SELECT clock_timestamp() AS at FROM pg_sleep(${wait}))
+        SELECT t.at::text AS at, extract(epoch FROM t.at - r.last_tick_at)::float8 AS since_last_tick,
+               (SELECT count(*)::int FROM queue_entries
+                WHERE event_id = ${eventId} AND status = 'admitted' AND completed_at IS NULL AND pass_expires_at > t.at) AS active,
+               w.recent, (extract(epoch FROM w.frees - clock_timestamp()) * 1000)::float8 AS frees_in_ms, w.frees::text AS frees_at
+        FROM t CROSS JOIN waiting_rooms r
+        CROSS JOIN LATERAL (SELECT count(*)::int AS recent, min(admitted_at) + interval '1 second' AS frees FROM queue_entries
+                            WHERE event_id = ${eventId} AND admitted_at > t.at - interval '1 second') w
+        WHERE r.event_id = ${eventId}`,
   );
   return row!;
 }
@@ -163,7 +182,7 @@ async function countActiveAndRecent(tx: Db, eventId: number): Promise<{ active: 
  * Walks the head of the line in position order: whoever polled within grace_seconds is admitted (a pass
  * id and expiry), whoever did not is skipped as abandoned and takes no slot, until `quota` are admitted.
  */
-async function serveHead(tx: Db, room: TickRoom, quota: number) {
+async function serveHead(tx: Db, room: TickRoom, quota: number, at: string) {
   const admittedWaits: number[] = [];
   let abandoned = 0;
   let servedUpTo = 0;
@@ -171,7 +190,7 @@ async function serveHead(tx: Db, room: TickRoom, quota: number) {
   for (let scanned = 0; admittedWaits.length < quota && scanned < MAX_SCAN_PER_TICK; ) {
     const head = await queryRows<{ id: string; position: number; present: boolean }>(
       tx,
-      sql`SELECT id::text, position, last_seen_at > now() - make_interval(secs => ${room.grace_seconds}) AS present
+      sql`SELECT id::text, position, last_seen_at > ${at}::timestamptz - make_interval(secs => ${room.grace_seconds}) AS present
           FROM queue_entries
           WHERE event_id = ${room.event_id} AND status = 'waiting' AND position IS NOT NULL AND position > ${after}
           ORDER BY position LIMIT ${HEAD_BATCH}`,
@@ -193,10 +212,10 @@ async function serveHead(tx: Db, room: TickRoom, quota: number) {
     if (admit.length > 0) {
       const rows = await queryRows<{ waited: number }>(
         tx,
-        sql`UPDATE queue_entries SET status = 'admitted', admitted_at = now(), pass_id = gen_random_uuid(),
-              pass_expires_at = now() + make_interval(mins => ${room.pass_minutes})
+        sql`UPDATE queue_entries SET status = 'admitted', admitted_at = ${at}::timestamptz, pass_id = gen_random_uuid(),
+              pass_expires_at = ${at}::timestamptz + make_interval(mins => ${room.pass_minutes})
             WHERE id = ANY(${`{${admit.join(',')}}`}::bigint[])
-            RETURNING extract(epoch FROM now() - joined_at)::float8 AS waited`,
+            RETURNING extract(epoch FROM ${at}::timestamptz - joined_at)::float8 AS waited`,
       );
       for (const row of rows) admittedWaits.push(row.waited);
     }

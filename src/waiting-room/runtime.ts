@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/client.js';
+import { LeaderLease } from '../db/leader.js';
 import * as schema from '../db/schema.js';
 import { admissionTick } from './admission.js';
 import { createWaitingRoomMetrics, type WaitingRoomMetrics } from './metrics.js';
@@ -15,7 +16,8 @@ import { listLiveRooms, markPresence, markPurchasesCompleted, type RoomRow } fro
 // - presence marks of polling buyers, coalesced: a buyer's mark is written at most once per PRESENCE_EVERY_MS,
 //   and all marks of a tick go out as one UPDATE per room;
 // - completed purchases, coalesced for COMPLETION_FLUSH_MS into one UPDATE, which frees their slots.
-// Every process runs the tick; only the one holding the advisory lock in that tick admits (admission.ts).
+// Every process runs the tick; only the holder of the `waiting-room` lease admits, and inside the tick the
+// advisory lock (admission.ts) still keeps a stalled holder and its successor from admitting at once.
 // The tick runs on a connection of its own (PostgreSQL): in the request pool it queued behind the crowd's
 // polls, ran seconds late under load, and a late tick cannot catch up (no second may admit more than its
 // share plus one), so the room admitted far below its rate.
@@ -23,8 +25,15 @@ import { listLiveRooms, markPresence, markPurchasesCompleted, type RoomRow } fro
 const PRESENCE_EVERY_MS = 2_000;
 const COMPLETION_FLUSH_MS = 50;
 const REMEMBERED_COMPLETIONS = 100_000;
-// A tick waiting for a room's one-second window to free comes this long after it does.
+// A tick waiting for a room's one-second window to free starts this long before it does, and waits for the
+// moment inside the database (admissionTick): a timer on a busy event loop fires late, never early enough.
+// Without a connection of its own (the embedded database) the tick must not wait there: it comes just after.
+const WINDOW_LEAD_MS = 40;
 const WINDOW_MARGIN_MS = 2;
+// The admitting process holds a lease (renewed at least every LEASE_RENEW_MS): the others do not tick at the
+// same time and take its lock from under a tick timed for a window. One that dies is replaced within the ttl.
+const LEASE_TTL_MS = 3_000;
+const LEASE_RENEW_MS = 1_000;
 
 export interface WaitingRoomOptions {
   tickMs: number;
@@ -56,9 +65,17 @@ export class WaitingRoomRuntime {
   /** The tick's own connection (a pool of one beside the request pool); the embedded database is one anyway. */
   private readonly tickDb: Db;
   private readonly closeTickDb: () => Promise<void>;
+  /** Whether the tick may wait inside its transaction (only on a connection of its own). */
+  private readonly tickMayWait: boolean;
+  /** The database's timestamp of the next window freeing, for the next tick to wait for. */
+  private waitUntil: string | null = null;
+  private readonly lease: LeaderLease;
+  private leaseTriedAt = -Infinity;
 
   constructor(private readonly db: Db, options: WaitingRoomOptions) {
     [this.tickDb, this.closeTickDb] = ownConnection(db);
+    this.tickMayWait = this.tickDb !== db;
+    this.lease = new LeaderLease(this.tickDb, 'waiting-room', LEASE_TTL_MS);
     this.passes = new PassSigner(options.secretKey);
     this.tickMs = options.tickMs;
     this.log = options.log;
@@ -77,6 +94,8 @@ export class WaitingRoomRuntime {
     await this.running;
     clearTimeout(this.completionTimer);
     await this.flushCompletions();
+    // Another process takes over at its next tick rather than after the ttl.
+    if (this.lease.isLeader()) await this.lease.release().catch(() => undefined);
     await this.closeTickDb();
   }
 
@@ -136,11 +155,16 @@ export class WaitingRoomRuntime {
    */
   async tick(): Promise<number | null> {
     // No room open or paused in the list (re-read below every tick): nothing to admit, no transaction.
-    const ticks = this.anyRoomGated() ? await admissionTick(this.tickDb, this.tickMs / 1000) : null;
+    const waitUntil = this.waitUntil;
+    this.waitUntil = null;
+    const ticks = this.anyRoomGated() && (await this.leading()) ? await admissionTick(this.tickDb, this.tickMs / 1000, this.tickMayWait ? waitUntil : null) : null;
     const admittedAt = Date.now();
     let freesAt: number | null = null;
     for (const tick of ticks ?? []) {
-      if (tick.windowFreesInMs !== null) freesAt = Math.min(freesAt ?? Infinity, admittedAt + tick.windowFreesInMs);
+      if (tick.windowFreesInMs !== null && admittedAt + tick.windowFreesInMs < (freesAt ?? Infinity)) {
+        freesAt = admittedAt + tick.windowFreesInMs;
+        this.waitUntil = tick.windowFreesAt;
+      }
       this.metrics.admitted(tick.eventId, tick.admittedWaits);
       if (tick.abandoned > 0) this.metrics.abandoned(tick.eventId, tick.abandoned);
       if (tick.shuffled > 0) this.log.info({ event_id: tick.eventId, positions: tick.shuffled }, 'waiting room: pre-queue shuffled');
@@ -152,9 +176,16 @@ export class WaitingRoomRuntime {
     return freesAt;
   }
 
+  /** Whether this process admits now: it holds the lease, renewed (or tried for) once per LEASE_RENEW_MS. */
+  private async leading(): Promise<boolean> {
+    if (Date.now() - this.leaseTriedAt < LEASE_RENEW_MS) return this.lease.isLeader();
+    this.leaseTriedAt = Date.now();
+    return this.lease.tryLead();
+  }
+
   // One tick at a time, each due tickMs after the previous one started (a slow tick is not stacked on). When a
-  // room held admissions back for its one-second window, the next tick comes as soon as that window frees
-  // (a few ms after): otherwise that credit would wait up to a whole tick, and the room fall short of its rate.
+  // room held admissions back for its one-second window, the next tick comes when that window frees (see
+  // WINDOW_LEAD_MS): otherwise that credit would wait up to a whole tick, and the room fall short of its rate.
   private schedule(delayMs = this.tickMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
@@ -166,7 +197,8 @@ export class WaitingRoomRuntime {
         .finally(() => {
           this.running = undefined;
           const regular = this.tickMs - (Date.now() - started);
-          this.schedule(Math.max(0, freesAt === null ? regular : Math.min(regular, freesAt + WINDOW_MARGIN_MS - Date.now())));
+          const window = freesAt === null ? Infinity : freesAt - Date.now() + (this.tickMayWait ? -WINDOW_LEAD_MS : WINDOW_MARGIN_MS);
+          this.schedule(Math.max(0, Math.min(regular, window)));
         });
     }, delayMs);
     this.timer.unref();
