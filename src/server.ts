@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env, cluster.isPrimary ? {} : { warn: () => undefined });
   // Once per start-up (the primary, or the only process): where each limit is counted, and how much.
   if (cluster.isPrimary) console.log(`bookfast: ${describeLimits(config)}`);
+  if (cluster.isPrimary) stopWhenOrphaned();
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
   return runServer(config, cluster.isPrimary);
 }
@@ -39,6 +40,20 @@ async function runServer(config: Config, migrate: boolean): Promise<void> {
     );
     if (config.databaseUrl) app.log.info(describeDatabaseRoutes(config));
   }
+}
+
+// Under `npm start`, npm hands a SIGTERM to the shell it ran the script in, and Debian's sh dies of it
+// without passing it on: the server ran on, orphaned. Started by npm, it watches for that (its parent
+// changes) and stops as on SIGTERM. A `exec` in the script would do it too, but not under Windows' cmd.
+function stopWhenOrphaned(): void {
+  if (!process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    process.kill(process.pid, 'SIGTERM');
+  }, 500);
+  watch.unref();
 }
 
 function databaseOptions(config: Config) {
