@@ -17,6 +17,7 @@ import { cpuSeconds } from './cpu-seconds.js';
 import { openDatabase } from '../src/db/client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
+import { closedLoop } from './closed-loop.js';
 import { renderWebhooksMarkdown, runWebhookScenario, type WebhookResults } from './webhooks.js';
 
 const { values: args } = parseArgs({
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     workers: { type: 'string' },
     buyers: { type: 'string' },
     'sellout-capacity': { type: 'string', default: '5000' },
+    // (c-many): POST /book spread over this many events (0 leaves it out).
+    'many-events': { type: 'string', default: '100' },
     'sellout-attempts': { type: 'string', default: '20000' },
     'skip-open-loop': { type: 'boolean', default: false },
     // Waiting room (issue 14, bench/queue.ts; PostgreSQL only): how many buyers queue; --skip-queue leaves it out.
@@ -231,6 +234,18 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   log(`(c-limit) POST /book on an event with max_per_user, ${connections} connections for ${duration} s`);
   const limitedBook = await measure(serverPid, bookRequests(tokens, limitedEvent, { connections, duration }));
 
+  // (c-many) the same spread over many events, the capacity model's other case (README, "Running on more than
+  // one machine"): each event has its own batches, so they are smaller and there are more statements.
+  const manyEvents: number[] = [];
+  for (let i = 0; i < Number(args['many-events']); i++) manyEvents.push(await createEvent(`Many events #${i + 1}`, capacity));
+  let manyBook: (Awaited<ReturnType<typeof measure>> & { events: number; warmup: number }) | undefined;
+  if (manyEvents.length > 0) {
+    await autocannon(bookRequests(tokens, manyEvents, { connections, duration: 2 }));
+    const warmup = (await Promise.all(manyEvents.map(ticketsSold))).reduce((sum, sold) => sum + sold, 0);
+    log(`(c-many) POST /book spread over ${manyEvents.length} events, ${connections} connections for ${duration} s`);
+    manyBook = { ...(await measure(serverPid, bookRequests(tokens, manyEvents, { connections, duration }))), events: manyEvents.length, warmup };
+  }
+
   const openLoop: (Awaited<ReturnType<typeof measureOpenLoop>> & { share: number; rate: number })[] = [];
   if (!args['skip-open-loop']) {
     for (const share of [0.5, 0.8]) {
@@ -245,9 +260,32 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   const selloutEvent = await createEvent('Small event (sell-out)', selloutCapacity);
   log(`sell-out: ${attempts} attempts at ${selloutCapacity} seats`);
   const soldOutAt = watchSellOut(selloutEvent, selloutCapacity);
-  const started = Date.now();
-  const sellout = await measure(serverPid, bookRequests(tokens, selloutEvent, { connections, amount: attempts }));
-  const sellOutSeconds = ((await soldOutAt.done) - started) / 1000;
+  // With the connections open before the sale (closed-loop.ts says why), on the bench's own loop.
+  const selloutBody = JSON.stringify({ event_id: selloutEvent });
+  const [selloutBenchCpu, selloutServerCpu] = [process.cpuUsage(), cpuSeconds(serverPid)];
+  const selloutLoop = await closedLoop(
+    baseUrl,
+    connections,
+    { total: attempts },
+    (i) => ({ method: 'POST', path: '/book', body: selloutBody, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]!}` } }),
+    { warm: true },
+  );
+  const selloutOk = selloutLoop.statuses['200'] ?? 0;
+  const sellout = {
+    seconds: selloutLoop.seconds,
+    requests: selloutLoop.requests,
+    requestsPerSecond: selloutLoop.perSecond,
+    ok: selloutOk,
+    okPerSecond: selloutOk / selloutLoop.seconds,
+    p50: selloutLoop.p50,
+    p99: selloutLoop.p99,
+    statuses: selloutLoop.statuses,
+    errors: selloutLoop.errors,
+    timeouts: 0,
+    serverCpuSeconds: cpuSeconds(serverPid) - selloutServerCpu,
+    benchCpuSeconds: cpuOf(selloutBenchCpu),
+  };
+  const sellOutSeconds = ((await soldOutAt.done) - selloutLoop.startedAt) / 1000;
 
   // (d) several seats per request: POST /orders with quantity 1, 2, 3, 4 rotating (immediate orders, one
   // transaction each), on its own event. Seats/s is the figure to set against (c)'s tickets/s.
@@ -292,8 +330,14 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
       { id: keyedEvent, successes: keyedWarmup + keyedBook.ok },
       ...(webhooks?.events ?? []),
       { id: limitedEvent, successes: limitedWarmup + limitedBook.ok },
+      ...manyEvents.map((id) => ({ id, successes: 0 })),
     ]);
     invariant.problems.push(...ordersCheck.problems, ...(await checkKeyed(query, keyedEvent)));
+    if (manyBook) {
+      // Answers are counted over all the events together: their booked rows must hold every 200.
+      const [row] = await query<{ booked: number }>(`SELECT count(*)::int AS booked FROM tickets WHERE event_id = ANY($1::int[]) AND status = 'booked'`, [manyEvents]);
+      if (row!.booked < manyBook.warmup + manyBook.ok) invariant.problems.push(`(c-many): ${manyBook.warmup + manyBook.ok} answered 200 but ${row!.booked} booked rows`);
+    }
     invariant.ok = invariant.problems.length === 0;
     return {
       at: new Date().toISOString(),
@@ -304,11 +348,13 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
       book,
       keyedBook,
       limitedBook,
+      manyBook,
       ratios: {
         bookOverOldDesign: oldDesign ? book.okPerSecond / oldDesign.perSecond : undefined,
         bookOverHealth: book.requestsPerSecond / health.requestsPerSecond,
         keyedOverBook: keyedBook.okPerSecond / book.okPerSecond,
         limitedOverBook: limitedBook.okPerSecond / book.okPerSecond,
+        manyOverBook: manyBook ? manyBook.okPerSecond / book.okPerSecond : undefined,
       },
       openLoop,
       sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
@@ -336,15 +382,17 @@ async function runOldDesign({ db, dbUrl, maxConnections }: ServerDatabase, oldEv
 // One prepared request per buyer, which autocannon cycles through: it builds each request's bytes once. A
 // setupRequest callback would make it rebuild every request, costing it (and so the server, which shares
 // the machine's two cores with it) about half again as much CPU per request.
-function bookRequests(tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
-  const body = JSON.stringify({ event_id: eventId });
+// Several events: request i books events[i % n], so each connection goes round all of them.
+function bookRequests(tokens: string[], eventIds: number | number[], options: Partial<autocannon.Options>): autocannon.Options {
+  const bodies = [eventIds].flat().map((id) => JSON.stringify({ event_id: id }));
+  const count = Math.max(tokens.length, bodies.length);
   return {
     url: baseUrl,
     ...options,
-    requests: tokens.map((token) => ({
+    requests: Array.from({ length: count }, (_, i) => tokens[i % tokens.length]!).map((token, i) => ({
       method: 'POST' as const,
       path: '/book',
-      body,
+      body: bodies[i % bodies.length]!,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     })),
   };

@@ -3,9 +3,8 @@
 // /book with a Queue-Pass against POST /book on an event without a room.
 import type autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
-import { build as buildHistogram } from 'hdr-histogram-js';
 import type pg from 'pg';
-import { Pool } from 'undici';
+import { closedLoop } from './closed-loop.js';
 
 export interface QueueScenarioOptions {
   baseUrl: string;
@@ -173,42 +172,4 @@ async function crowdTokens(db: pg.Client, secretKey: string, count: number): Pro
   );
   const sign = createSigner({ key: secretKey, algorithm: 'HS256', expiresIn: 3_600_000, iss: 'bookfast', aud: 'bookfast-api' });
   return rows.map((row) => sign({ sub: String(row.id), email: row.email, ver: 0 }));
-}
-
-/**
- * A closed loop over undici's pool: `connections` requests in flight at all times, request i built by
- * `build(i)`, until `total` were sent or `seconds` passed. Latency from send to full answer.
- */
-async function closedLoop(
-  url: string,
-  connections: number,
-  until: { total?: number; seconds?: number },
-  build: (i: number) => { method: 'GET' | 'POST'; path: string; headers: Record<string, string> },
-) {
-  const pool = new Pool(url, { connections, pipelining: 1 });
-  const histogram = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  const statuses: Record<string, number> = {};
-  let next = 0;
-  let errors = 0;
-  const started = performance.now();
-  const deadline = until.seconds === undefined ? Infinity : started + until.seconds * 1000;
-  const worker = async () => {
-    while (performance.now() < deadline && (until.total === undefined || next < until.total)) {
-      const request = build(next++);
-      const sent = performance.now();
-      try {
-        const response = await pool.request({ origin: url, ...request });
-        await response.body.dump();
-        statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
-        histogram.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: connections }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  await pool.close();
-  const requests = Object.values(statuses).reduce((sum, count) => sum + count, 0);
-  return { seconds, requests, perSecond: requests / seconds, p50: histogram.getValueAtPercentile(50) / 1000, p99: histogram.getValueAtPercentile(99) / 1000, statuses, errors };
 }

@@ -22,7 +22,9 @@ export interface BenchResults {
   keyedBook?: Run;
   /** (c-limit) POST /book on an event with a max_per_user; absent in results written before it existed. */
   limitedBook?: Run;
-  ratios: { bookOverOldDesign?: number | undefined; bookOverHealth: number; keyedOverBook?: number; limitedOverBook?: number };
+  /** (c-many) POST /book spread over `events` events; absent in results written before it existed. */
+  manyBook?: (Run & { events: number }) | undefined;
+  ratios: { bookOverOldDesign?: number | undefined; bookOverHealth: number; keyedOverBook?: number; limitedOverBook?: number; manyOverBook?: number | undefined };
   /** maxSendLag is absent in results written before the open loop had its own generator. */
   openLoop: (Run & { share: number; rate: number; maxSendLag?: number })[];
   sellout: Run & { capacity: number; attempts: number; sellOutSeconds: number; ok: number };
@@ -54,6 +56,9 @@ export function renderMarkdown(r: BenchResults): string {
     ...(r.keyedBook
       ? [`| (c-key) POST /book, Idempotency-Key per request | ${n(r.keyedBook.okPerSecond)} | ${n(r.keyedBook.requestsPerSecond)} | ${r.keyedBook.p50} | ${r.keyedBook.p99} | ${codes(r.keyedBook.statuses)} | ${cpu(r.keyedBook)} |`]
       : []),
+    ...(r.manyBook
+      ? [`| (c-many) POST /book spread over ${n(r.manyBook.events)} events | ${n(r.manyBook.okPerSecond)} | ${n(r.manyBook.requestsPerSecond)} | ${r.manyBook.p50} | ${r.manyBook.p99} | ${codes(r.manyBook.statuses)} | ${cpu(r.manyBook)} |`]
+      : []),
     ...(r.limitedBook
       ? [`| (c-limit) POST /book, event with max_per_user | ${n(r.limitedBook.okPerSecond)} | ${n(r.limitedBook.requestsPerSecond)} | ${r.limitedBook.p50} | ${r.limitedBook.p99} | ${codes(r.limitedBook.statuses)} | ${cpu(r.limitedBook)} |`]
       : []),
@@ -71,6 +76,7 @@ export function renderMarkdown(r: BenchResults): string {
     `- **(c)/(b) = ${n(r.ratios.bookOverHealth, 2)}** (POST /book requests/s vs GET /health)`,
     ...(r.book.meanBatchSize === undefined ? [] : [`- (c) booked ${n(r.book.meanBatchSize, 1)} buyers per statement on average`]),
     ...(r.ratios.keyedOverBook === undefined ? [] : [`- **(c-key)/(c) = ${n(r.ratios.keyedOverBook, 2)}** (bookings/s with a key per request vs without)`]),
+    ...(r.ratios.manyOverBook === undefined ? [] : [`- **(c-many)/(c) = ${n(r.ratios.manyOverBook, 2)}** (bookings/s spread over many events vs one hot event)`]),
     ...(r.ratios.limitedOverBook === undefined ? [] : [`- **(c-limit)/(c) = ${n(r.ratios.limitedOverBook, 2)}** (bookings/s on an event with max_per_user vs without)`]),
     ...r.openLoop.map(
       (run) =>
