@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setRoleByEmail } from '../src/auth/roles.js';
@@ -236,6 +237,25 @@ describe('deliveries', () => {
     }
   });
 
+  it('when an endpoint has a backlog, then one lease sends it in order over one kept connection, each attempt listed', async () => {
+    const event = await createEvent(t.app, organizer);
+    const hook = await subscribe(organizer, ['event.updated'], event.id);
+    // The test holds the endpoint's lease, as a worker busy with it would: the changes queue up meanwhile.
+    const db = t.testDb.database.db;
+    await db.execute(sql`UPDATE webhook_endpoints SET lease_until = now() + interval '1 hour', lease_token = 'test' WHERE id = ${hook.id}`);
+    const names = Array.from({ length: 30 }, (_, i) => `Backlog ${i}`);
+    for (const name of names) expect((await rename(event.id, name)).statusCode).toBe(200);
+    expect(at(hook.path)).toHaveLength(0);
+    await db.execute(sql`UPDATE webhook_endpoints SET lease_until = NULL, lease_token = NULL WHERE id = ${hook.id}`);
+    const received = await waitAt(hook.path, names.length);
+    expect(received.map((r) => r.json.data.event_name)).toEqual(names);
+    expect(new Set(received.map((r) => r.remotePort)).size).toBe(1);
+    const listed = await t.app.inject({ method: 'GET', url: `/webhooks/${hook.id}/deliveries?limit=100`, headers: organizer.auth });
+    expect(listed.statusCode).toBe(200);
+    const deliveries = listed.json<{ status: string; attempts: number }[]>();
+    expect(deliveries.filter((d) => d.status === 'succeeded' && d.attempts === 1)).toHaveLength(names.length);
+  });
+
   it('when the receiver hangs, then the API still answers: bookings and edits complete while the delivery waits', { timeout: 30_000 }, async () => {
     const event = await createEvent(t.app, organizer, { total_tickets: 50 });
     const hook = await subscribe(organizer, ['event.updated'], event.id);
@@ -258,7 +278,7 @@ describe('deliveries', () => {
       // The worker gives up on the hung attempt at its timeout (1.5 s here) and retries later.
       const list = await receiver.waitFor(() => false, 2500).catch(() => null);
       expect(list).toBeNull();
-      const deliveries = await t.app.inject({ method: 'GET', url: `/webhooks/${hook.id}/deliveries`, headers: organizer.auth });
+      const deliveries = await t.app.inject({ method: 'GET', url: `/webhooks/${hook.id}/deliveries?limit=100`, headers: organizer.auth });
       const first = deliveries.json<{ status: string; last_error: string | null; attempts: number }[]>().at(-1)!;
       expect(first).toMatchObject({ status: 'pending', attempts: 1 });
       expect(first.last_error).toMatch(/timeout/);

@@ -1,9 +1,10 @@
+import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/client.js';
 import { retryDelayMs } from './backoff.js';
-import { claimEndpoint, headOfQueue, recordAttempts, releaseEndpoint, type AttemptResult, type HeadWebhook } from './queue.js';
-import { sendWebhook, type SendOutcome } from './sender.js';
+import { claimEndpoint, headOfQueue, recordAttempts, releaseEndpoint, type AttemptResult, type ClaimedEndpoint, type HeadWebhook } from './queue.js';
+import { keepAliveAgent, sendWebhook, type SendOutcome } from './sender.js';
 import { signedHeaders } from './signing.js';
 import type { TargetPolicy } from './target.js';
 
@@ -99,18 +100,12 @@ export class DeliveryWorker {
     });
     const attempts: { webhookId: number; result: AttemptResult }[] = [];
     const lastStartMs = leaseSeconds * 1000 - this.options.timeoutMs - LEASE_MARGIN_MS;
-    for (const head of heads) {
-      // In order: one not due yet (a retry's backoff) holds back the ones after it.
-      if (!head.due || performance.now() - leasedAt > lastStartMs) break;
-      const { id, body } = envelopeOf(head);
-      const headers = signedHeaders({ secret: endpoint.secret, previousSecret: endpoint.previous_secret }, id, new Date(), body);
-      const outcome = await sendWebhook(new URL(endpoint.url), headers, body, { ...this.options, signal: this.abort.signal });
-      // Cut by a shutdown: not the receiver's fault, no attempt counted; the next process sends it at once.
-      if (this.stopping && outcome.error?.startsWith('aborted')) break;
-      const result = resultOf(head, outcome);
-      attempts.push({ webhookId: head.id, result: { ...outcome, ...result } });
-      // A failed one is retried later, and the ones after it wait for it (in order per endpoint).
-      if (result.status !== 'succeeded') break;
+    const url = new URL(endpoint.url);
+    const agent = keepAliveAgent(url);
+    try {
+      await this.sendInOrder(heads, endpoint, url, agent, leasedAt, lastStartMs, attempts);
+    } finally {
+      agent.destroy();
     }
     if (attempts.length === 0) {
       await releaseEndpoint(this.db, endpoint.id, this.token);
@@ -121,6 +116,31 @@ export class DeliveryWorker {
       if (recorded.has(webhookId)) this.options.onOutcome?.(result.status === 'pending' ? 'retrying' : result.status);
     }
     return true;
+  }
+
+  /** Sends the due webhooks of a lease one after the other, in order, until one fails or the lease runs short. */
+  private async sendInOrder(
+    heads: HeadWebhook[],
+    endpoint: ClaimedEndpoint,
+    url: URL,
+    agent: http.Agent,
+    leasedAt: number,
+    lastStartMs: number,
+    attempts: { webhookId: number; result: AttemptResult }[],
+  ): Promise<void> {
+    for (const head of heads) {
+      // In order: one not due yet (a retry's backoff) holds back the ones after it.
+      if (!head.due || performance.now() - leasedAt > lastStartMs) break;
+      const { id, body } = envelopeOf(head);
+      const headers = signedHeaders({ secret: endpoint.secret, previousSecret: endpoint.previous_secret }, id, new Date(), body);
+      const outcome = await sendWebhook(url, headers, body, { ...this.options, signal: this.abort.signal, agent });
+      // Cut by a shutdown: not the receiver's fault, no attempt counted; the next process sends it at once.
+      if (this.stopping && outcome.error?.startsWith('aborted')) break;
+      const result = resultOf(head, outcome);
+      attempts.push({ webhookId: head.id, result: { ...outcome, ...result } });
+      // A failed one is retried later, and the ones after it wait for it (in order per endpoint).
+      if (result.status !== 'succeeded') break;
+    }
   }
 }
 

@@ -8,6 +8,8 @@ export interface ReceivedWebhook {
   body: string;
   json: { id: string; type: string; created_at: string; data: Record<string, unknown> };
   path: string;
+  /** The sender's port: deliveries over one kept connection share it. */
+  remotePort: number;
 }
 
 /** How the receiver answers one request; the default answers 200 at once. */
@@ -32,7 +34,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     request.on('end', () => {
       const body = Buffer.concat(chunks).toString();
       const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
-      const entry = { id: headers['webhook-id'] ?? '', headers, body, json: JSON.parse(body) as ReceivedWebhook['json'], path: request.url ?? '' };
+      const entry = { id: headers['webhook-id'] ?? '', headers, body, json: JSON.parse(body) as ReceivedWebhook['json'], path: request.url ?? '', remotePort: request.socket.remotePort ?? 0 };
       received.push(entry);
       void Promise.resolve(responder(request, response, entry)).catch(() => response.destroy());
     });
