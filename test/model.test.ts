@@ -35,6 +35,15 @@ const orderAction: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('check-in' as const), pick }) },
 );
 
+// In concurrent groups: bookings, cancels and capacity changes, and orders (immediate and held), confirms,
+// order cancels and check-ins beside them. No waiting list there: its promotions run in the background, so
+// a group's answers alone would not say who holds what.
+const concurrentAction: fc.Arbitrary<Action> = fc.oneof(
+  action,
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('order' as const), user, quantity: fc.integer({ min: 1, max: 3 }), hold: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('confirm' as const, 'cancel-order' as const), pick }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('check-in' as const), pick }) },
+);
 // Users 0-3 act; user 4 is a buyer who never joins the line (see outsiderTries).
 const { t, crowd: users } = setUpTestApp({ crowd: 5, checkInventory: true });
 
@@ -104,7 +113,7 @@ async function step(eventId: number, model: Model, a: Action): Promise<[number, 
         order.status = 'confirmed';
         order.tickets = ticketsOf(response.json<{ tickets: TicketBody[] }>().tickets, order.user);
         model.tickets.push(...order.tickets);
-      } else if (order.status === 'pending') order.status = 'expired';
+      } else if (order.status === 'pending' && a.kind === 'expire') order.status = 'expired';
       return [response.statusCode, expected];
     }
     case 'cancel-order': {
@@ -230,19 +239,24 @@ describe('the booking model', () => {
   });
 
   it('when actions run in random concurrent groups, then nothing is oversold and counters match the answers', async () => {
+    let orders = 0;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.array(fc.array(action, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 5 }), async (total, groups) => {
+      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.array(fc.array(concurrentAction, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 5 }), async (total, groups) => {
         const event = await createEvent(t.app, users[0]!, { total_tickets: total });
         const model: Model = { total, tickets: [], orders: [], line: [] };
         for (const group of groups) {
-          // Cancels inside a group may target the same ticket: the model records each 200 once per ticket.
+          // Cancels inside a group may target the same ticket or order: the model records each 200 once; a
+          // 200 is the one answer that changes it, so the group's answers in any order give the same model.
           await Promise.all(group.map((a) => step(event.id, model, a)));
           const actual = (await t.app.inject({ url: `/events/${event.id}` })).json<EventBody>();
-          expect(actual.tickets_sold).toBe(sold(model));
           expect(actual.tickets_sold).toBeLessThanOrEqual(actual.total_tickets);
+          // Seats sold and held, and every order's status, are the ones the 200s of the group account for.
+          await checkAgainst(event.id, model);
         }
+        orders += model.orders.length;
       }),
       { numRuns: 15 },
     );
+    console.info(`model: ${orders} orders placed in concurrent groups matched the model`);
   });
 });
