@@ -91,14 +91,19 @@ export async function login(email: string, password: string): Promise<string> {
   return (await request<Token>('POST', '/login', { body: { username: email, password } })).access_token;
 }
 
-/** Who I am and what I may do; null on an older server without GET /me. */
-export async function me(token: string): Promise<Account | null> {
+/** The answer, or null when the API says 404 (there is none); any other failure still throws. */
+async function orNullOn404<T>(answer: Promise<T>): Promise<T | null> {
   try {
-    return await request<Account>('GET', '/me', { token });
+    return await answer;
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;
   }
+}
+
+/** Who I am and what I may do; null on an older server without GET /me. */
+export function me(token: string): Promise<Account | null> {
+  return orNullOn404(request<Account>('GET', '/me', { token }));
 }
 
 /** Revokes the token server-side where the API supports it; signing out locally never depends on it. */
@@ -177,13 +182,8 @@ export function joinWaitlist(eventId: number, token: string): Promise<WaitlistPl
 }
 
 /** My place in line, or null when I am not in it (never joined, left, or given a hold). */
-export async function myWaitlistPlace(eventId: number, token: string): Promise<WaitlistPlace | null> {
-  try {
-    return await request<WaitlistPlace>('GET', `/events/${eventId}/waitlist/me`, { token });
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return null;
-    throw error;
-  }
+export function myWaitlistPlace(eventId: number, token: string): Promise<WaitlistPlace | null> {
+  return orNullOn404(request<WaitlistPlace>('GET', `/events/${eventId}/waitlist/me`, { token }));
 }
 
 export function leaveWaitlist(eventId: number, token: string): Promise<void> {
@@ -212,13 +212,8 @@ export function isQueueRefusal(error: unknown): boolean {
 }
 
 /** The event's waiting room, or null when it has none. */
-export async function waitingRoom(eventId: number): Promise<WaitingRoom | null> {
-  try {
-    return await request<WaitingRoom>('GET', `/events/${eventId}/waiting-room`);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return null;
-    throw error;
-  }
+export function waitingRoom(eventId: number): Promise<WaitingRoom | null> {
+  return orNullOn404(request<WaitingRoom>('GET', `/events/${eventId}/waiting-room`));
 }
 
 /** Joins the line (once per account: joining again answers the same place). */
@@ -227,13 +222,8 @@ export function joinQueue(eventId: number, token: string): Promise<QueueEntry> {
 }
 
 /** My place in line (polling it is also how the room knows I am still here), or null when not in line. */
-export async function myQueuePlace(eventId: number, token: string): Promise<QueueEntry | null> {
-  try {
-    return await request<QueueEntry>('GET', `/events/${eventId}/queue/me`, { token });
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return null;
-    throw error;
-  }
+export function myQueuePlace(eventId: number, token: string): Promise<QueueEntry | null> {
+  return orNullOn404(request<QueueEntry>('GET', `/events/${eventId}/queue/me`, { token }));
 }
 
 // ---- organizers ----

@@ -1,5 +1,5 @@
 import * as api from '../api';
-import { ApiError, type EventOut, type Order, type WaitlistPlace } from '../api';
+import { ApiError, type Order, type WaitlistPlace } from '../api';
 import { Attempt } from '../attempt';
 import { announce, formatDate, h, plural, setText } from '../dom';
 import { seatsLeft } from '../events';
@@ -8,6 +8,7 @@ import { go, type Shown } from '../router';
 import { currentSession } from '../session';
 import { handleFailure, onAccountChange } from '../shell';
 import { accountPanel } from './account';
+import { loadEvent } from './load-event';
 import { holdPanel } from './hold';
 import { labelled } from './forms';
 import { roomDoor } from './queue';
@@ -20,13 +21,9 @@ const POLL_MS = 3_000;
  */
 export async function eventView({ id }: Record<string, string>): Promise<Shown> {
   const eventId = Number(id);
-  let event: EventOut;
-  try {
-    event = await api.getEvent(eventId);
-  } catch (error) {
-    const message = error instanceof ApiError && error.status === 404 ? 'There is no such event.' : 'The event could not be loaded.';
-    return { title: 'Event', element: h('section', { className: 'panel' }, h('h2', {}, 'Event not found'), h('p', {}, message, ' ', h('a', { href: '#/' }, 'Back to the events'))) };
-  }
+  const loaded = await loadEvent(eventId, 'Event');
+  if ('shown' in loaded) return loaded.shown;
+  let { event } = loaded;
 
   const seats = h('p', { className: 'seats', id: 'seats' });
   const buying = h('div', { id: 'buying' });

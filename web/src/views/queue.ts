@@ -1,10 +1,11 @@
 import * as api from '../api';
-import { ApiError, type EventOut, type QueueEntry, type WaitingRoom } from '../api';
+import { ApiError, type QueueEntry, type WaitingRoom } from '../api';
 import { announce, countdown, formatDate, h, plural, setText } from '../dom';
 import { go, type Shown } from '../router';
 import { currentSession } from '../session';
 import { describe, handleFailure, onAccountChange } from '../shell';
 import { accountPanel } from './account';
+import { loadEvent } from './load-event';
 
 // The waiting room in the box office (issue 14). `#/queue/{id}` joins the event's line and follows it: the
 // place, people ahead, the estimated wait and a progress bar, polled every second (polling is also how the
@@ -30,13 +31,9 @@ const clock = (seconds: number) => {
 
 export async function queueView({ id }: Record<string, string>): Promise<Shown> {
   const eventId = Number(id);
-  let event: EventOut;
-  try {
-    event = await api.getEvent(eventId);
-  } catch (error) {
-    const message = error instanceof ApiError && error.status === 404 ? 'There is no such event.' : 'The event could not be loaded.';
-    return { title: 'Waiting room', element: h('section', { className: 'panel' }, h('h2', {}, 'Event not found'), h('p', {}, message, ' ', h('a', { href: '#/' }, 'Back to the events'))) };
-  }
+  const loaded = await loadEvent(eventId, 'Waiting room');
+  if ('shown' in loaded) return loaded.shown;
+  const { event } = loaded;
   const name = event.event_name;
   const state = h('p', { className: 'queue-state', id: 'queue-state' });
   const place = h('dl', { className: 'queue-place', id: 'queue-place' });
