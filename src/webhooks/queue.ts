@@ -75,12 +75,18 @@ export interface AttemptResult {
   retryInMs: number;
 }
 
+/** One webhook's attempt under a lease, to be recorded. */
+export interface Attempt {
+  webhookId: number;
+  result: AttemptResult;
+}
+
 /**
  * Records the attempts of one lease (each webhook's outcome) and gives the lease back, in one statement: one
  * round trip per batch, not per webhook. Guarded by the lease token: a worker whose lease ran out (it hung
  * past the lease) records nothing; the new holder's attempts count instead. Answers the recorded ids.
  */
-export async function recordAttempts(db: Db, endpointId: number, token: string, attempts: { webhookId: number; result: AttemptResult }[]): Promise<Set<number>> {
+export async function recordAttempts(db: Db, endpointId: number, token: string, attempts: Attempt[]): Promise<Set<number>> {
   // As JSON: the errors are free text, which an array literal would have to escape.
   const results = JSON.stringify(
     attempts.map(({ webhookId, result }) => ({

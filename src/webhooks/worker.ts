@@ -1,9 +1,8 @@
-import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/client.js';
 import { retryDelayMs } from './backoff.js';
-import { claimEndpoint, headOfQueue, recordAttempts, releaseEndpoint, type AttemptResult, type ClaimedEndpoint, type HeadWebhook } from './queue.js';
+import { claimEndpoint, headOfQueue, recordAttempts, releaseEndpoint, type Attempt, type ClaimedEndpoint, type HeadWebhook } from './queue.js';
 import { keepAliveAgent, sendWebhook, type SendOutcome } from './sender.js';
 import { signedHeaders } from './signing.js';
 import type { TargetPolicy } from './target.js';
@@ -98,15 +97,7 @@ export class DeliveryWorker {
       await releaseEndpoint(this.db, endpoint.id, this.token);
       throw error;
     });
-    const attempts: { webhookId: number; result: AttemptResult }[] = [];
-    const lastStartMs = leaseSeconds * 1000 - this.options.timeoutMs - LEASE_MARGIN_MS;
-    const url = new URL(endpoint.url);
-    const agent = keepAliveAgent(url);
-    try {
-      await this.sendInOrder(heads, endpoint, url, agent, leasedAt, lastStartMs, attempts);
-    } finally {
-      agent.destroy();
-    }
+    const attempts = await this.sendInOrder(heads, endpoint, leasedAt + leaseSeconds * 1000 - this.options.timeoutMs - LEASE_MARGIN_MS);
     if (attempts.length === 0) {
       await releaseEndpoint(this.db, endpoint.id, this.token);
       return false;
@@ -118,29 +109,32 @@ export class DeliveryWorker {
     return true;
   }
 
-  /** Sends the due webhooks of a lease one after the other, in order, until one fails or the lease runs short. */
-  private async sendInOrder(
-    heads: HeadWebhook[],
-    endpoint: ClaimedEndpoint,
-    url: URL,
-    agent: http.Agent,
-    leasedAt: number,
-    lastStartMs: number,
-    attempts: { webhookId: number; result: AttemptResult }[],
-  ): Promise<void> {
-    for (const head of heads) {
-      // In order: one not due yet (a retry's backoff) holds back the ones after it.
-      if (!head.due || performance.now() - leasedAt > lastStartMs) break;
-      const { id, body } = envelopeOf(head);
-      const headers = signedHeaders({ secret: endpoint.secret, previousSecret: endpoint.previous_secret }, id, new Date(), body);
-      const outcome = await sendWebhook(url, headers, body, { ...this.options, signal: this.abort.signal, agent });
-      // Cut by a shutdown: not the receiver's fault, no attempt counted; the next process sends it at once.
-      if (this.stopping && outcome.error?.startsWith('aborted')) break;
-      const result = resultOf(head, outcome);
-      attempts.push({ webhookId: head.id, result: { ...outcome, ...result } });
-      // A failed one is retried later, and the ones after it wait for it (in order per endpoint).
-      if (result.status !== 'succeeded') break;
+  /**
+   * Sends the due webhooks of a lease one after the other, in order, over one kept connection, until one
+   * fails or `lastStartAt` (performance.now() time, before the lease could run out) has passed.
+   */
+  private async sendInOrder(heads: HeadWebhook[], endpoint: ClaimedEndpoint, lastStartAt: number): Promise<Attempt[]> {
+    const attempts: Attempt[] = [];
+    const url = new URL(endpoint.url);
+    const agent = keepAliveAgent(url);
+    try {
+      for (const head of heads) {
+        // In order: one not due yet (a retry's backoff) holds back the ones after it.
+        if (!head.due || performance.now() > lastStartAt) break;
+        const { id, body } = envelopeOf(head);
+        const headers = signedHeaders({ secret: endpoint.secret, previousSecret: endpoint.previous_secret }, id, new Date(), body);
+        const outcome = await sendWebhook(url, headers, body, { ...this.options, signal: this.abort.signal, agent });
+        // Cut by a shutdown: not the receiver's fault, no attempt counted; the next process sends it at once.
+        if (this.stopping && outcome.error?.startsWith('aborted')) break;
+        const result = resultOf(head, outcome);
+        attempts.push({ webhookId: head.id, result: { ...outcome, ...result } });
+        // A failed one is retried later, and the ones after it wait for it (in order per endpoint).
+        if (result.status !== 'succeeded') break;
+      }
+    } finally {
+      agent.destroy();
     }
+    return attempts;
   }
 }
 
