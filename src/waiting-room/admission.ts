@@ -46,7 +46,8 @@ export interface RoomTick {
  * Runs one tick if this process is the leader now; null when another process holds the lock.
  *
  * A room's clock in a tick is `at`, one database timestamp taken after its shuffle and placing (which may
- * take a second for a big pre-queue) and just before its counts: every count, stamp and window uses it. `waitUntil` (a room's window freeing, from the previous tick) lets a tick that was
+ * take a second for a big pre-queue) and just before its counts: every count, stamp and window uses it.
+ * `waitUntil` (a room's window freeing, from the previous tick) lets a tick that was
  * scheduled a little early wait for that moment inside the database (at most MAX_WAIT_SECONDS): then its
  * admissions come at the moment the window frees, not a timer's and a busy event loop's delay after it.
  * Each such delay is rate lost for good (no second may admit more than its share plus one).
@@ -124,13 +125,12 @@ async function tickRoom(tx: Db, room: TickRoom, tickSeconds: number, waitUntil: 
     const share = room.admit_per_minute / 60;
     const elapsed = Math.max(0, counts.since_last_tick ?? tickSeconds);
     credit = Math.min(credit + share * elapsed, 2 * share + 1);
-    const recent = { n: counts.recent, frees_in_ms: counts.frees_in_ms, frees_at: counts.frees_at };
-    const windowRoom = Math.floor(share) + 1 - recent.n;
+    const windowRoom = Math.floor(share) + 1 - counts.recent;
     const quota = Math.max(0, Math.min(Math.floor(credit), windowRoom, room.max_active - active));
     // The window, not the credit or max_active, held some back: say when its oldest admissions leave it.
-    if (windowRoom < Math.min(Math.floor(credit), room.max_active - active) && recent.frees_in_ms !== null) {
-      result.windowFreesInMs = recent.frees_in_ms;
-      result.windowFreesAt = recent.frees_at;
+    if (windowRoom < Math.min(Math.floor(credit), room.max_active - active) && counts.frees_in_ms !== null) {
+      result.windowFreesInMs = counts.frees_in_ms;
+      result.windowFreesAt = counts.frees_at;
     }
     if (quota > 0) {
       const head = await serveHead(tx, room, quota, at);
