@@ -74,24 +74,24 @@ describe('when three app instances share one database', () => {
     await testDb.drop();
   });
 
-  const sweeps = () => apps.map((app) => app.holdSweeper.sweeps);
+  const sweeps = () => apps.map((app) => app.holdSweeper.runs);
   async function until(condition: () => boolean): Promise<void> {
     while (!condition()) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
   it('then only one of them sweeps, and another takes over when it closes', async () => {
     await until(() => sweeps().reduce((a, b) => a + b, 0) >= 3);
-    const sweepers = apps.filter((app) => app.holdSweeper.sweeps > 0);
+    const sweepers = apps.filter((app) => app.holdSweeper.runs > 0);
     expect(sweepers).toHaveLength(1);
     const leader = sweepers[0]!;
     expect(leader.holdSweeper.lease.isLeader()).toBe(true);
 
     // A closing leader gives the lease up: one of the other two sweeps from then on, alone.
     const rest = apps.filter((app) => app !== leader);
-    const before = rest.map((app) => app.holdSweeper.sweeps);
+    const before = rest.map((app) => app.holdSweeper.runs);
     await leader.close();
-    await until(() => rest.some((app, i) => app.holdSweeper.sweeps >= before[i]! + 3));
-    const successors = rest.filter((app, i) => app.holdSweeper.sweeps > before[i]!);
+    await until(() => rest.some((app, i) => app.holdSweeper.runs >= before[i]! + 3));
+    const successors = rest.filter((app, i) => app.holdSweeper.runs > before[i]!);
     expect(successors).toHaveLength(1);
   }, 30_000);
 });

@@ -52,3 +52,45 @@ export class LeaderLease {
     await this.db.execute(sql`DELETE FROM leader_leases WHERE name = ${this.name} AND holder = ${this.holder}`);
   }
 }
+
+/** A background job run by one process at a time: what it has done, and how to stop it. */
+export interface LeasedJob {
+  readonly lease: LeaderLease;
+  /** Runs this process made as the lease holder. */
+  runs: number;
+  /** No run starts after this; resolves when the one running (if any) has finished and the lease is let go. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `job` every `intervalMs` in the background (unref'd: never keeps the process alive), in the holder of
+ * the lease `name` only. One run at a time: a slow one is not stacked on. A failed run is handed to
+ * `onError` and tried again at the next tick. The lease lasts three ticks: a leader renews twice before it
+ * could lapse, and a dead one is replaced within three.
+ */
+export function startLeasedJob(db: Db, name: string, intervalMs: number, job: () => Promise<void>, onError: (error: unknown) => void): LeasedJob {
+  let running: Promise<void> | undefined;
+  const tick = async () => {
+    if (!(await leased.lease.tryLead())) return;
+    leased.runs++;
+    await job();
+  };
+  const timer = setInterval(() => {
+    running ??= tick()
+      .catch(onError)
+      .finally(() => {
+        running = undefined;
+      });
+  }, intervalMs);
+  timer.unref();
+  const leased: LeasedJob = {
+    lease: new LeaderLease(db, name, 3 * intervalMs),
+    runs: 0,
+    async stop() {
+      clearInterval(timer);
+      await running;
+      if (leased.lease.isLeader()) await leased.lease.release().catch(() => undefined);
+    },
+  };
+  return leased;
+}

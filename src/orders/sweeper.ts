@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { lockEventReleasingExpiredHolds } from '../inventory/hold-expiry.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
-import { LeaderLease } from '../db/leader.js';
+import { startLeasedJob, type LeasedJob } from '../db/leader.js';
 import { purgeExpiredIdempotencyKeys } from '../http/idempotency.js';
 import { findEventsOwingPromotion } from '../waitlist/repository.js';
 import { findEventsWithOverdueHolds } from './repository.js';
@@ -36,51 +36,23 @@ export async function sweepExpiredHolds(db: Db, changes: SeatChanges): Promise<n
   return released;
 }
 
-/** The app's sweeper (app.holdSweeper): what it has done, for tests and operators, and how to stop it. */
-export interface HoldSweeper {
-  readonly lease: LeaderLease;
-  /** Sweeps this process ran (as the lease holder). */
-  sweeps: number;
-  /** No sweep starts after this; resolves when the one running (if any) has finished and the lease is let go. */
-  stop(): Promise<void>;
-}
-
 /**
- * Runs the sweeper every `everySeconds` in the background: unref'd (never keeps the process alive). The app
- * stops it first on close (src/app.ts), before the batches and promotions it may start are drained.
+ * Runs the sweeper every `everySeconds` in the background, in the holder of the 'hold-sweeper' lease only
+ * (app.holdSweeper: its runs, for tests and operators, and how to stop it). The app stops it first on close
+ * (src/app.ts), before the batches and promotions it may start are drained.
  */
-export function startHoldSweeper(db: Db, changes: SeatChanges, everySeconds: number, log: FastifyBaseLogger): HoldSweeper {
-  const intervalMs = everySeconds * 1000;
-  let running: Promise<void> | undefined;
-  const tick = async () => {
-    if (!(await sweeper.lease.tryLead())) return;
-    sweeper.sweeps++;
-    await sweepExpiredHolds(db, changes);
-  };
-  const timer = setInterval(() => {
-    // One sweep at a time: a slow one is not stacked on.
-    running ??= tick()
-      .catch((error: unknown) => log.warn({ err: error }, 'hold sweeper: sweep failed; retrying at the next tick'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, intervalMs);
-  timer.unref();
-  const sweeper: HoldSweeper = {
-    // Three ticks: a leader renews twice before its lease could lapse; a dead one is replaced within three.
-    lease: new LeaderLease(db, 'hold-sweeper', 3 * intervalMs),
-    sweeps: 0,
-    async stop() {
-      clearInterval(timer);
-      await running;
-      if (sweeper.lease.isLeader()) await sweeper.lease.release().catch(() => undefined);
-    },
-  };
-  return sweeper;
+export function startHoldSweeper(db: Db, changes: SeatChanges, everySeconds: number, log: FastifyBaseLogger): LeasedJob {
+  return startLeasedJob(
+    db,
+    'hold-sweeper',
+    everySeconds * 1000,
+    async () => void (await sweepExpiredHolds(db, changes)),
+    (error) => log.warn({ err: error }, 'hold sweeper: sweep failed; retrying at the next tick'),
+  );
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    holdSweeper: HoldSweeper;
+    holdSweeper: LeasedJob;
   }
 }

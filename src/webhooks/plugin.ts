@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
+import type { LeasedJob } from '../db/leader.js';
 import { queueFigures } from './queue.js';
-import { startOutboxPurge, type OutboxPurge } from './retention.js';
+import { startOutboxPurge } from './retention.js';
 import { webhookRoutes } from './routes.js';
 import type { TargetPolicy } from './target.js';
 import { DeliveryWorker } from './worker.js';
@@ -63,7 +64,7 @@ export async function webhooksPlugin(app: FastifyInstance, { config, db, registr
 
   await app.register(webhookRoutes, { db, policy, queued: () => worker?.nudge() });
   if (worker) {
-    let purge: OutboxPurge | undefined;
+    let purge: LeasedJob | undefined;
     app.addHook('onReady', () => {
       worker.start();
       purge = startOutboxPurge(db, config.webhooks, config.webhooks.purgeSeconds, app.log);

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import { LeaderLease } from '../db/leader.js';
+import { startLeasedJob, type LeasedJob } from '../db/leader.js';
 
 // The outbox is also the delivery history (GET /webhooks/{id}/deliveries), so settled rows stay a while,
 // then go: delivered ones after WEBHOOKS_KEEP_DELIVERED_DAYS, failed ones after WEBHOOKS_KEEP_FAILED_DAYS,
@@ -55,42 +55,19 @@ async function purgeBatch(db: Db, status: 'succeeded' | 'failed', days: number, 
   return Number(rows[0]!.n);
 }
 
-export interface OutboxPurge {
-  readonly lease: LeaderLease;
-  /** Runs this process made as the lease holder. */
-  runs: number;
-  stop(): Promise<void>;
-}
-
 /**
- * Purges every `everySeconds` in the background (unref'd), in one process at a time across hosts: the
- * holder of the 'webhook-purge' lease. Safe twice anyway (SKIP LOCKED, and a row deletes once).
+ * Purges every `everySeconds` in the background, in one process at a time across hosts: the holder of the
+ * 'webhook-purge' lease. Safe twice anyway (SKIP LOCKED, and a row deletes once).
  */
-export function startOutboxPurge(db: Db, settings: RetentionSettings, everySeconds: number, log: FastifyBaseLogger): OutboxPurge {
-  const intervalMs = everySeconds * 1000;
-  let running: Promise<void> | undefined;
-  const tick = async () => {
-    if (!(await purge.lease.tryLead())) return;
-    purge.runs++;
-    const purged = await purgeSettledWebhooks(db, settings);
-    if (purged > 0) log.info({ purged }, 'webhooks: purged settled deliveries past their retention');
-  };
-  const timer = setInterval(() => {
-    running ??= tick()
-      .catch((error: unknown) => log.warn({ err: error }, 'webhooks: purge failed; retrying at the next tick'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, intervalMs);
-  timer.unref();
-  const purge: OutboxPurge = {
-    lease: new LeaderLease(db, 'webhook-purge', 3 * intervalMs),
-    runs: 0,
-    async stop() {
-      clearInterval(timer);
-      await running;
-      if (purge.lease.isLeader()) await purge.lease.release().catch(() => undefined);
+export function startOutboxPurge(db: Db, settings: RetentionSettings, everySeconds: number, log: FastifyBaseLogger): LeasedJob {
+  return startLeasedJob(
+    db,
+    'webhook-purge',
+    everySeconds * 1000,
+    async () => {
+      const purged = await purgeSettledWebhooks(db, settings);
+      if (purged > 0) log.info({ purged }, 'webhooks: purged settled deliveries past their retention');
     },
-  };
-  return purge;
+    (error) => log.warn({ err: error }, 'webhooks: purge failed; retrying at the next tick'),
+  );
 }
