@@ -130,6 +130,21 @@ describe.skipIf(missing)('when BookFast runs through PgBouncer in transaction mo
     expect(await findInventoryDrift(testDb.database)).toEqual([]);
   });
 
+  // The counted batch sends the event lock and the batch unnamed, in one Sync: one server connection, one
+  // transaction, even when the pooler hands the next transaction to another.
+  it('then on an event with max_per_user, 3 bookings each of 40 buyers through two apps give each exactly 2', async () => {
+    const event = await createEvent(apps[0]!.app, owner, { total_tickets: 1000, max_per_user: 2 });
+    const books = Array.from({ length: 120 }, (_, i) => bookOverHttp(apps[i % 2]!.baseUrl, buyers[i % buyers.length]!.token, event.id));
+    const statuses = (await Promise.all(books)).map((result) => result.status);
+    expect(tally(statuses)).toEqual({ 200: 80, 409: 40 });
+    const perBuyer = await queryRows<{ n: number }>(
+      testDb.database.db,
+      sql`SELECT count(*)::int AS n FROM tickets WHERE event_id = ${event.id} AND status = 'booked' GROUP BY user_id`,
+    );
+    expect(perBuyer.map((row) => row.n)).toEqual(Array.from({ length: 40 }, () => 2));
+    expect(await findInventoryDrift(testDb.database)).toEqual([]);
+  });
+
   it('then a booking stuck past statement_timeout answers 503, and the next one books', async () => {
     const event = await createEvent(apps[0]!.app, owner, { total_tickets: 5 });
     // Another session holds the event's row lock: the booking statement waits, and statement_timeout (2 s,

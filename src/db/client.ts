@@ -9,6 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
+import { queryAfterLock, type LockStatement } from './after-lock.js';
 import { EmbeddedClient } from './embedded.js';
 import { routeReads, type ReadRoute } from './replica.js';
 import * as schema from './schema.js';
@@ -32,17 +33,15 @@ export interface Database {
    */
   prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]>;
   /**
-   * Runs `work` in one transaction on one connection, its statements prepared as `prepared` does; commits, or
-   * rolls back and rethrows (a connection that failed is destroyed, never pooled again).
+   * Runs `lock` and then the statement (prepared as `prepared` does) in one transaction, the statement's
+   * snapshot taken once `lock` holds its rows; on a server, both go in one round trip (after-lock.ts).
    */
-  preparedTransaction<T>(work: (run: PreparedRunner) => Promise<T>): Promise<T>;
+  preparedAfterLock<T>(lock: LockStatement, name: string, text: string, values: unknown[]): Promise<T[]>;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** Connection pool use, for metrics; only a PostgreSQL server has a pool. */
   stats?(): PoolStats;
 }
-
-export type PreparedRunner = <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
 
 export interface PoolStats {
   total: number;
@@ -112,7 +111,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     prepared: behindPooler
       ? async <T>(_name: string, text: string, values: unknown[]) => (await pool.query<T & pg.QueryResultRow>(text, values)).rows
       : async <T>(name: string, text: string, values: unknown[]) => (await pool.query<T & pg.QueryResultRow>({ name, text, values })).rows,
-    preparedTransaction: (work) => preparedTransactionOn(pool, behindPooler, work),
+    preparedAfterLock: (lock, name, text, values) => queryAfterLock(pool, lock, behindPooler ? { text, values } : { name, text, values }),
     migrate: () => migratePostgres(pool, options.directUrl, behindPooler),
     async close() {
       await reads?.close();
@@ -204,7 +203,11 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     reads: undefined,
     prepared: <T>(name: string, text: string, values: unknown[]) => client.prepared<T>(name, text, values),
     // One connection: a transaction's statements are parsed each time (the embedded database has no pool to fill).
-    preparedTransaction: (work) => client.transaction((tx) => work(async <T>(_name: string, text: string, values: unknown[]) => (await tx.query<T>(text, values)).rows)),
+    preparedAfterLock: <T>(lock: LockStatement, _name: string, text: string, values: unknown[]) =>
+      client.transaction(async (tx) => {
+        await tx.query(lock.text, lock.values);
+        return (await tx.query<T>(text, values)).rows;
+      }),
     migrate: () => client.migrate(MIGRATIONS_FOLDER),
     async close() {
       try {
@@ -251,15 +254,6 @@ async function onPooledTransaction<T>(pool: pg.Pool, work: (connection: pg.PoolC
   } finally {
     connection.release(broken as Error | undefined);
   }
-}
-
-// As `transaction` above, for statements sent as text with numbered parameters (named when no pooler is in between).
-async function preparedTransactionOn<T>(pool: pg.Pool, behindPooler: boolean, work: (run: PreparedRunner) => Promise<T>): Promise<T> {
-  return onPooledTransaction(pool, (connection) =>
-    work(async <R>(name: string, text: string, values: unknown[]) =>
-      (await connection.query<R & pg.QueryResultRow>(behindPooler ? { text, values } : { name, text, values })).rows,
-    ),
-  );
 }
 
 /** Runs a raw statement and returns its rows; pg and PGlite both answer with `{ rows }`. */

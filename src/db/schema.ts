@@ -109,7 +109,8 @@ export const tickets = pgTable(
   },
   (table) => [
     check('tickets_status_valid', sql`${table.status} IN ('booked', 'cancelled')`),
-    index('tickets_event_id_status_idx').on(table.eventId, table.status),
+    // user_id last: a limited event's batch counts each buyer's seats there (inventory/order-batch.sql.ts).
+    index('tickets_event_status_user_idx').on(table.eventId, table.status, table.userId),
     index('tickets_user_id_idx').on(table.userId, table.id),
     index('tickets_order_id_idx').on(table.orderId),
     uniqueIndex('tickets_code_key').on(table.code),
@@ -137,7 +138,7 @@ export const orders = pgTable(
     check('orders_status_valid', sql`${table.status} IN ('pending', 'confirmed', 'cancelled', 'expired')`),
     check('orders_quantity_positive', sql`${table.quantity} > 0`),
     index('orders_user_id_idx').on(table.userId, table.id),
-    index('orders_event_id_status_idx').on(table.eventId, table.status),
+    index('orders_event_status_user_idx').on(table.eventId, table.status, table.userId),
     index('orders_pending_expiry_idx').on(table.expiresAt).where(sql`${table.status} = 'pending'`),
   ],
 );

@@ -1,4 +1,4 @@
-import type { Database, PreparedRunner } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import type { EventRow } from '../db/rows.js';
 import { readRecordedSale, rethrowKeyTaken, type KeyToRecord } from './idempotency-records.js';
 import { toBoolArray, toIntArray, toTextArray } from './fragments.js';
@@ -47,20 +47,21 @@ export type OrderBatchOutcome =
  */
 export async function placeOrders(database: Database, eventId: number, orders: OrderInBatch[], limitedHint = false): Promise<OrderBatchOutcome> {
   if (limitedHint) return placeOrdersCounted(database, eventId, orders);
-  const row = (await run(database.prepared.bind(database), eventId, orders, false))[0];
+  const { name, text, values } = statement(eventId, orders, false);
+  const row = (await database.prepared<OrderBatchRow>(name, text, values).catch(rethrowKeyTaken))[0];
   if (!row) return { kind: 'no-such-event' };
   if (row.user_limit === null || !row.verdicts?.includes('per-user-limit')) return decode(row, orders);
   const counted = await placeOrdersCounted(database, eventId, orders);
   return counted.kind === 'decided' ? { ...counted, released: counted.released + row.released } : counted;
 }
 
-function placeOrdersCounted(database: Database, eventId: number, orders: OrderInBatch[]): Promise<OrderBatchOutcome> {
-  const counting = database.preparedTransaction(async (query) => {
-    await query('order_batch_lock_v1', 'SELECT id FROM events WHERE id = $1 FOR UPDATE', [eventId]);
-    const row = (await run(query, eventId, orders, true))[0];
-    return row ? decode(row, orders) : ({ kind: 'no-such-event' } as const);
-  });
-  return counting.catch(rethrowKeyTaken);
+// The lock first, then the batch: one transaction, in one round trip on a server (src/db/after-lock.ts).
+const LOCK_EVENT = 'SELECT id FROM events WHERE id = $1 FOR UPDATE';
+
+async function placeOrdersCounted(database: Database, eventId: number, orders: OrderInBatch[]): Promise<OrderBatchOutcome> {
+  const { name, text, values } = statement(eventId, orders, true);
+  const row = (await database.preparedAfterLock<OrderBatchRow>({ text: LOCK_EVENT, values: [eventId] }, name, text, values).catch(rethrowKeyTaken))[0];
+  return row ? decode(row, orders) : { kind: 'no-such-event' };
 }
 
 interface OrderBatchRow extends EventRow {
@@ -83,13 +84,13 @@ interface OrderBatchRow extends EventRow {
 }
 
 // A batch without keys runs the plain statement; one with keys, the same plus the key records.
-function run(query: PreparedRunner, eventId: number, orders: OrderInBatch[], counted: boolean): Promise<OrderBatchRow[]> {
+function statement(eventId: number, orders: OrderInBatch[], counted: boolean): { name: string; text: string; values: unknown[] } {
   const values = [eventId, toIntArray(orders.map((o) => o.userId)), toIntArray(orders.map((o) => o.quantity)), toBoolArray(orders.map((o) => o.hold)), counted];
   const keyed: { arrival: number; key: KeyToRecord }[] = [];
   orders.forEach((order, i) => order.key && keyed.push({ arrival: i + 1, key: order.key }));
-  if (keyed.length === 0) return query<OrderBatchRow>('order_batch_v1', ORDER_BATCH_SQL, values);
+  if (keyed.length === 0) return { name: 'order_batch_v1', text: ORDER_BATCH_SQL, values };
   const keys = [toIntArray(keyed.map((k) => k.arrival)), toTextArray(keyed.map((k) => k.key.key)), toTextArray(keyed.map((k) => k.key.requestHash))];
-  return query<OrderBatchRow>('order_batch_keyed_v1', ORDER_BATCH_KEYED_SQL, [...values, ...keys]).catch(rethrowKeyTaken);
+  return { name: 'order_batch_keyed_v1', text: ORDER_BATCH_KEYED_SQL, values: [...values, ...keys] };
 }
 
 function decode(row: OrderBatchRow, orders: OrderInBatch[]): OrderBatchOutcome {
