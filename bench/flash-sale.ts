@@ -9,15 +9,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { runOpenLoop } from './open-loop.js';
 import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
 import { renderQueueMarkdown, runQueueScenario, type QueueResults } from './queue.js';
 import { renderMarkdown, type BenchResults } from './report.js';
-import { cpuSeconds } from './cpu-seconds.js';
+import { benchCpuSince } from './cpu-seconds.js';
 import { openDatabase } from '../src/db/client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
-import { closedLoop } from './closed-loop.js';
+import { measureClosedLoop } from './closed-loop.js';
+import { measure, measureOpenLoop, type Measured } from './measure.js';
 import { renderWebhooksMarkdown, runWebhookScenario, type WebhookResults } from './webhooks.js';
 
 const { values: args } = parseArgs({
@@ -238,7 +238,7 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   // one machine"): each event has its own batches, so they are smaller and there are more statements.
   const manyEvents: number[] = [];
   for (let i = 0; i < Number(args['many-events']); i++) manyEvents.push(await createEvent(`Many events #${i + 1}`, capacity));
-  let manyBook: (Awaited<ReturnType<typeof measure>> & { events: number; warmup: number }) | undefined;
+  let manyBook: (Measured & { events: number; warmup: number }) | undefined;
   if (manyEvents.length > 0) {
     await autocannon(bookRequests(tokens, manyEvents, { connections, duration: 2 }));
     const warmup = (await Promise.all(manyEvents.map(ticketsSold))).reduce((sum, sold) => sum + sold, 0);
@@ -251,7 +251,7 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
     for (const share of [0.5, 0.8]) {
       const rate = Math.max(1, Math.round(book.requestsPerSecond * share));
       log(`open loop: POST /book at a fixed ${rate} requests/s (${share * 100}% of the maximum) for ${duration} s`);
-      openLoop.push({ share, rate, ...(await measureOpenLoop(serverPid, tokens, hotEvent, rate)) });
+      openLoop.push({ share, rate, ...(await measureOpenLoop({ serverPid, url: baseUrl, connections, seconds: duration, tokens, eventId: hotEvent, rate })) });
     }
   }
 
@@ -262,30 +262,15 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   const soldOutAt = watchSellOut(selloutEvent, selloutCapacity);
   // With the connections open before the sale (closed-loop.ts says why), on the bench's own loop.
   const selloutBody = JSON.stringify({ event_id: selloutEvent });
-  const [selloutBenchCpu, selloutServerCpu] = [process.cpuUsage(), cpuSeconds(serverPid)];
-  const selloutLoop = await closedLoop(
+  const { run: sellout, startedAt: selloutStartedAt } = await measureClosedLoop(
+    serverPid,
     baseUrl,
     connections,
     { total: attempts },
     (i) => ({ method: 'POST', path: '/book', body: selloutBody, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]!}` } }),
     { warm: true },
   );
-  const selloutOk = selloutLoop.statuses['200'] ?? 0;
-  const sellout = {
-    seconds: selloutLoop.seconds,
-    requests: selloutLoop.requests,
-    requestsPerSecond: selloutLoop.perSecond,
-    ok: selloutOk,
-    okPerSecond: selloutOk / selloutLoop.seconds,
-    p50: selloutLoop.p50,
-    p99: selloutLoop.p99,
-    statuses: selloutLoop.statuses,
-    errors: selloutLoop.errors,
-    timeouts: 0,
-    serverCpuSeconds: cpuSeconds(serverPid) - selloutServerCpu,
-    benchCpuSeconds: cpuOf(selloutBenchCpu),
-  };
-  const sellOutSeconds = ((await soldOutAt.done) - selloutLoop.startedAt) / 1000;
+  const sellOutSeconds = ((await soldOutAt.done) - selloutStartedAt) / 1000;
 
   // (d) several seats per request: POST /orders with quantity 1, 2, 3, 4 rotating (immediate orders, one
   // transaction each), on its own event. Seats/s is the figure to set against (c)'s tickets/s.
@@ -376,7 +361,7 @@ async function runOldDesign({ db, dbUrl, maxConnections }: ServerDatabase, oldEv
   const old =
     runOldDesignWithPgbench(dbUrl, oldEvent, owner[0]!.id, oldClients, duration) ??
     (await runOldDesignInNode(dbUrl, oldEvent, owner[0]!.id, oldClients, duration));
-  return { ...old, benchCpuSeconds: cpuOf(oldCpu) };
+  return { ...old, benchCpuSeconds: benchCpuSince(oldCpu) };
 }
 
 // One prepared request per buyer, which autocannon cycles through: it builds each request's bytes once. A
@@ -434,83 +419,11 @@ function orderRequests(tokens: string[], eventId: number, options: Partial<autoc
   };
 }
 
-async function measure(serverPid: number, options: autocannon.Options) {
-  const benchCpu = process.cpuUsage();
-  const serverCpuBefore = cpuSeconds(serverPid);
-  const result = await autocannon({ timeout: 30, ...options });
-  const seconds = result.duration;
-  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat.count ?? 0]));
-  const ok = statuses['200'] ?? 0;
-  return {
-    seconds,
-    requests: result.requests.total,
-    requestsPerSecond: result.requests.total / seconds,
-    ok,
-    okPerSecond: ok / seconds,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    statuses,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    serverCpuSeconds: cpuSeconds(serverPid) - serverCpuBefore,
-    benchCpuSeconds: cpuOf(benchCpu),
-  };
-}
-
-// Open loop: a fixed schedule of POST /book (see open-loop.ts for why not autocannon's rate option).
-async function measureOpenLoop(serverPid: number, tokens: string[], eventId: number, rate: number) {
-  const benchCpu = process.cpuUsage();
-  const serverCpuBefore = cpuSeconds(serverPid);
-  const body = JSON.stringify({ event_id: eventId });
-  // Built once, like autocannon's: the generator makes no garbage of its own per request.
-  const requests = tokens.map((token) => ({
-    method: 'POST' as const,
-    path: '/book',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body,
-  }));
-  const started = performance.now();
-  const result = await runOpenLoop({
-    url: baseUrl,
-    rate,
-    seconds: duration,
-    warmupSeconds: 2,
-    connections,
-    request: (i) => requests[i % requests.length]!,
-  });
-  const ok = result.statuses['200'] ?? 0;
-  // CPU was read over warm-up and measured part alike: scale it to the measured part.
-  const measuredShare = result.seconds / ((performance.now() - started) / 1000);
-  return {
-    // Seats the warm-up booked count for the invariant, not for the rates.
-    warmupOk: result.warmupStatuses['200'] ?? 0,
-    seconds: result.seconds,
-    requests: result.requests,
-    requestsPerSecond: result.requests / result.seconds,
-    ok,
-    okPerSecond: ok / result.seconds,
-    p50: result.p50,
-    p99: result.p99,
-    max: result.max,
-    maxSendLag: result.maxSendLag,
-    statuses: result.statuses,
-    errors: result.errors,
-    timeouts: 0,
-    serverCpuSeconds: (cpuSeconds(serverPid) - serverCpuBefore) * measuredShare,
-    benchCpuSeconds: cpuOf(benchCpu) * measuredShare,
-  };
-}
-
 // Buyers and batches so far, from the server's /metrics (a scrape covers every worker).
 async function batchTotals(): Promise<{ buyers: number; batches: number }> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return { buyers: read('bookfast_booking_batch_size_sum'), batches: read('bookfast_booking_batch_size_count') };
-}
-
-function cpuOf(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
 }
 
 async function makeBuyers(count: number): Promise<string[]> {
