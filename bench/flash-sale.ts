@@ -18,6 +18,8 @@ import { startServerProcess } from '../test/helpers/server-process.js';
 import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
 import { measureClosedLoop } from './closed-loop.js';
 import { measure, measureOpenLoop, type Measured } from './measure.js';
+import { bookRequests, keyedBookRequests, makeBuyers, orderRequests } from './requests.js';
+import { batchTotals, eventCreator, ticketsSold, watchSellOut } from './server-calls.js';
 import { renderWebhooksMarkdown, runWebhookScenario, type WebhookResults } from './webhooks.js';
 
 const { values: args } = parseArgs({
@@ -188,16 +190,8 @@ interface ServerDatabase {
 /** Runs every scenario over HTTP; `check` then reads the rows (when the embedded server has let go of them). */
 async function runScenarios(serverPid: number, server: ServerDatabase | undefined) {
   log(`registering and logging in ${buyers} buyers`);
-  const tokens = await makeBuyers(buyers);
-  const ownerAuth = { authorization: `Bearer ${tokens[0]!}`, 'content-type': 'application/json' };
-  const createEvent = async (name: string, total: number, extra: Record<string, unknown> = {}) => {
-    const response = await fetch(`${baseUrl}/events`, {
-      method: 'POST',
-      headers: ownerAuth,
-      body: JSON.stringify({ event_name: name, date: '2030-01-01T20:00:00Z', ticket_price: '49.90', total_tickets: total, ...extra }),
-    });
-    return ((await response.json()) as { id: number }).id;
-  };
+  const tokens = await makeBuyers(baseUrl, buyers);
+  const createEvent = eventCreator(baseUrl, tokens[0]!);
   const capacity = Math.min(Number(args.capacity), 1_000_000);
   const hotEvent = await createEvent('Hot event (POST /book)', capacity);
   // (a) needs a PostgreSQL server to send the old transaction to: not run on the embedded database.
@@ -206,33 +200,33 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
 
   log('warming up (2 s of each route, not counted): the JIT compiles the hot paths first');
   await autocannon({ url: `${baseUrl}/health`, connections, duration: 2 });
-  await autocannon(bookRequests(tokens, hotEvent, { connections, duration: 2 }));
-  const warmupBookings = await ticketsSold(hotEvent);
+  await autocannon(bookRequests(baseUrl, tokens, hotEvent, { connections, duration: 2 }));
+  const warmupBookings = await ticketsSold(baseUrl, hotEvent);
 
   log(`(b) GET /health with ${connections} connections for ${duration} s`);
   const health = await measure(serverPid, { url: `${baseUrl}/health`, connections, duration });
 
   log(`(c) POST /book on one event with ${connections} connections for ${duration} s`);
-  const batchesBefore = await batchTotals();
-  const bookRun = await measure(serverPid, bookRequests(tokens, hotEvent, { connections, duration }));
-  const batchesAfter = await batchTotals();
+  const batchesBefore = await batchTotals(baseUrl);
+  const bookRun = await measure(serverPid, bookRequests(baseUrl, tokens, hotEvent, { connections, duration }));
+  const batchesAfter = await batchTotals(baseUrl);
   const book = { ...bookRun, meanBatchSize: (batchesAfter.buyers - batchesBefore.buyers) / Math.max(1, batchesAfter.batches - batchesBefore.batches) };
 
   // (c-key) the same with a new Idempotency-Key on every request, on its own event: the cost of recording the
   // key in the batch statement, to set against (c).
   const keyedEvent = await createEvent('Hot event (POST /book with Idempotency-Key)', capacity);
-  await autocannon(keyedBookRequests(tokens, keyedEvent, { connections, duration: 2 }));
-  const keyedWarmup = await ticketsSold(keyedEvent);
+  await autocannon(keyedBookRequests(baseUrl, tokens, keyedEvent, { connections, duration: 2 }));
+  const keyedWarmup = await ticketsSold(baseUrl, keyedEvent);
   log(`(c-key) POST /book with an Idempotency-Key per request, one event, ${connections} connections for ${duration} s`);
-  const keyedBook = await measure(serverPid, keyedBookRequests(tokens, keyedEvent, { connections, duration }));
+  const keyedBook = await measure(serverPid, keyedBookRequests(baseUrl, tokens, keyedEvent, { connections, duration }));
 
   // (c-limit) the same on an event with a max_per_user (never reached here): these go through the order batch,
   // which counts each buyer's seats after taking the event's lock; to set against (c).
   const limitedEvent = await createEvent('Hot event (POST /book, max_per_user)', capacity, { max_per_user: 1_000_000 });
-  await autocannon(bookRequests(tokens, limitedEvent, { connections, duration: 2 }));
-  const limitedWarmup = await ticketsSold(limitedEvent);
+  await autocannon(bookRequests(baseUrl, tokens, limitedEvent, { connections, duration: 2 }));
+  const limitedWarmup = await ticketsSold(baseUrl, limitedEvent);
   log(`(c-limit) POST /book on an event with max_per_user, ${connections} connections for ${duration} s`);
-  const limitedBook = await measure(serverPid, bookRequests(tokens, limitedEvent, { connections, duration }));
+  const limitedBook = await measure(serverPid, bookRequests(baseUrl, tokens, limitedEvent, { connections, duration }));
 
   // (c-many) the same spread over many events, the capacity model's other case (README, "Running on more than
   // one machine"): each event has its own batches, so they are smaller and there are more statements.
@@ -240,10 +234,10 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   for (let i = 0; i < Number(args['many-events']); i++) manyEvents.push(await createEvent(`Many events #${i + 1}`, capacity));
   let manyBook: (Measured & { events: number; warmup: number }) | undefined;
   if (manyEvents.length > 0) {
-    await autocannon(bookRequests(tokens, manyEvents, { connections, duration: 2 }));
-    const warmup = (await Promise.all(manyEvents.map(ticketsSold))).reduce((sum, sold) => sum + sold, 0);
+    await autocannon(bookRequests(baseUrl, tokens, manyEvents, { connections, duration: 2 }));
+    const warmup = (await Promise.all(manyEvents.map((id) => ticketsSold(baseUrl, id)))).reduce((sum, sold) => sum + sold, 0);
     log(`(c-many) POST /book spread over ${manyEvents.length} events, ${connections} connections for ${duration} s`);
-    manyBook = { ...(await measure(serverPid, bookRequests(tokens, manyEvents, { connections, duration }))), events: manyEvents.length, warmup };
+    manyBook = { ...(await measure(serverPid, bookRequests(baseUrl, tokens, manyEvents, { connections, duration }))), events: manyEvents.length, warmup };
   }
 
   const openLoop: (Awaited<ReturnType<typeof measureOpenLoop>> & { share: number; rate: number })[] = [];
@@ -259,7 +253,7 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   const attempts = Number(args['sellout-attempts']);
   const selloutEvent = await createEvent('Small event (sell-out)', selloutCapacity);
   log(`sell-out: ${attempts} attempts at ${selloutCapacity} seats`);
-  const soldOutAt = watchSellOut(selloutEvent, selloutCapacity);
+  const soldOutAt = watchSellOut(baseUrl, selloutEvent, selloutCapacity);
   // With the connections open before the sale (closed-loop.ts says why), on the bench's own loop.
   const selloutBody = JSON.stringify({ event_id: selloutEvent });
   const { run: sellout, startedAt: selloutStartedAt } = await measureClosedLoop(
@@ -275,11 +269,11 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
   // (d) several seats per request: POST /orders with quantity 1, 2, 3, 4 rotating (immediate orders, one
   // transaction each), on its own event. Seats/s is the figure to set against (c)'s tickets/s.
   const ordersEvent = await createEvent('Mixed quantities (POST /orders)', capacity);
-  await autocannon(orderRequests(tokens, ordersEvent, { connections, duration: 2 }));
-  const seatsBefore = await ticketsSold(ordersEvent);
+  await autocannon(orderRequests(baseUrl, tokens, ordersEvent, { connections, duration: 2 }));
+  const seatsBefore = await ticketsSold(baseUrl, ordersEvent);
   log(`(d) POST /orders, quantity 1..4 rotating, on one event with ${connections} connections for ${duration} s`);
-  const ordersRun = await measure(serverPid, orderRequests(tokens, ordersEvent, { connections, duration }));
-  const seats = (await ticketsSold(ordersEvent)) - seatsBefore;
+  const ordersRun = await measure(serverPid, orderRequests(baseUrl, tokens, ordersEvent, { connections, duration }));
+  const seats = (await ticketsSold(baseUrl, ordersEvent)) - seatsBefore;
 
   const webhooks = args['skip-webhooks']
     ? undefined
@@ -288,10 +282,10 @@ async function runScenarios(serverPid: number, server: ServerDatabase | undefine
         duration,
         ownerToken: tokens[0]!,
         createEvent: (name) => createEvent(name, capacity),
-        bookRequests: (eventId, options) => bookRequests(tokens, eventId, { connections, ...options }),
+        bookRequests: (eventId, options) => bookRequests(baseUrl, tokens, eventId, { connections, ...options }),
         measure: (options) => measure(serverPid, options),
         warmUp: (options) => autocannon(options),
-        ticketsSold,
+        ticketsSold: (eventId) => ticketsSold(baseUrl, eventId),
         log,
       });
 
@@ -364,36 +358,6 @@ async function runOldDesign({ db, dbUrl, maxConnections }: ServerDatabase, oldEv
   return { ...old, benchCpuSeconds: benchCpuSince(oldCpu) };
 }
 
-// One prepared request per buyer, which autocannon cycles through: it builds each request's bytes once. A
-// setupRequest callback would make it rebuild every request, costing it (and so the server, which shares
-// the machine's two cores with it) about half again as much CPU per request.
-// Several events: request i books events[i % n], so each connection goes round all of them.
-function bookRequests(tokens: string[], eventIds: number | number[], options: Partial<autocannon.Options>): autocannon.Options {
-  const bodies = [eventIds].flat().map((id) => JSON.stringify({ event_id: id }));
-  const count = Math.max(tokens.length, bodies.length);
-  return {
-    url: baseUrl,
-    ...options,
-    requests: Array.from({ length: count }, (_, i) => tokens[i % tokens.length]!).map((token, i) => ({
-      method: 'POST' as const,
-      path: '/book',
-      body: bodies[i % bodies.length]!,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    })),
-  };
-}
-
-// As bookRequests, with a key per request: autocannon puts a fresh unique id where `[<id>]` stands, which
-// makes it build every request anew (its CPU is reported next to the server's).
-function keyedBookRequests(tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
-  const requests = bookRequests(tokens, eventId, options);
-  return {
-    ...requests,
-    idReplacement: true,
-    requests: requests.requests!.map((request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': '[<id>]' } })),
-  };
-}
-
 // Every ticket of the keyed event was sold under a key, so each must have exactly one key row linking it.
 async function checkKeyed(query: Query, eventId: number): Promise<string[]> {
   const rows = await query<{ tickets: number; linked: number }>(
@@ -403,58 +367,6 @@ async function checkKeyed(query: Query, eventId: number): Promise<string[]> {
   );
   const { tickets, linked } = rows[0]!;
   return tickets === linked ? [] : [`event ${eventId}: ${tickets} tickets sold with a key but ${linked} key rows link one`];
-}
-
-// Buyers and quantities (1..4) rotate, so orders of every size compete for the same event row.
-function orderRequests(tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
-  return {
-    url: baseUrl,
-    ...options,
-    requests: tokens.map((token, i) => ({
-      method: 'POST' as const,
-      path: '/orders',
-      body: JSON.stringify({ event_id: eventId, quantity: (i % 4) + 1 }),
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    })),
-  };
-}
-
-// Buyers and batches so far, from the server's /metrics (a scrape covers every worker).
-async function batchTotals(): Promise<{ buyers: number; batches: number }> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { buyers: read('bookfast_booking_batch_size_sum'), batches: read('bookfast_booking_batch_size_count') };
-}
-
-async function makeBuyers(count: number): Promise<string[]> {
-  const tokens: string[] = [];
-  const password = 'bench-password-123';
-  const one = async (i: number) => {
-    const email = `buyer${i}-${randomBytes(3).toString('hex')}@bench.example`;
-    const headers = { 'content-type': 'application/json' };
-    await fetch(`${baseUrl}/register`, { method: 'POST', headers, body: JSON.stringify({ email, password }) });
-    const login = await fetch(`${baseUrl}/login`, { method: 'POST', headers, body: JSON.stringify({ username: email, password }) });
-    tokens.push(((await login.json()) as { access_token: string }).access_token);
-  };
-  for (let i = 0; i < count; i += 16) await Promise.all(Array.from({ length: Math.min(16, count - i) }, (_, j) => one(i + j)));
-  return tokens;
-}
-
-// Over HTTP, so it works on both databases; the rows themselves are checked at the end (checkInvariant).
-async function ticketsSold(eventId: number): Promise<number> {
-  const response = await fetch(`${baseUrl}/events/${eventId}`);
-  return ((await response.json()) as { tickets_sold: number }).tickets_sold;
-}
-
-function watchSellOut(eventId: number, capacity: number) {
-  const done = new Promise<number>((resolve) => {
-    const poll = async () => {
-      if ((await ticketsSold(eventId)) >= capacity) resolve(Date.now());
-      else setTimeout(() => void poll(), 20);
-    };
-    void poll();
-  });
-  return { done };
 }
 
 // All or nothing per order: every confirmed order of the event has exactly `quantity` booked tickets, and
