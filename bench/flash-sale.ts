@@ -11,7 +11,7 @@ import pg from 'pg';
 import { renderQueueMarkdown, type QueueResults } from './queue.js';
 import { renderMarkdown, type BenchResults } from './report.js';
 import { checkedResults } from './results.js';
-import { runScenarios, type ScenarioName, type ScenarioRuns, type ScenarioSettings } from './scenarios.js';
+import { runScenarios, SCENARIO_NAMES, type ScenarioName, type ScenarioRuns, type ScenarioSettings } from './scenarios.js';
 import { openDatabase } from '../src/db/client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
@@ -38,6 +38,9 @@ const { values: args } = parseArgs({
     'skip-queue': { type: 'boolean', default: false },
     // Webhooks (issue 17, bench/webhooks.ts): POST /book with and without a subscriber; --skip-webhooks leaves it out.
     'skip-webhooks': { type: 'boolean', default: false },
+    // `--only c,c-limit`: just those scenarios (names in scenarios.ts, SCENARIO_NAMES), for a quick A/B of one
+    // path; (a) is left out too. The invariant is still checked over whatever ran.
+    only: { type: 'string' },
     port: { type: 'string', default: '8077' },
     // `--through pgbouncer`: POST /book direct, through PgBouncer, and through HAProxy + --hosts hosts + PgBouncer.
     through: { type: 'string' },
@@ -63,6 +66,22 @@ if (!serverUrl && !embedded) {
 if (embedded && args.workers && args.workers !== '1') {
   console.error('--embedded runs one server process: the embedded database serves one process');
   process.exit(2);
+}
+const only = args.only === undefined ? undefined : onlyScenarios(args.only);
+
+/** The --only list, checked: known names only, and (c) along with the open loop, whose rates are shares of (c)'s. */
+function onlyScenarios(list: string): ScenarioName[] {
+  const isScenario = (name: string): name is ScenarioName => (SCENARIO_NAMES as readonly string[]).includes(name);
+  const names = list.split(',').map((name) => name.trim());
+  if (names.some((name) => !isScenario(name))) {
+    console.error(`--only ${list}: a comma-separated list of ${SCENARIO_NAMES.join(', ')}`);
+    process.exit(2);
+  }
+  if (names.includes('open-loop') && !names.includes('c')) {
+    console.error("--only: open-loop needs c too (it runs at 50% and 80% of (c)'s rate)");
+    process.exit(2);
+  }
+  return names.filter(isScenario);
 }
 
 // Known here too: the queue scenario signs its crowd's tokens with it.
@@ -97,6 +116,7 @@ const settings: ScenarioSettings = {
   selloutCapacity: Number(args['sellout-capacity']),
   selloutAttempts: Number(args['sellout-attempts']),
   queueBuyers: Number(args['queue-buyers']),
+  only,
   skip,
   log,
 };

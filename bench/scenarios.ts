@@ -11,7 +11,7 @@ import { bookRequests, keyedBookRequests, makeBuyers, orderRequests } from './re
 import { batchTotals, eventCreator, ticketsSold, watchSellOut } from './server-calls.js';
 import { runWebhookScenario } from './webhooks.js';
 
-/** The scenarios that can be left out, by the names the command line uses. */
+/** The scenarios --only can pick and the --skip-* flags leave out, by the names the command line uses. */
 export const SCENARIO_NAMES = ['b', 'c', 'c-key', 'c-limit', 'c-many', 'open-loop', 'sell-out', 'd', 'webhooks', 'queue'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -31,6 +31,8 @@ export interface ScenarioSettings {
   selloutCapacity: number;
   selloutAttempts: number;
   queueBuyers: number;
+  /** --only: run just these (and not (a)); undefined runs them all. */
+  only: ScenarioName[] | undefined;
   /** Left out by --skip-open-loop, --skip-webhooks, --skip-queue. */
   skip: ScenarioName[];
   log: (line: string) => void;
@@ -48,7 +50,8 @@ export type ScenarioRuns = Awaited<ReturnType<typeof runScenarios>>;
 /** Runs every scenario over HTTP; the rows are checked afterwards (when the embedded server has let go of them). */
 export async function runScenarios(s: ScenarioSettings, serverPid: number, server: ServerDatabase | undefined) {
   const { baseUrl, connections, duration, capacity, log } = s;
-  const runs = (name: ScenarioName) => !s.skip.includes(name);
+  const runs = (name: ScenarioName) => (s.only?.includes(name) ?? true) && !s.skip.includes(name);
+  const when = async <T>(name: ScenarioName, run: () => Promise<T>) => (runs(name) ? run() : undefined);
   log(`registering and logging in ${s.buyers} buyers`);
   const tokens = await makeBuyers(baseUrl, s.buyers);
   const createEvent = eventCreator(baseUrl, tokens[0]!);
@@ -61,47 +64,44 @@ export async function runScenarios(s: ScenarioSettings, serverPid: number, serve
   };
 
   const hotEvent = await createEvent('Hot event (POST /book)', capacity);
-  // (a) needs a PostgreSQL server to send the old transaction to: not run on the embedded database.
-  const oldEvent = server ? await createEvent('Old design (pure SQL)', capacity) : undefined;
+  // (a) needs a PostgreSQL server to send the old transaction to: not run on the embedded database, nor with --only.
+  const oldEvent = server && s.only === undefined ? await createEvent('Old design (pure SQL)', capacity) : undefined;
   const oldDesign = server && oldEvent ? await runOldDesign(s, server, oldEvent) : undefined;
 
+  // Whatever --only picked, so that every run measures a server warmed the same way.
   log('warming up (2 s of each route, not counted): the JIT compiles the hot paths first');
   await autocannon({ url: `${baseUrl}/health`, connections, duration: 2 });
   await autocannon(bookRequests(baseUrl, tokens, hotEvent, { connections, duration: 2 }));
   const warmupBookings = await ticketsSold(baseUrl, hotEvent);
 
-  log(`(b) GET /health with ${connections} connections for ${duration} s`);
-  const health = await measure(serverPid, { url: `${baseUrl}/health`, connections, duration });
+  const health = await when('b', async () => {
+    log(`(b) GET /health with ${connections} connections for ${duration} s`);
+    return measure(serverPid, { url: `${baseUrl}/health`, connections, duration });
+  });
 
-  log(`(c) POST /book on one event with ${connections} connections for ${duration} s`);
-  const batchesBefore = await batchTotals(baseUrl);
-  const bookRun = await measure(serverPid, bookRequests(baseUrl, tokens, hotEvent, { connections, duration }));
-  const batchesAfter = await batchTotals(baseUrl);
-  const book = { ...bookRun, meanBatchSize: (batchesAfter.buyers - batchesBefore.buyers) / Math.max(1, batchesAfter.batches - batchesBefore.batches) };
+  const book = await when('c', async () => {
+    log(`(c) POST /book on one event with ${connections} connections for ${duration} s`);
+    const before = await batchTotals(baseUrl);
+    const run = await measure(serverPid, bookRequests(baseUrl, tokens, hotEvent, { connections, duration }));
+    const after = await batchTotals(baseUrl);
+    return { ...run, meanBatchSize: (after.buyers - before.buyers) / Math.max(1, after.batches - before.batches) };
+  });
 
   // (c-key) the same with a new Idempotency-Key on every request, on its own event: the cost of recording the
   // key in the batch statement, to set against (c).
-  const keyedEvent = await createEvent('Hot event (POST /book with Idempotency-Key)', capacity);
-  const keyed = {
-    eventId: keyedEvent,
-    ...(await warmedRun(
-      [keyedEvent],
-      (options) => keyedBookRequests(baseUrl, tokens, keyedEvent, options),
-      `(c-key) POST /book with an Idempotency-Key per request, one event, ${connections} connections for ${duration} s`,
-    )),
-  };
+  const keyed = await when('c-key', async () => {
+    const eventId = await createEvent('Hot event (POST /book with Idempotency-Key)', capacity);
+    const line = `(c-key) POST /book with an Idempotency-Key per request, one event, ${connections} connections for ${duration} s`;
+    return { eventId, ...(await warmedRun([eventId], (options) => keyedBookRequests(baseUrl, tokens, eventId, options), line)) };
+  });
 
   // (c-limit) the same on an event with a max_per_user (never reached here): these go through the order batch,
   // which counts each buyer's seats after taking the event's lock; to set against (c).
-  const limitedEvent = await createEvent('Hot event (POST /book, max_per_user)', capacity, { max_per_user: 1_000_000 });
-  const limited = {
-    eventId: limitedEvent,
-    ...(await warmedRun(
-      [limitedEvent],
-      (options) => bookRequests(baseUrl, tokens, limitedEvent, options),
-      `(c-limit) POST /book on an event with max_per_user, ${connections} connections for ${duration} s`,
-    )),
-  };
+  const limited = await when('c-limit', async () => {
+    const eventId = await createEvent('Hot event (POST /book, max_per_user)', capacity, { max_per_user: 1_000_000 });
+    const line = `(c-limit) POST /book on an event with max_per_user, ${connections} connections for ${duration} s`;
+    return { eventId, ...(await warmedRun([eventId], (options) => bookRequests(baseUrl, tokens, eventId, options), line)) };
+  });
 
   // (c-many) the same spread over many events, the capacity model's other case (README, "Running on more than
   // one machine"): each event has its own batches, so they are smaller and there are more statements.
@@ -114,7 +114,8 @@ export async function runScenarios(s: ScenarioSettings, serverPid: number, serve
   }
 
   const openLoop: (Awaited<ReturnType<typeof measureOpenLoop>> & { share: number; rate: number })[] = [];
-  if (runs('open-loop')) {
+  // Its rates are shares of (c)'s, so --only refuses open-loop without c.
+  if (runs('open-loop') && book) {
     for (const share of [0.5, 0.8]) {
       const rate = Math.max(1, Math.round(book.requestsPerSecond * share));
       log(`open loop: POST /book at a fixed ${rate} requests/s (${share * 100}% of the maximum) for ${duration} s`);
@@ -122,31 +123,30 @@ export async function runScenarios(s: ScenarioSettings, serverPid: number, serve
     }
   }
 
-  const sellout = await sellOut(s, serverPid, tokens, createEvent);
+  const sellout = await when('sell-out', () => sellOut(s, serverPid, tokens, createEvent));
 
   // (d) several seats per request: POST /orders with quantity 1, 2, 3, 4 rotating (immediate orders, one
   // transaction each), on its own event. Seats/s is the figure to set against (c)'s tickets/s.
-  const ordersEvent = await createEvent('Mixed quantities (POST /orders)', capacity);
-  const ordersRun = await warmedRun(
-    [ordersEvent],
-    (options) => orderRequests(baseUrl, tokens, ordersEvent, options),
-    `(d) POST /orders, quantity 1..4 rotating, on one event with ${connections} connections for ${duration} s`,
-  );
-  const orders = { eventId: ordersEvent, run: ordersRun.run, seats: (await ticketsSold(baseUrl, ordersEvent)) - ordersRun.warmup };
+  const orders = await when('d', async () => {
+    const eventId = await createEvent('Mixed quantities (POST /orders)', capacity);
+    const line = `(d) POST /orders, quantity 1..4 rotating, on one event with ${connections} connections for ${duration} s`;
+    const { warmup, run } = await warmedRun([eventId], (options) => orderRequests(baseUrl, tokens, eventId, options), line);
+    return { eventId, run, seats: (await ticketsSold(baseUrl, eventId)) - warmup };
+  });
 
-  const webhooks = runs('webhooks')
-    ? await runWebhookScenario({
-        baseUrl,
-        duration,
-        ownerToken: tokens[0]!,
-        createEvent: (name) => createEvent(name, capacity),
-        bookRequests: (eventId, options) => bookRequests(baseUrl, tokens, eventId, { connections, ...options }),
-        measure: (options) => measure(serverPid, options),
-        warmUp: (options) => autocannon(options),
-        ticketsSold: (eventId) => ticketsSold(baseUrl, eventId),
-        log,
-      })
-    : undefined;
+  const webhooks = await when('webhooks', () =>
+    runWebhookScenario({
+      baseUrl,
+      duration,
+      ownerToken: tokens[0]!,
+      createEvent: (name) => createEvent(name, capacity),
+      bookRequests: (eventId, options) => bookRequests(baseUrl, tokens, eventId, { connections, ...options }),
+      measure: (options) => measure(serverPid, options),
+      warmUp: (options) => autocannon(options),
+      ticketsSold: (eventId) => ticketsSold(baseUrl, eventId),
+      log,
+    }),
+  );
 
   // Waiting room (issue 14): joins, polls, admission rate, POST /book with a pass against no room. It
   // inserts its crowd of accounts directly, so it needs the PostgreSQL server.
