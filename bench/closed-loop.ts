@@ -2,6 +2,10 @@
 // connections opened before the measured requests.
 import { build as buildHistogram } from 'hdr-histogram-js';
 import { Pool } from 'undici';
+import { cpuMeter } from './cpu-seconds.js';
+import { measuredRun, type Measured } from './measure.js';
+
+type BuildRequest = (i: number) => { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string };
 
 /**
  * A closed loop over undici's pool: `connections` requests in flight at all times, request i built by
@@ -14,7 +18,7 @@ export async function closedLoop(
   url: string,
   connections: number,
   until: { total?: number; seconds?: number },
-  build: (i: number) => { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string },
+  build: BuildRequest,
   options: { warm?: boolean } = {},
 ) {
   const pool = new Pool(url, { connections, pipelining: 1 });
@@ -52,4 +56,22 @@ export async function closedLoop(
   await pool.close();
   const requests = Object.values(statuses).reduce((sum, count) => sum + count, 0);
   return { startedAt, seconds, requests, perSecond: requests / seconds, p50: histogram.getValueAtPercentile(50) / 1000, p99: histogram.getValueAtPercentile(99) / 1000, statuses, errors };
+}
+
+/**
+ * closedLoop measured as measure() measures autocannon's runs (the same figures, CPU from before the
+ * connections open), and when its first measured request left, for timings such as a sell-out's.
+ */
+export async function measureClosedLoop(
+  serverPid: number,
+  url: string,
+  connections: number,
+  until: { total?: number; seconds?: number },
+  build: BuildRequest,
+  options: { warm?: boolean } = {},
+): Promise<{ run: Measured; startedAt: number }> {
+  const cpu = cpuMeter(serverPid);
+  const loop = await closedLoop(url, connections, until, build, options);
+  const { seconds, requests, p50, p99, statuses, errors } = loop;
+  return { run: measuredRun({ seconds, requests, p50, p99, statuses, errors, timeouts: 0, ...cpu() }), startedAt: loop.startedAt };
 }

@@ -18,3 +18,16 @@ export function cpuSeconds(pid: number): number {
   }
   return total / TICKS_PER_SECOND;
 }
+
+/** CPU seconds this (the bench's) process has used since `start` (a process.cpuUsage() reading). */
+export function benchCpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+/** Starts counting the server's CPU (its process and workers) and the bench's; call the result to read both. */
+export function cpuMeter(serverPid: number): () => { serverCpuSeconds: number; benchCpuSeconds: number } {
+  const bench = process.cpuUsage();
+  const server = cpuSeconds(serverPid);
+  return () => ({ serverCpuSeconds: cpuSeconds(serverPid) - server, benchCpuSeconds: benchCpuSince(bench) });
+}

@@ -7,18 +7,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import pg from 'pg';
-import { runOpenLoop } from './open-loop.js';
-import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
-import { renderQueueMarkdown, runQueueScenario, type QueueResults } from './queue.js';
+import { renderQueueMarkdown, type QueueResults } from './queue.js';
 import { renderMarkdown, type BenchResults } from './report.js';
-import { cpuSeconds } from './cpu-seconds.js';
+import { checkedResults } from './results.js';
+import { runScenarios, SCENARIO_NAMES, type ScenarioName, type ScenarioRuns, type ScenarioSettings } from './scenarios.js';
 import { openDatabase } from '../src/db/client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
-import { closedLoop } from './closed-loop.js';
-import { renderWebhooksMarkdown, runWebhookScenario, type WebhookResults } from './webhooks.js';
+import { renderWebhooksMarkdown, type WebhookResults } from './webhooks.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +38,9 @@ const { values: args } = parseArgs({
     'skip-queue': { type: 'boolean', default: false },
     // Webhooks (issue 17, bench/webhooks.ts): POST /book with and without a subscriber; --skip-webhooks leaves it out.
     'skip-webhooks': { type: 'boolean', default: false },
+    // `--only c,c-limit`: just those scenarios (names in scenarios.ts, SCENARIO_NAMES), for a quick A/B of one
+    // path; (a) is left out too. The invariant is still checked over whatever ran.
+    only: { type: 'string' },
     port: { type: 'string', default: '8077' },
     // `--through pgbouncer`: POST /book direct, through PgBouncer, and through HAProxy + --hosts hosts + PgBouncer.
     through: { type: 'string' },
@@ -67,9 +67,22 @@ if (embedded && args.workers && args.workers !== '1') {
   console.error('--embedded runs one server process: the embedded database serves one process');
   process.exit(2);
 }
+const only = args.only === undefined ? undefined : onlyScenarios(args.only);
 
-/** Rows of one SQL statement, from a PostgreSQL client or the embedded database. */
-type Query = <T>(text: string, values: unknown[]) => Promise<T[]>;
+/** The --only list, checked: known names only, and (c) along with the open loop, whose rates are shares of (c)'s. */
+function onlyScenarios(list: string): ScenarioName[] {
+  const isScenario = (name: string): name is ScenarioName => (SCENARIO_NAMES as readonly string[]).includes(name);
+  const names = list.split(',').map((name) => name.trim());
+  if (names.some((name) => !isScenario(name))) {
+    console.error(`--only ${list}: a comma-separated list of ${SCENARIO_NAMES.join(', ')}`);
+    process.exit(2);
+  }
+  if (names.includes('open-loop') && !names.includes('c')) {
+    console.error("--only: open-loop needs c too (it runs at 50% and 80% of (c)'s rate)");
+    process.exit(2);
+  }
+  return names.filter(isScenario);
+}
 
 // Known here too: the queue scenario signs its crowd's tokens with it.
 const secretKey = randomBytes(32).toString('hex');
@@ -89,6 +102,25 @@ const asBuilt = { built: true, output: 'inherit' } as const;
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
+const skip: ScenarioName[] = (['open-loop', 'webhooks', 'queue'] as const).filter((name) => args[`skip-${name}`]);
+const settings: ScenarioSettings = {
+  baseUrl,
+  connections,
+  duration,
+  capacity: Math.min(Number(args.capacity), 1_000_000),
+  workers,
+  buyers,
+  embedded,
+  secretKey,
+  manyEvents: Number(args['many-events']),
+  selloutCapacity: Number(args['sellout-capacity']),
+  selloutAttempts: Number(args['sellout-attempts']),
+  queueBuyers: Number(args['queue-buyers']),
+  only,
+  skip,
+  log,
+};
+
 function writeResults(results: BenchResults & { queue?: QueueResults | undefined; webhooks?: WebhookResults | undefined }): void {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`${args.out}.json`, JSON.stringify(results, null, 2));
@@ -105,9 +137,9 @@ async function mainEmbedded(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bookfast-bench-'));
   log(`throwaway data folder ${dataDir}`);
   const server = await startServerProcess({ ...serverEnv, DATA_DIR: dataDir }, { ...asBuilt, unset: ['DATABASE_URL'] });
-  let run: Awaited<ReturnType<typeof runScenarios>>;
+  let ran: ScenarioRuns;
   try {
-    run = await runScenarios(server.child.pid!, undefined);
+    ran = await runScenarios(settings, server.child.pid!, undefined);
   } finally {
     log(`server exited with ${String(await server.stop())} after SIGTERM`);
   }
@@ -115,7 +147,7 @@ async function mainEmbedded(): Promise<void> {
   try {
     // A name per statement: prepared() keeps each parsed statement under its name.
     let statements = 0;
-    writeResults(await run.check((text, values) => database.prepared(`bench_check_${statements++}`, text, values)));
+    writeResults(await checkedResults((text, values) => database.prepared(`bench_check_${statements++}`, text, values), settings, ran));
   } finally {
     await database.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -147,8 +179,8 @@ async function main(): Promise<void> {
   const db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
   try {
-    const run = await runScenarios(server.child.pid!, { db, dbUrl, maxConnections });
-    writeResults(await run.check(async (text, values) => (await db.query(text, values)).rows));
+    const ran = await runScenarios(settings, server.child.pid!, { db, dbUrl, maxConnections });
+    writeResults(await checkedResults(async (text, values) => (await db.query(text, values)).rows, settings, ran));
   } finally {
     await db.end();
     log(`server exited with ${String(await server.stop())} after SIGTERM`);
@@ -177,408 +209,6 @@ async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
   writeFileSync(`${args.out}-through-pgbouncer.md`, `${markdown}\n`);
   console.log(`\n${markdown}`);
   if (runs.some((run) => !run.soldEqualsBooked)) process.exitCode = 1;
-}
-
-interface ServerDatabase {
-  db: pg.Client;
-  dbUrl: string;
-  maxConnections: number;
-}
-
-/** Runs every scenario over HTTP; `check` then reads the rows (when the embedded server has let go of them). */
-async function runScenarios(serverPid: number, server: ServerDatabase | undefined) {
-  log(`registering and logging in ${buyers} buyers`);
-  const tokens = await makeBuyers(buyers);
-  const ownerAuth = { authorization: `Bearer ${tokens[0]!}`, 'content-type': 'application/json' };
-  const createEvent = async (name: string, total: number, extra: Record<string, unknown> = {}) => {
-    const response = await fetch(`${baseUrl}/events`, {
-      method: 'POST',
-      headers: ownerAuth,
-      body: JSON.stringify({ event_name: name, date: '2030-01-01T20:00:00Z', ticket_price: '49.90', total_tickets: total, ...extra }),
-    });
-    return ((await response.json()) as { id: number }).id;
-  };
-  const capacity = Math.min(Number(args.capacity), 1_000_000);
-  const hotEvent = await createEvent('Hot event (POST /book)', capacity);
-  // (a) needs a PostgreSQL server to send the old transaction to: not run on the embedded database.
-  const oldEvent = server ? await createEvent('Old design (pure SQL)', capacity) : undefined;
-  const oldDesign = server && oldEvent ? await runOldDesign(server, oldEvent) : undefined;
-
-  log('warming up (2 s of each route, not counted): the JIT compiles the hot paths first');
-  await autocannon({ url: `${baseUrl}/health`, connections, duration: 2 });
-  await autocannon(bookRequests(tokens, hotEvent, { connections, duration: 2 }));
-  const warmupBookings = await ticketsSold(hotEvent);
-
-  log(`(b) GET /health with ${connections} connections for ${duration} s`);
-  const health = await measure(serverPid, { url: `${baseUrl}/health`, connections, duration });
-
-  log(`(c) POST /book on one event with ${connections} connections for ${duration} s`);
-  const batchesBefore = await batchTotals();
-  const bookRun = await measure(serverPid, bookRequests(tokens, hotEvent, { connections, duration }));
-  const batchesAfter = await batchTotals();
-  const book = { ...bookRun, meanBatchSize: (batchesAfter.buyers - batchesBefore.buyers) / Math.max(1, batchesAfter.batches - batchesBefore.batches) };
-
-  // (c-key) the same with a new Idempotency-Key on every request, on its own event: the cost of recording the
-  // key in the batch statement, to set against (c).
-  const keyedEvent = await createEvent('Hot event (POST /book with Idempotency-Key)', capacity);
-  await autocannon(keyedBookRequests(tokens, keyedEvent, { connections, duration: 2 }));
-  const keyedWarmup = await ticketsSold(keyedEvent);
-  log(`(c-key) POST /book with an Idempotency-Key per request, one event, ${connections} connections for ${duration} s`);
-  const keyedBook = await measure(serverPid, keyedBookRequests(tokens, keyedEvent, { connections, duration }));
-
-  // (c-limit) the same on an event with a max_per_user (never reached here): these go through the order batch,
-  // which counts each buyer's seats after taking the event's lock; to set against (c).
-  const limitedEvent = await createEvent('Hot event (POST /book, max_per_user)', capacity, { max_per_user: 1_000_000 });
-  await autocannon(bookRequests(tokens, limitedEvent, { connections, duration: 2 }));
-  const limitedWarmup = await ticketsSold(limitedEvent);
-  log(`(c-limit) POST /book on an event with max_per_user, ${connections} connections for ${duration} s`);
-  const limitedBook = await measure(serverPid, bookRequests(tokens, limitedEvent, { connections, duration }));
-
-  // (c-many) the same spread over many events, the capacity model's other case (README, "Running on more than
-  // one machine"): each event has its own batches, so they are smaller and there are more statements.
-  const manyEvents: number[] = [];
-  for (let i = 0; i < Number(args['many-events']); i++) manyEvents.push(await createEvent(`Many events #${i + 1}`, capacity));
-  let manyBook: (Awaited<ReturnType<typeof measure>> & { events: number; warmup: number }) | undefined;
-  if (manyEvents.length > 0) {
-    await autocannon(bookRequests(tokens, manyEvents, { connections, duration: 2 }));
-    const warmup = (await Promise.all(manyEvents.map(ticketsSold))).reduce((sum, sold) => sum + sold, 0);
-    log(`(c-many) POST /book spread over ${manyEvents.length} events, ${connections} connections for ${duration} s`);
-    manyBook = { ...(await measure(serverPid, bookRequests(tokens, manyEvents, { connections, duration }))), events: manyEvents.length, warmup };
-  }
-
-  const openLoop: (Awaited<ReturnType<typeof measureOpenLoop>> & { share: number; rate: number })[] = [];
-  if (!args['skip-open-loop']) {
-    for (const share of [0.5, 0.8]) {
-      const rate = Math.max(1, Math.round(book.requestsPerSecond * share));
-      log(`open loop: POST /book at a fixed ${rate} requests/s (${share * 100}% of the maximum) for ${duration} s`);
-      openLoop.push({ share, rate, ...(await measureOpenLoop(serverPid, tokens, hotEvent, rate)) });
-    }
-  }
-
-  const selloutCapacity = Number(args['sellout-capacity']);
-  const attempts = Number(args['sellout-attempts']);
-  const selloutEvent = await createEvent('Small event (sell-out)', selloutCapacity);
-  log(`sell-out: ${attempts} attempts at ${selloutCapacity} seats`);
-  const soldOutAt = watchSellOut(selloutEvent, selloutCapacity);
-  // With the connections open before the sale (closed-loop.ts says why), on the bench's own loop.
-  const selloutBody = JSON.stringify({ event_id: selloutEvent });
-  const [selloutBenchCpu, selloutServerCpu] = [process.cpuUsage(), cpuSeconds(serverPid)];
-  const selloutLoop = await closedLoop(
-    baseUrl,
-    connections,
-    { total: attempts },
-    (i) => ({ method: 'POST', path: '/book', body: selloutBody, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]!}` } }),
-    { warm: true },
-  );
-  const selloutOk = selloutLoop.statuses['200'] ?? 0;
-  const sellout = {
-    seconds: selloutLoop.seconds,
-    requests: selloutLoop.requests,
-    requestsPerSecond: selloutLoop.perSecond,
-    ok: selloutOk,
-    okPerSecond: selloutOk / selloutLoop.seconds,
-    p50: selloutLoop.p50,
-    p99: selloutLoop.p99,
-    statuses: selloutLoop.statuses,
-    errors: selloutLoop.errors,
-    timeouts: 0,
-    serverCpuSeconds: cpuSeconds(serverPid) - selloutServerCpu,
-    benchCpuSeconds: cpuOf(selloutBenchCpu),
-  };
-  const sellOutSeconds = ((await soldOutAt.done) - selloutLoop.startedAt) / 1000;
-
-  // (d) several seats per request: POST /orders with quantity 1, 2, 3, 4 rotating (immediate orders, one
-  // transaction each), on its own event. Seats/s is the figure to set against (c)'s tickets/s.
-  const ordersEvent = await createEvent('Mixed quantities (POST /orders)', capacity);
-  await autocannon(orderRequests(tokens, ordersEvent, { connections, duration: 2 }));
-  const seatsBefore = await ticketsSold(ordersEvent);
-  log(`(d) POST /orders, quantity 1..4 rotating, on one event with ${connections} connections for ${duration} s`);
-  const ordersRun = await measure(serverPid, orderRequests(tokens, ordersEvent, { connections, duration }));
-  const seats = (await ticketsSold(ordersEvent)) - seatsBefore;
-
-  const webhooks = args['skip-webhooks']
-    ? undefined
-    : await runWebhookScenario({
-        baseUrl,
-        duration,
-        ownerToken: tokens[0]!,
-        createEvent: (name) => createEvent(name, capacity),
-        bookRequests: (eventId, options) => bookRequests(tokens, eventId, { connections, ...options }),
-        measure: (options) => measure(serverPid, options),
-        warmUp: (options) => autocannon(options),
-        ticketsSold,
-        log,
-      });
-
-  // Waiting room (issue 14): joins, polls, admission rate, POST /book with a pass against no room. It
-  // inserts its crowd of accounts directly, so it needs the PostgreSQL server.
-  const queueBuyers = Number(args['queue-buyers']);
-  const runQueue = server !== undefined && !args['skip-queue'];
-  if (runQueue) log(`waiting room: ${queueBuyers} buyers join, then poll for ${duration} s; POST /book with a pass vs no room`);
-  const queue = runQueue
-    ? await runQueueScenario({ baseUrl, db: server.db, secretKey, connections, duration, queued: queueBuyers, buyerTokens: tokens, ownerToken: tokens[0]!, measure: (options) => measure(serverPid, options) })
-    : undefined;
-
-  const check = async (query: Query) => {
-    const ordersCheck = await checkOrders(query, ordersEvent);
-    const invariant = await checkInvariant(query, [
-      ...Object.entries(queue?.successes ?? {}).map(([id, successes]) => ({ id: Number(id), successes })),
-      { id: hotEvent, successes: warmupBookings + book.ok + openLoop.reduce((sum, run) => sum + run.ok + run.warmupOk, 0) },
-      { id: selloutEvent, successes: sellout.ok, exactly: selloutCapacity },
-      ...(oldEvent && oldDesign ? [{ id: oldEvent, successes: oldDesign.committed }] : []),
-      { id: ordersEvent, successes: ordersRun.ok },
-      { id: keyedEvent, successes: keyedWarmup + keyedBook.ok },
-      ...(webhooks?.events ?? []),
-      { id: limitedEvent, successes: limitedWarmup + limitedBook.ok },
-      ...manyEvents.map((id) => ({ id, successes: 0 })),
-    ]);
-    invariant.problems.push(...ordersCheck.problems, ...(await checkKeyed(query, keyedEvent)));
-    if (manyBook) {
-      // Answers are counted over all the events together: their booked rows must hold every 200.
-      const [row] = await query<{ booked: number }>(`SELECT count(*)::int AS booked FROM tickets WHERE event_id = ANY($1::int[]) AND status = 'booked'`, [manyEvents]);
-      if (row!.booked < manyBook.warmup + manyBook.ok) invariant.problems.push(`(c-many): ${manyBook.warmup + manyBook.ok} answered 200 but ${row!.booked} booked rows`);
-    }
-    invariant.ok = invariant.problems.length === 0;
-    return {
-      at: new Date().toISOString(),
-      machine: { cores: availableParallelism(), node: process.version },
-      options: { connections, duration, capacity, workers, buyers: tokens.length, database: embedded ? ('embedded' as const) : ('postgres' as const) },
-      oldDesign,
-      health,
-      book,
-      keyedBook,
-      limitedBook,
-      manyBook,
-      ratios: {
-        bookOverOldDesign: oldDesign ? book.okPerSecond / oldDesign.perSecond : undefined,
-        bookOverHealth: book.requestsPerSecond / health.requestsPerSecond,
-        keyedOverBook: keyedBook.okPerSecond / book.okPerSecond,
-        limitedOverBook: limitedBook.okPerSecond / book.okPerSecond,
-        manyOverBook: manyBook ? manyBook.okPerSecond / book.okPerSecond : undefined,
-      },
-      openLoop,
-      sellout: { capacity: selloutCapacity, attempts, sellOutSeconds, ...sellout },
-      orders: { ...ordersRun, seats, seatsPerSecond: seats / ordersRun.seconds, orders: ordersCheck },
-      queue,
-      webhooks,
-      invariant,
-    };
-  };
-  return { check };
-}
-
-// (a) the old design's transaction, straight at PostgreSQL; connections are capped by max_connections.
-async function runOldDesign({ db, dbUrl, maxConnections }: ServerDatabase, oldEvent: number) {
-  const { rows: owner } = await db.query<{ id: number }>('SELECT id FROM users ORDER BY id LIMIT 1');
-  const oldClients = Math.max(1, Math.min(connections, maxConnections - workers * 8 - 10));
-  log(`(a) old design: BEGIN; SELECT FOR UPDATE; UPDATE; INSERT; COMMIT with ${oldClients} clients for ${duration} s`);
-  const oldCpu = process.cpuUsage();
-  const old =
-    runOldDesignWithPgbench(dbUrl, oldEvent, owner[0]!.id, oldClients, duration) ??
-    (await runOldDesignInNode(dbUrl, oldEvent, owner[0]!.id, oldClients, duration));
-  return { ...old, benchCpuSeconds: cpuOf(oldCpu) };
-}
-
-// One prepared request per buyer, which autocannon cycles through: it builds each request's bytes once. A
-// setupRequest callback would make it rebuild every request, costing it (and so the server, which shares
-// the machine's two cores with it) about half again as much CPU per request.
-// Several events: request i books events[i % n], so each connection goes round all of them.
-function bookRequests(tokens: string[], eventIds: number | number[], options: Partial<autocannon.Options>): autocannon.Options {
-  const bodies = [eventIds].flat().map((id) => JSON.stringify({ event_id: id }));
-  const count = Math.max(tokens.length, bodies.length);
-  return {
-    url: baseUrl,
-    ...options,
-    requests: Array.from({ length: count }, (_, i) => tokens[i % tokens.length]!).map((token, i) => ({
-      method: 'POST' as const,
-      path: '/book',
-      body: bodies[i % bodies.length]!,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    })),
-  };
-}
-
-// As bookRequests, with a key per request: autocannon puts a fresh unique id where `[<id>]` stands, which
-// makes it build every request anew (its CPU is reported next to the server's).
-function keyedBookRequests(tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
-  const requests = bookRequests(tokens, eventId, options);
-  return {
-    ...requests,
-    idReplacement: true,
-    requests: requests.requests!.map((request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': '[<id>]' } })),
-  };
-}
-
-// Every ticket of the keyed event was sold under a key, so each must have exactly one key row linking it.
-async function checkKeyed(query: Query, eventId: number): Promise<string[]> {
-  const rows = await query<{ tickets: number; linked: number }>(
-    `SELECT (SELECT count(*) FROM tickets WHERE event_id = $1)::int AS tickets,
-            (SELECT count(*) FROM idempotency_keys k JOIN tickets t ON t.id = k.ticket_id WHERE t.event_id = $1)::int AS linked`,
-    [eventId],
-  );
-  const { tickets, linked } = rows[0]!;
-  return tickets === linked ? [] : [`event ${eventId}: ${tickets} tickets sold with a key but ${linked} key rows link one`];
-}
-
-// Buyers and quantities (1..4) rotate, so orders of every size compete for the same event row.
-function orderRequests(tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
-  return {
-    url: baseUrl,
-    ...options,
-    requests: tokens.map((token, i) => ({
-      method: 'POST' as const,
-      path: '/orders',
-      body: JSON.stringify({ event_id: eventId, quantity: (i % 4) + 1 }),
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    })),
-  };
-}
-
-async function measure(serverPid: number, options: autocannon.Options) {
-  const benchCpu = process.cpuUsage();
-  const serverCpuBefore = cpuSeconds(serverPid);
-  const result = await autocannon({ timeout: 30, ...options });
-  const seconds = result.duration;
-  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat.count ?? 0]));
-  const ok = statuses['200'] ?? 0;
-  return {
-    seconds,
-    requests: result.requests.total,
-    requestsPerSecond: result.requests.total / seconds,
-    ok,
-    okPerSecond: ok / seconds,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    statuses,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    serverCpuSeconds: cpuSeconds(serverPid) - serverCpuBefore,
-    benchCpuSeconds: cpuOf(benchCpu),
-  };
-}
-
-// Open loop: a fixed schedule of POST /book (see open-loop.ts for why not autocannon's rate option).
-async function measureOpenLoop(serverPid: number, tokens: string[], eventId: number, rate: number) {
-  const benchCpu = process.cpuUsage();
-  const serverCpuBefore = cpuSeconds(serverPid);
-  const body = JSON.stringify({ event_id: eventId });
-  // Built once, like autocannon's: the generator makes no garbage of its own per request.
-  const requests = tokens.map((token) => ({
-    method: 'POST' as const,
-    path: '/book',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body,
-  }));
-  const started = performance.now();
-  const result = await runOpenLoop({
-    url: baseUrl,
-    rate,
-    seconds: duration,
-    warmupSeconds: 2,
-    connections,
-    request: (i) => requests[i % requests.length]!,
-  });
-  const ok = result.statuses['200'] ?? 0;
-  // CPU was read over warm-up and measured part alike: scale it to the measured part.
-  const measuredShare = result.seconds / ((performance.now() - started) / 1000);
-  return {
-    // Seats the warm-up booked count for the invariant, not for the rates.
-    warmupOk: result.warmupStatuses['200'] ?? 0,
-    seconds: result.seconds,
-    requests: result.requests,
-    requestsPerSecond: result.requests / result.seconds,
-    ok,
-    okPerSecond: ok / result.seconds,
-    p50: result.p50,
-    p99: result.p99,
-    max: result.max,
-    maxSendLag: result.maxSendLag,
-    statuses: result.statuses,
-    errors: result.errors,
-    timeouts: 0,
-    serverCpuSeconds: (cpuSeconds(serverPid) - serverCpuBefore) * measuredShare,
-    benchCpuSeconds: cpuOf(benchCpu) * measuredShare,
-  };
-}
-
-// Buyers and batches so far, from the server's /metrics (a scrape covers every worker).
-async function batchTotals(): Promise<{ buyers: number; batches: number }> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { buyers: read('bookfast_booking_batch_size_sum'), batches: read('bookfast_booking_batch_size_count') };
-}
-
-function cpuOf(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
-}
-
-async function makeBuyers(count: number): Promise<string[]> {
-  const tokens: string[] = [];
-  const password = 'bench-password-123';
-  const one = async (i: number) => {
-    const email = `buyer${i}-${randomBytes(3).toString('hex')}@bench.example`;
-    const headers = { 'content-type': 'application/json' };
-    await fetch(`${baseUrl}/register`, { method: 'POST', headers, body: JSON.stringify({ email, password }) });
-    const login = await fetch(`${baseUrl}/login`, { method: 'POST', headers, body: JSON.stringify({ username: email, password }) });
-    tokens.push(((await login.json()) as { access_token: string }).access_token);
-  };
-  for (let i = 0; i < count; i += 16) await Promise.all(Array.from({ length: Math.min(16, count - i) }, (_, j) => one(i + j)));
-  return tokens;
-}
-
-// Over HTTP, so it works on both databases; the rows themselves are checked at the end (checkInvariant).
-async function ticketsSold(eventId: number): Promise<number> {
-  const response = await fetch(`${baseUrl}/events/${eventId}`);
-  return ((await response.json()) as { tickets_sold: number }).tickets_sold;
-}
-
-function watchSellOut(eventId: number, capacity: number) {
-  const done = new Promise<number>((resolve) => {
-    const poll = async () => {
-      if ((await ticketsSold(eventId)) >= capacity) resolve(Date.now());
-      else setTimeout(() => void poll(), 20);
-    };
-    void poll();
-  });
-  return { done };
-}
-
-// All or nothing per order: every confirmed order of the event has exactly `quantity` booked tickets, and
-// the event's counters agree with its orders (held = seats of pending orders).
-async function checkOrders(query: Query, eventId: number) {
-  const rows = await query<{ orders: number; broken: number; seats: number; held_drift: boolean }>(
-    `SELECT count(*)::int AS orders,
-            count(*) FILTER (WHERE n <> quantity)::int AS broken,
-            COALESCE(sum(quantity), 0)::int AS seats,
-            (SELECT e.tickets_held <> (SELECT COALESCE(sum(quantity), 0) FROM orders WHERE event_id = $1 AND status = 'pending')
-             FROM events e WHERE e.id = $1) AS held_drift
-     FROM (SELECT o.quantity, (SELECT count(*) FROM tickets t WHERE t.order_id = o.id AND t.status = 'booked') AS n
-           FROM orders o WHERE o.event_id = $1 AND o.status = 'confirmed') per_order`,
-    [eventId],
-  );
-  const row = rows[0]!;
-  const problems: string[] = [];
-  if (row.broken > 0) problems.push(`event ${eventId}: ${row.broken} confirmed orders without exactly their quantity of tickets`);
-  if (row.held_drift) problems.push(`event ${eventId}: tickets_held differs from the seats of pending orders`);
-  return { confirmed: row.orders, seats: row.seats, problems };
-}
-
-async function checkInvariant(query: Query, events: { id: number; successes: number; exactly?: number }[]) {
-  const problems: string[] = [];
-  for (const event of events) {
-    const rows = await query<{ tickets_sold: number; total_tickets: number; booked: number }>(
-      `SELECT e.tickets_sold, e.total_tickets, (SELECT count(*)::int FROM tickets t WHERE t.event_id = e.id AND t.status = 'booked') AS booked
-       FROM events e WHERE e.id = $1`,
-      [event.id],
-    );
-    const row = rows[0]!;
-    if (row.tickets_sold !== row.booked) problems.push(`event ${event.id}: tickets_sold ${row.tickets_sold} != booked rows ${row.booked}`);
-    if (row.tickets_sold > row.total_tickets) problems.push(`event ${event.id}: oversold ${row.tickets_sold} > ${row.total_tickets}`);
-    if (row.booked < event.successes) problems.push(`event ${event.id}: ${event.successes} answered 200 but only ${row.booked} booked rows`);
-    if (event.exactly !== undefined && row.booked !== event.exactly) problems.push(`event ${event.id}: sold ${row.booked}, capacity ${event.exactly}`);
-  }
-  return { ok: problems.length === 0, problems };
 }
 
 await main();
