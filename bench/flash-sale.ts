@@ -5,7 +5,7 @@ import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { renderQueueMarkdown, type QueueResults } from './queue.js';
@@ -122,7 +122,7 @@ const settings: ScenarioSettings = {
 };
 
 function writeResults(results: BenchResults & { queue?: QueueResults | undefined; webhooks?: WebhookResults | undefined }): void {
-  mkdirSync('bench/results', { recursive: true });
+  mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(`${args.out}.json`, JSON.stringify(results, null, 2));
   const markdown =
     renderMarkdown(results) + (results.queue ? renderQueueMarkdown(results.queue) : '') + (results.webhooks ? renderWebhooksMarkdown(results.webhooks) : '');
@@ -204,7 +204,7 @@ async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
     log,
   });
   const markdown = renderThroughPooler(runs);
-  mkdirSync('bench/results', { recursive: true });
+  mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(`${args.out}-through-pgbouncer.json`, JSON.stringify({ at: new Date().toISOString(), options: { connections, duration, workers, hosts: args.hosts }, runs }, null, 2));
   writeFileSync(`${args.out}-through-pgbouncer.md`, `${markdown}\n`);
   console.log(`\n${markdown}`);

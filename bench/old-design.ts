@@ -14,7 +14,7 @@ COMMIT;
 
 /**
  * The old design's ceiling measured by pgbench (C, one connection per client, no application at all), as
- * the issue measured it; null when pgbench is not installed, and the caller falls back to runOldDesign.
+ * the issue measured it; null when pgbench is not installed, and the caller falls back to runOldDesignInNode.
  */
 export function runOldDesignWithPgbench(url: string, eventId: number, userId: number, clients: number, seconds: number) {
   const script = join(tmpdir(), `bookfast-old-design-${process.pid}.sql`);
