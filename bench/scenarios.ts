@@ -43,6 +43,8 @@ export interface ServerDatabase {
   db: pg.Client;
   dbUrl: string;
   maxConnections: number;
+  /** The serving processes do not deliver webhooks (WEBHOOKS_WORKER=off); this starts one that does. */
+  startDeliverer: () => Promise<{ stop(): Promise<unknown> }>;
 }
 
 export type ScenarioRuns = Awaited<ReturnType<typeof runScenarios>>;
@@ -145,6 +147,7 @@ export async function runScenarios(s: ScenarioSettings, serverPid: number, serve
       warmUp: (options) => autocannon(options),
       ticketsSold: (eventId) => ticketsSold(baseUrl, eventId),
       log,
+      startDeliverer: server?.startDeliverer,
     }),
   );
 

@@ -1,9 +1,12 @@
 // The webhooks scenario of `npm run bench` (issue 17; `--skip-webhooks` leaves it out): POST /book on an
 // event nobody listens to against POST /book on an event with one endpoint subscribed to ticket.booked (a
-// local receiver answering 200 at once), in the same run, as a ratio. The batch statement then also writes
-// one outbox row per ticket, and the server's delivery worker sends them meanwhile: both are the cost.
-// The runs alternate (none, subscribed, subscribed, none; half the duration each), so a drift of the
-// machine over the run weighs on both sides alike.
+// local receiver answering 200 at once), in the same run, as ratios. The batch statement then also writes
+// one outbox row per ticket (the booking path's own cost), and a delivery worker sends them (a cost of the
+// machine). On PostgreSQL the serving processes run with WEBHOOKS_WORKER=off, as API hosts beside a
+// delivering one would, so the two are measured apart: `written` (nobody delivers) and `subscribed` (one
+// more process on the same machine delivers meanwhile). The embedded database serves one process, which
+// delivers itself: `subscribed` only. The runs alternate (none, written, subscribed, subscribed, written,
+// none; half the duration each), so a drift of the machine over the run weighs on every side alike.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type autocannon from 'autocannon';
@@ -30,6 +33,8 @@ export interface WebhookScenarioOptions {
   warmUp: (options: autocannon.Options) => Promise<unknown>;
   ticketsSold: (eventId: number) => Promise<number>;
   log: (line: string) => void;
+  /** Starts a process that delivers webhooks (WEBHOOKS_WORKER=on) while the serving ones do not; unset when the server delivers itself. */
+  startDeliverer?: (() => Promise<{ stop(): Promise<unknown> }>) | undefined;
 }
 
 export interface WebhookSide {
@@ -45,6 +50,9 @@ export interface WebhookResults {
   subscribed: WebhookSide;
   /** subscribed.okPerSecond / none.okPerSecond: 1 is free; the issue allows down to about 0.9. */
   ratio: number;
+  /** Subscribed with nobody delivering: the outbox writes alone (PostgreSQL runs only). */
+  written?: WebhookSide | undefined;
+  writtenRatio?: number | undefined;
   /** Webhooks the receiver got by the end of the measured runs, and those still queued then (dropped after). */
   delivered: number;
   queued: number;
@@ -73,10 +81,21 @@ export async function runWebhookScenario(o: WebhookScenarioOptions): Promise<Web
     await o.warmUp(o.bookRequests(hooked, { duration: 2 }));
     const warm = { plain: await o.ticketsSold(plain), hooked: await o.ticketsSold(hooked) };
     const half = Math.max(1, o.duration / 2);
-    const runs: { none: Measured[]; subscribed: Measured[] } = { none: [], subscribed: [] };
-    for (const side of ['none', 'subscribed', 'subscribed', 'none'] as const) {
-      o.log(`webhooks: POST /book, ${side === 'none' ? 'nobody subscribed' : 'one endpoint subscribed to ticket.booked'}, ${half} s`);
-      runs[side].push(await o.measure(o.bookRequests(side === 'none' ? plain : hooked, { duration: half })));
+    const runs: Record<Side, Measured[]> = { none: [], written: [], subscribed: [] };
+    const order: Side[] = o.startDeliverer ? ['none', 'written', 'subscribed', 'subscribed', 'written', 'none'] : ['none', 'subscribed', 'subscribed', 'none'];
+    let deliverer: { stop(): Promise<unknown> } | undefined;
+    try {
+      for (const [i, side] of order.entries()) {
+        if (o.startDeliverer && side === 'subscribed' && !deliverer) deliverer = await o.startDeliverer();
+        o.log(`webhooks: POST /book, ${SIDE_LABELS[side]}, ${half} s`);
+        runs[side].push(await o.measure(o.bookRequests(side === 'none' ? plain : hooked, { duration: half })));
+        if (deliverer && order[i + 1] !== 'subscribed') {
+          await deliverer.stop();
+          deliverer = undefined;
+        }
+      }
+    } finally {
+      await deliverer?.stop();
     }
     const queued = await queueDepth(o.baseUrl);
     const deliveredByEnd = delivered;
@@ -84,15 +103,18 @@ export async function runWebhookScenario(o: WebhookScenarioOptions): Promise<Web
     await fetch(`${o.baseUrl}/webhooks/${endpoint}`, { method: 'DELETE', headers: { authorization: `Bearer ${o.ownerToken}` } });
     const none = combine(runs.none);
     const subscribed = combine(runs.subscribed);
+    const written = runs.written.length > 0 ? combine(runs.written) : undefined;
     return {
       none,
       subscribed,
       ratio: subscribed.okPerSecond / none.okPerSecond,
+      written,
+      writtenRatio: written && written.okPerSecond / none.okPerSecond,
       delivered: deliveredByEnd,
       queued,
       events: [
         { id: plain, successes: warm.plain + runs.none.reduce((sum, run) => sum + run.ok, 0) },
-        { id: hooked, successes: warm.hooked + runs.subscribed.reduce((sum, run) => sum + run.ok, 0) },
+        { id: hooked, successes: warm.hooked + [...runs.written, ...runs.subscribed].reduce((sum, run) => sum + run.ok, 0) },
       ],
     };
   } finally {
@@ -100,6 +122,13 @@ export async function runWebhookScenario(o: WebhookScenarioOptions): Promise<Web
     receiver.close();
   }
 }
+
+type Side = 'none' | 'written' | 'subscribed';
+const SIDE_LABELS: Record<Side, string> = {
+  none: 'nobody subscribed',
+  written: 'one endpoint subscribed to ticket.booked, nobody delivering',
+  subscribed: 'one endpoint subscribed to ticket.booked, delivered meanwhile',
+};
 
 async function subscribe(o: WebhookScenarioOptions, eventId: number, url: string): Promise<number> {
   const response = await fetch(`${o.baseUrl}/webhooks`, {
@@ -142,9 +171,12 @@ export function renderWebhooksMarkdown(w: WebhookResults): string {
     '| run | tickets/s | p50 ms | p99 ms | server CPU ms/ticket | answers |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
     row('nobody subscribed', w.none),
-    row('one endpoint, ticket.booked', w.subscribed),
+    ...(w.written ? [row('one endpoint, ticket.booked, nobody delivering (outbox writes only)', w.written)] : []),
+    row(w.written ? 'one endpoint, ticket.booked, another process delivering meanwhile' : 'one endpoint, ticket.booked', w.subscribed),
     '',
-    `Ratio subscribed / none: ${n(w.ratio, 3)} (the issue allows down to about 0.9). Delivered meanwhile: ${n(w.delivered)} ` +
+    ...(w.written && w.writtenRatio !== undefined ? [`Ratio outbox writes only / none: ${n(w.writtenRatio, 3)} (the booking path's own cost).`] : []),
+    `Ratio subscribed / none: ${n(w.ratio, 3)}${w.written ? ', delivering on the same cores (server CPU above: the serving processes only)' : ''} ` +
+      `(the issue allows down to about 0.9). Delivered meanwhile: ${n(w.delivered)} ` +
       `webhooks; ${n(w.queued)} still queued at the end (one endpoint is sent to one webhook at a time).`,
     '',
   ].join('\n');
