@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../app.js';
+import type { Deps } from '../deps.js';
 import { Type } from 'typebox';
 import { BadRequest, Unauthorized } from '../http/errors.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
