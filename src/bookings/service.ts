@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
-import { BadRequest, Conflict, Forbidden, NotFound } from '../http/errors.js';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import { placeOrderOrRefuse } from '../orders/place.js';
 import { PerUserLimitApplies, type BookingBatcher } from '../inventory/batcher.js';
 import type { OrderBatcher } from '../inventory/order-batcher.js';

@@ -1,4 +1,4 @@
-import { invalidField } from '../http/errors.js';
+import { invalidField } from '../errors.js';
 import { currencyCode } from './currency.js';
 import type { EventCreate, EventPatch } from './schemas.js';
 import type { EventValues } from '../db/rows.js';

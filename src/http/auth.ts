@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import { TokenVersions } from '../auth/token-versions.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
-import { Unauthorized } from './errors.js';
+import { Unauthorized } from '../errors.js';
 
 export interface AuthUser {
   id: number;

@@ -9,7 +9,7 @@ import { Counter, type Registry } from 'prom-client';
 import { AttemptCounters, type AttemptLimit } from '../auth/attempt-limits.js';
 import { bookingLimitPerProcess, type Config } from '../config.js';
 import type { Db } from '../db/client.js';
-import { TooManyRequests } from './errors.js';
+import { TooManyRequests } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,7 @@ import type { OrderBatcher } from '../inventory/order-batcher.js';
 import type { OrderInBatch } from '../inventory/order-batch.js';
 import { IdempotencyKeyTaken } from '../inventory/idempotency-records.js';
 import type { OrderWithTickets } from '../inventory/rows.js';
-import { Conflict, invalidField, NotFound, SoldOut } from '../http/errors.js';
+import { Conflict, invalidField, NotFound, SoldOut } from '../errors.js';
 
 /**
  * Places an order in its event's next batch, or throws what the buyer should be told. Shared by POST /orders

@@ -6,7 +6,7 @@ import type { OrderWithTickets } from '../inventory/rows.js';
 import { toTicketOut } from '../bookings/service.js';
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
-import { AppError, Conflict, Forbidden, NotFound } from '../http/errors.js';
+import { AppError, Conflict, Forbidden, NotFound } from '../errors.js';
 import { placeOrderOrRefuse } from './place.js';
 import { findEventOfOrder, findOrder, listOrders } from './repository.js';
 import type { OrderCreate } from './schemas.js';

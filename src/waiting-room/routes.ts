@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../deps.js';
 import { EventIdParams } from '../events/schemas.js';
-import { Unauthorized } from '../http/errors.js';
+import { Unauthorized } from '../errors.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
 import { startEventStream, type EventStream } from '../live/sse.js';
 import { QueueEntryOut, RoomPatchBody, RoomSettingsBody, StreamQuery, StreamTokenOut, WaitingRoomOut } from './schemas.js';
