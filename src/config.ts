@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
-import { currencyCode } from './events/currency.js';
+import { currencyCode } from './currency.js';
 
 // One schema for every setting: validated once at start-up, typed, documented in README and .env.example.
 const ConfigSchema = Type.Object({
