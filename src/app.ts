@@ -11,7 +11,8 @@ import { SeatChanges } from './inventory/seat-changes.js';
 import { SoldOutMemory } from './inventory/sold-out.js';
 import { bookingRoutes } from './bookings/routes.js';
 import type { Config } from './config.js';
-import type { Database, Db } from './db/client.js';
+import type { Database } from './db/client.js';
+import type { Deps } from './deps.js';
 import { eventRoutes } from './events/routes.js';
 import { orderRoutes } from './orders/routes.js';
 import { startHoldSweeper } from './orders/sweeper.js';
@@ -44,22 +45,6 @@ declare module 'fastify' {
     /** What this process remembers as sold out (tests read it). */
     soldOutMemory: SoldOutMemory;
   }
-}
-
-export interface Deps {
-  config: Config;
-  db: Db;
-  /** For read-only lists that may be a moment old (DATABASE_READ_URL): a replica while it keeps up, else `db`. */
-  readDb: Db;
-  batcher: BookingBatcher;
-  /** POST /orders, confirms and POST /book on events with a per-buyer limit, batched per event. */
-  orders: OrderBatcher;
-  /** Services announce committed seat changes here; live seats, the waiting list, metrics listen. */
-  changes: SeatChanges;
-  live: LiveSeats;
-  /** Waiting room (issue 14): the in-memory room list, ticker, and the pass check of the purchase routes. */
-  waitingRoom: WaitingRoomRuntime;
-  queueGate: ReturnType<typeof queueGate>;
 }
 
 export interface BuildOptions {

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { envSchema } from 'env-schema';
 import { ConfigSchema, type RawConfig } from './config-schema.js';
-import { currencyCode } from './events/currency.js';
+import { currencyCode } from './currency.js';
 
 
 export interface Config {

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import { Forbidden, Unauthorized } from '../http/errors.js';
+import { Forbidden, Unauthorized } from '../errors.js';
 
 // Roles live in the database, never in the token: a promotion or demotion takes effect on the next request.
 // They are read only where they decide something (event creation, another owner's event), never on /book.

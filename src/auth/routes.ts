@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../app.js';
+import type { Deps } from '../deps.js';
 import { Type } from 'typebox';
-import { BadRequest, Unauthorized } from '../http/errors.js';
+import { BadRequest, Unauthorized } from '../errors.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
 
 const Limited = errorOut('Too many attempts, retry in 60 s');

@@ -1,5 +1,5 @@
 import type { Db } from '../db/client.js';
-import { BadRequest, invalidField, Unauthorized } from '../http/errors.js';
+import { BadRequest, invalidField, Unauthorized } from '../errors.js';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import type { AccountOut } from './schemas.js';
 import { findAccount, findUserByEmail, findUserById, insertUser, updatePasswordHash } from './users.repository.js';

@@ -1,13 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
+import type { SnakeRow } from '../db/rows.js';
+import type { users } from '../db/schema.js';
 import type { Role } from './roles.js';
 
-export interface UserRow {
-  id: number;
-  email: string;
-  password: string;
-  token_version: number;
-}
+export type UserRow = Pick<SnakeRow<typeof users.$inferSelect>, 'id' | 'email' | 'password' | 'token_version'>;
 
 /** Inserts a user; null when the email (in any letter case) is taken, even by a concurrent insert. */
 export async function insertUser(

@@ -1,9 +1,8 @@
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
-import { BadRequest, Conflict, Forbidden, NotFound } from '../http/errors.js';
-import { placeOrderOrRefuse } from '../orders/place.js';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import { PerUserLimitApplies, type BookingBatcher } from '../inventory/batcher.js';
-import type { OrderBatcher } from '../inventory/order-batcher.js';
+import { placeOrderOrRefuse, type OrderBatcher } from '../inventory/order-batcher.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelTicket } from '../inventory/returns.js';

@@ -4,7 +4,7 @@ import { toTicketOut } from '../bookings/service.js';
 import { findTicket } from '../bookings/tickets.repository.js';
 import type { Db } from '../db/client.js';
 import { findEvent } from '../events/repository.js';
-import { BadRequest, Conflict, Forbidden, NotFound } from '../http/errors.js';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import { admitTicket, findTicketByCode } from './repository.js';
 import type { QrFormat } from './schemas.js';
 

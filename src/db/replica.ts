@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import type { Db } from './client.js';
+import type { Db } from './drizzle.js';
 import * as schema from './schema.js';
 
 // Reads that may be a moment old (lists, event pages, stats, exports) go to a streaming replica while it is

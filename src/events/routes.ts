@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../app.js';
+import type { Deps } from '../deps.js';
 import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
 import { EventCreate, EventIdParams, EventListOut, EventListQuery, EventOut, EventPatch } from './schemas.js';
 import { createEvent, editEvent, getEvent, listEventPage, removeEvent } from './service.js';

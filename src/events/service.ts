@@ -2,7 +2,7 @@ import { assertMayCreateEvents, assertOwnerOrAdmin } from '../auth/roles.js';
 import { deleteUnsoldEvent, updateEvent } from '../inventory/capacity.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
-import { BadRequest, invalidField, NotFound } from '../http/errors.js';
+import { BadRequest, invalidField, NotFound } from '../errors.js';
 import { recordWebhookEvent } from '../webhooks/outbox.js';
 import { findEvent, insertEvent, listEvents, toEventOut, type EventFilter, type EventRow } from './repository.js';
 import type { EventCreate, EventListQuery, EventPatch } from './schemas.js';

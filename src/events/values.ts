@@ -1,5 +1,5 @@
-import { invalidField } from '../http/errors.js';
-import { currencyCode } from './currency.js';
+import { invalidField } from '../errors.js';
+import { currencyCode } from '../currency.js';
 import type { EventCreate, EventPatch } from './schemas.js';
 import type { EventValues } from '../db/rows.js';
 

@@ -1,10 +1,10 @@
 import { createSigner, createVerifier } from 'fast-jwt';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { TokenVersions } from '../auth/token-versions.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
-import { Unauthorized } from './errors.js';
+import { Unauthorized } from '../errors.js';
+import { TokenVersions } from './token-versions.js';
 
 export interface AuthUser {
   id: number;

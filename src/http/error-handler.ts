@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError, InvalidInput, type ValidationIssue } from './errors.js';
+import { AppError, InvalidInput, type ValidationIssue } from '../errors.js';
 
 type AjvIssue = NonNullable<FastifyError['validation']>[number];
 

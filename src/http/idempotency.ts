@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { IdempotencyKeyTaken, readRecordedSale, type KeyToRecord, type RecordedSale } from '../inventory/idempotency-records.js';
 import { queryRows, type Db } from '../db/client.js';
-import { invalidField, ServiceUnavailable } from './errors.js';
+import { invalidField, ServiceUnavailable } from '../errors.js';
 
 // Idempotency-Key (as Stripe's and pretix's APIs): a retry of (user, key) within 24 hours gets the first
 // outcome again, same status and body, with `Idempotent-Replayed: true`, and sells nothing.

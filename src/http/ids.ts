@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { InvalidInput, type ValidationIssue } from './errors.js';
+import { InvalidInput, type ValidationIssue } from '../errors.js';
 
 /**
  * Ids are written one way. Ajv's type coercion (kept for query strings and the old clients' lax bodies)

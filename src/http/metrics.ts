@@ -4,7 +4,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { BatchReport } from '../inventory/seat-changes.js';
 import type { Database, PoolStats } from '../db/client.js';
 import { askPrimaryForClusterMetrics, shareWithPrimary } from './cluster-metrics.js';
-import { Unauthorized } from './errors.js';
+import { Unauthorized } from '../errors.js';
 
 /** What metrics hear from the inventory's channel (SeatChanges 'batchDone', 'refusedFromMemory'; app.ts). */
 export interface BatchObserver {

@@ -6,10 +6,10 @@ import fp from 'fastify-plugin';
 import helmet from 'helmet';
 import { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import { AttemptCounters, type AttemptLimit } from '../auth/attempt-limits.js';
 import { bookingLimitPerProcess, type Config } from '../config.js';
 import type { Db } from '../db/client.js';
-import { TooManyRequests } from './errors.js';
+import { TooManyRequests } from '../errors.js';
+import { AttemptCounters, type AttemptLimit } from './attempt-limits.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

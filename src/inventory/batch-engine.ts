@@ -1,4 +1,4 @@
-import { ServiceUnavailable } from '../http/errors.js';
+import { ServiceUnavailable } from '../errors.js';
 
 /*
  * The batch engine: the queueing half of every batched statement, knowing nothing of what it batches.

@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { NotFound, SoldOut } from '../http/errors.js';
+import { NotFound, SoldOut } from '../errors.js';
 import { BatchEngine, type Batch } from './batch-engine.js';
 import { ExpiringMarks } from './expiring-marks.js';
 import type { SeatChanges } from './seat-changes.js';

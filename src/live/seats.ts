@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/client.js';
-import { ServiceUnavailable } from '../http/errors.js';
+import { ServiceUnavailable } from '../errors.js';
 import type { SeatsBus, SeatsBusSink } from './bus.js';
 import { readSeats, type SeatsSnapshot } from './repository.js';
 

@@ -1,4 +1,4 @@
-import { ServiceUnavailable, TooManyRequests } from '../http/errors.js';
+import { ServiceUnavailable, TooManyRequests } from '../errors.js';
 
 /**
  * Caps the live streams one process holds, per client address and in all: each open stream costs memory

@@ -1,13 +1,12 @@
 import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelOrder } from '../inventory/returns.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
-import type { OrderBatcher } from '../inventory/order-batcher.js';
+import { placeOrderOrRefuse, type OrderBatcher } from '../inventory/order-batcher.js';
 import type { OrderWithTickets } from '../inventory/rows.js';
 import { toTicketOut } from '../bookings/service.js';
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
-import { AppError, Conflict, Forbidden, NotFound } from '../http/errors.js';
-import { placeOrderOrRefuse } from './place.js';
+import { AppError, Conflict, Forbidden, NotFound } from '../errors.js';
 import { findEventOfOrder, findOrder, listOrders } from './repository.js';
 import type { OrderCreate } from './schemas.js';
 

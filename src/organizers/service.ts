@@ -1,7 +1,7 @@
 import { assertOwnerOrAdmin } from '../auth/roles.js';
 import type { Db } from '../db/client.js';
 import { findEvent, toEventOut, type EventRow } from '../events/repository.js';
-import { NotFound } from '../http/errors.js';
+import { NotFound } from '../errors.js';
 import { toCsv } from './csv.js';
 import { listAttendees, listOwnedEvents, salesFigures, salesPerHour } from './repository.js';
 import { ATTENDEES_CSV_HEADER, type AttendeesOut, type StatsOut } from './schemas.js';

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Forbidden } from '../http/errors.js';
+import { Forbidden } from '../errors.js';
 import { refuseUnlessReplay } from '../http/idempotency.js';
 import { findOrderEventId } from './repository.js';
 import type { Db } from '../db/client.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
+import type { SnakeRow } from '../db/rows.js';
 import type { queueEntries, waitingRooms } from '../db/schema.js';
 
 // Rooms and places in line, outside the admission tick (admission.ts). One statement per function.
@@ -8,32 +9,29 @@ import type { queueEntries, waitingRooms } from '../db/schema.js';
 export type RoomState = (typeof waitingRooms.$inferSelect)['state'];
 export type EntryStatus = (typeof queueEntries.$inferSelect)['status'];
 
-export interface RoomRow {
-  event_id: number;
-  state: RoomState;
-  prequeue_opens_at: Date;
-  onsale_at: Date;
-  admit_per_minute: number;
-  max_active: number;
-  pass_minutes: number;
-  grace_seconds: number;
-  served_up_to: number;
-  last_position: number;
-  waiting: number;
-  active: number;
-  admitted_total: number;
-  abandoned_total: number;
-}
+/** A room as the statements return it (ROOM_COLUMNS); the seed, the credit and the tick times stay in the table. */
+export type RoomRow = Pick<
+  SnakeRow<typeof waitingRooms.$inferSelect>,
+  | 'event_id'
+  | 'state'
+  | 'prequeue_opens_at'
+  | 'onsale_at'
+  | 'admit_per_minute'
+  | 'max_active'
+  | 'pass_minutes'
+  | 'grace_seconds'
+  | 'served_up_to'
+  | 'last_position'
+  | 'waiting'
+  | 'active'
+  | 'admitted_total'
+  | 'abandoned_total'
+>;
 
-export interface EntryRow {
-  event_id: number;
-  user_id: number;
-  position: number | null;
-  status: EntryStatus;
-  joined_at: Date;
-  pass_id: string | null;
-  pass_expires_at: Date | null;
-}
+export type EntryRow = Pick<
+  SnakeRow<typeof queueEntries.$inferSelect>,
+  'event_id' | 'user_id' | 'position' | 'status' | 'joined_at' | 'pass_id' | 'pass_expires_at'
+>;
 
 export interface RoomSettings {
   prequeueOpensAt: Date;

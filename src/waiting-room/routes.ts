@@ -1,9 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../app.js';
+import type { Deps } from '../deps.js';
 import { EventIdParams } from '../events/schemas.js';
-import { Unauthorized } from '../http/errors.js';
+import { Unauthorized } from '../errors.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
 import { startEventStream, type EventStream } from '../live/sse.js';
 import { QueueEntryOut, RoomPatchBody, RoomSettingsBody, StreamQuery, StreamTokenOut, WaitingRoomOut } from './schemas.js';

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { assertOwnerOrAdmin } from '../auth/roles.js';
 import type { Db } from '../db/client.js';
 import { parseIsoDate } from '../events/values.js';
-import { Conflict, invalidField, NotFound } from '../http/errors.js';
+import { Conflict, invalidField, NotFound } from '../errors.js';
 import {
   deleteRoom,
   findEntryWithRoom,

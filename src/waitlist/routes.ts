@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../app.js';
+import type { Deps } from '../deps.js';
 import { EventIdParams } from '../events/schemas.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
 import { WaitlistPlaceOut } from './schemas.js';

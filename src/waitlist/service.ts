@@ -1,6 +1,6 @@
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
-import { Conflict, NotFound } from '../http/errors.js';
+import { Conflict, NotFound } from '../errors.js';
 import { findPlace, joinWaitlist, leaveWaitlist, type WaitlistPlace } from './repository.js';
 import type { WaitlistPlaceOut } from './schemas.js';
 

@@ -1,6 +1,6 @@
 import { findRole } from '../auth/roles.js';
 import type { Db } from '../db/client.js';
-import { Conflict, Forbidden, invalidField, NotFound, Unauthorized } from '../http/errors.js';
+import { Conflict, Forbidden, invalidField, NotFound, Unauthorized } from '../errors.js';
 import { recordForEndpoint } from './outbox.js';
 import {
   deleteEndpoint,

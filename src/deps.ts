@@ -1,0 +1,27 @@
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import type { BookingBatcher } from './inventory/batcher.js';
+import type { OrderBatcher } from './inventory/order-batcher.js';
+import type { SeatChanges } from './inventory/seat-changes.js';
+import type { LiveSeats } from './live/seats.js';
+import type { queueGate } from './waiting-room/gate.js';
+import type { WaitingRoomRuntime } from './waiting-room/runtime.js';
+
+// What app.ts builds once and hands to every feature's routes. Its own file, so that the routes need not
+// import app.ts, which imports them.
+
+export interface Deps {
+  config: Config;
+  db: Db;
+  /** For read-only lists that may be a moment old (DATABASE_READ_URL): a replica while it keeps up, else `db`. */
+  readDb: Db;
+  batcher: BookingBatcher;
+  /** POST /orders, confirms and POST /book on events with a per-buyer limit, batched per event. */
+  orders: OrderBatcher;
+  /** Services announce committed seat changes here; live seats, the waiting list, metrics listen. */
+  changes: SeatChanges;
+  live: LiveSeats;
+  /** Waiting room (issue 14): the in-memory room list, ticker, and the pass check of the purchase routes. */
+  waitingRoom: WaitingRoomRuntime;
+  queueGate: ReturnType<typeof queueGate>;
+}
