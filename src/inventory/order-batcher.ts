@@ -132,7 +132,8 @@ export async function placeOrderOrRefuse(orders: OrderBatcher, eventId: number, 
     case 'sold-out':
       throw new SoldOut();
     case 'over-user-limit':
-      throw new Conflict(`This event allows ${answer.limit} tickets per buyer and you already have ${answer.owned}`);
+      // The batch counts a buyer's seats only up to the limit (order-batch.sql.ts): "or more" past it.
+      throw new Conflict(`This event allows ${answer.limit} tickets per buyer and you already have ${answer.owned < answer.limit ? answer.owned : `${answer.limit} or more`}`);
     case 'placed':
       return answer.placed;
     case 'recorded-before':
