@@ -175,14 +175,11 @@ async function main(): Promise<void> {
     return;
   }
 
-  // The serving processes leave webhooks to a process of their own, started by the webhooks scenario only
-  // (bench/webhooks.ts), so the booking path's outbox writes and the delivery are measured apart.
-  const server = await startServerProcess({ DATABASE_URL: dbUrl, ...serverEnv, WEBHOOKS_WORKER: 'off' }, asBuilt);
-  const startDeliverer = () => startServerProcess({ DATABASE_URL: dbUrl, ...serverEnv, PORT: String(Number(args.port) + 1), WORKERS: '1' }, asBuilt);
+  const server = await startServerProcess({ DATABASE_URL: dbUrl, ...serverEnv }, asBuilt);
   const db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
   try {
-    const ran = await runScenarios(settings, server.child.pid!, { db, dbUrl, maxConnections, startDeliverer });
+    const ran = await runScenarios(settings, server.child.pid!, { db, dbUrl, maxConnections });
     writeResults(await checkedResults(async (text, values) => (await db.query(text, values)).rows, settings, ran));
   } finally {
     await db.end();

@@ -2,9 +2,9 @@
 // the bench's connection count (each with p99), the admission rate measured against its setting, and POST
 // /book with a Queue-Pass against POST /book on an event without a room.
 import type autocannon from 'autocannon';
-import { createSigner } from 'fast-jwt';
 import type pg from 'pg';
 import { closedLoop } from './closed-loop.js';
+import { crowdTokens } from './crowd.js';
 
 export interface QueueScenarioOptions {
   baseUrl: string;
@@ -173,14 +173,3 @@ export function renderQueueMarkdown(q: QueueResults): string {
 }
 
 const codes = (statuses: Record<string, number>) => Object.entries(statuses).map(([code, count]) => `${code}: ${count}`).join(', ');
-
-/** Accounts inserted in one statement, with tokens signed like /login's: bcrypt for 50,000 would take an hour. */
-async function crowdTokens(db: pg.Client, secretKey: string, count: number): Promise<string[]> {
-  const { rows } = await db.query<{ id: number; email: string }>(
-    `INSERT INTO users (email, password) SELECT 'queued-' || md5(random()::text) || '-' || i || '@bench.example', 'x'
-     FROM generate_series(1, $1::int) AS i RETURNING id, email`,
-    [count],
-  );
-  const sign = createSigner({ key: secretKey, algorithm: 'HS256', expiresIn: 3_600_000, iss: 'bookfast', aud: 'bookfast-api' });
-  return rows.map((row) => sign({ sub: String(row.id), email: row.email, ver: 0 }));
-}

@@ -24,8 +24,9 @@ export interface BenchResults {
   book?: (Run & { meanBatchSize?: number }) | undefined;
   /** (c-key) POST /book with an Idempotency-Key per request; absent in results written before it existed. */
   keyedBook?: Run | undefined;
-  /** (c-limit) POST /book on an event with a max_per_user; absent in results written before it existed. */
-  limitedBook?: Run | undefined;
+  /** (c-limit) POST /book on an event with a max_per_user; absent in results written before it existed (and
+   *  its limit and crowd, in results written before the crowd). */
+  limitedBook?: (Run & { maxPerUser?: number; buyers?: number }) | undefined;
   /** (c-many) POST /book spread over `events` events; absent in results written before it existed. */
   manyBook?: (Run & { events: number }) | undefined;
   ratios: {
@@ -70,7 +71,7 @@ export function renderMarkdown(r: BenchResults): string {
       ? [`| (c-many) POST /book spread over ${n(r.manyBook.events)} events | ${n(r.manyBook.okPerSecond)} | ${n(r.manyBook.requestsPerSecond)} | ${r.manyBook.p50} | ${r.manyBook.p99} | ${codes(r.manyBook.statuses)} | ${cpu(r.manyBook)} |`]
       : []),
     ...(r.limitedBook
-      ? [`| (c-limit) POST /book, event with max_per_user | ${n(r.limitedBook.okPerSecond)} | ${n(r.limitedBook.requestsPerSecond)} | ${r.limitedBook.p50} | ${r.limitedBook.p99} | ${codes(r.limitedBook.statuses)} | ${cpu(r.limitedBook)} |`]
+      ? [`| (c-limit) POST /book, event with max_per_user${r.limitedBook.maxPerUser === undefined ? '' : ` ${n(r.limitedBook.maxPerUser)}, ${n(r.limitedBook.buyers ?? 0)} buyers`} | ${n(r.limitedBook.okPerSecond)} | ${n(r.limitedBook.requestsPerSecond)} | ${r.limitedBook.p50} | ${r.limitedBook.p99} | ${codes(r.limitedBook.statuses)} | ${cpu(r.limitedBook)} |`]
       : []),
     ...r.openLoop.map(
       (run) => `| POST /book open loop at ${n(run.rate)}/s (${run.share * 100}%) | ${n(run.okPerSecond)} | ${n(run.requestsPerSecond)} | ${run.p50} | ${run.p99} | ${codes(run.statuses)} | ${cpu(run)} |`,

@@ -60,3 +60,23 @@ export async function makeBuyers(baseUrl: string, count: number): Promise<string
   for (let i = 0; i < count; i += 16) await Promise.all(Array.from({ length: Math.min(16, count - i) }, (_, j) => one(i + j)));
   return tokens;
 }
+
+/**
+ * As bookRequests for a crowd: each connection cycles through its own share of the buyers (autocannon would
+ * start every connection at the first request, so the first few buyers would get them all). The requests are
+ * still built once, as (c)'s are.
+ */
+export function crowdBookRequests(baseUrl: string, crowd: string[], eventId: number, options: Partial<autocannon.Options> & { connections: number }): autocannon.Options {
+  const all = bookRequests(baseUrl, crowd, eventId, options).requests!;
+  const share = Math.max(1, Math.floor(all.length / options.connections));
+  let next = 0;
+  return {
+    url: baseUrl,
+    ...options,
+    requests: all.slice(0, share),
+    setupClient: (client) => {
+      const from = (next++ % options.connections) * share;
+      client.setRequests(all.slice(from, from + share));
+    },
+  };
+}

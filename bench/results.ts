@@ -43,7 +43,7 @@ export async function checkedResults(query: Query, s: ScenarioSettings, ran: Sce
     health,
     book,
     keyedBook: keyed?.run,
-    limitedBook: limited?.run,
+    limitedBook: limited && { ...limited.run, maxPerUser: limited.maxPerUser, buyers: limited.buyers },
     manyBook,
     ratios: {
       bookOverOldDesign: over(book?.okPerSecond, oldDesign?.perSecond),
