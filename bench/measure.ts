@@ -76,26 +76,24 @@ export async function measureOpenLoop({ serverPid, url, connections, seconds, to
   }));
   const started = performance.now();
   const result = await runOpenLoop({ url, rate, seconds, warmupSeconds: 2, connections, request: (i) => requests[i % requests.length]! });
-  const ok = result.statuses['200'] ?? 0;
   // CPU was read over warm-up and measured part alike: scale it to the measured part.
   const measuredShare = result.seconds / ((performance.now() - started) / 1000);
   const used = cpu();
   return {
+    ...measuredRun({
+      seconds: result.seconds,
+      requests: result.requests,
+      p50: result.p50,
+      p99: result.p99,
+      statuses: result.statuses,
+      errors: result.errors,
+      timeouts: 0,
+      serverCpuSeconds: used.serverCpuSeconds * measuredShare,
+      benchCpuSeconds: used.benchCpuSeconds * measuredShare,
+    }),
     // Seats the warm-up booked count for the invariant, not for the rates.
     warmupOk: result.warmupStatuses['200'] ?? 0,
-    seconds: result.seconds,
-    requests: result.requests,
-    requestsPerSecond: result.requests / result.seconds,
-    ok,
-    okPerSecond: ok / result.seconds,
-    p50: result.p50,
-    p99: result.p99,
     max: result.max,
     maxSendLag: result.maxSendLag,
-    statuses: result.statuses,
-    errors: result.errors,
-    timeouts: 0,
-    serverCpuSeconds: used.serverCpuSeconds * measuredShare,
-    benchCpuSeconds: used.benchCpuSeconds * measuredShare,
   };
 }
