@@ -27,6 +27,8 @@ export interface BenchResults {
   /** (c-limit) POST /book on an event with a max_per_user; absent in results written before it existed (and
    *  its limit and crowd, in results written before the crowd). */
   limitedBook?: (Run & { maxPerUser?: number; buyers?: number }) | undefined;
+  /** (c-crowd) POST /book by (c-limit)'s crowd on an event without a limit (PostgreSQL runs since the crowd). */
+  crowdBook?: (Run & { buyers: number }) | undefined;
   /** (c-many) POST /book spread over `events` events; absent in results written before it existed. */
   manyBook?: (Run & { events: number }) | undefined;
   ratios: {
@@ -34,6 +36,7 @@ export interface BenchResults {
     bookOverHealth?: number | undefined;
     keyedOverBook?: number | undefined;
     limitedOverBook?: number | undefined;
+    limitedOverCrowd?: number | undefined;
     manyOverBook?: number | undefined;
   };
   /** maxSendLag is absent in results written before the open loop had its own generator. */
@@ -70,6 +73,9 @@ export function renderMarkdown(r: BenchResults): string {
     ...(r.manyBook
       ? [`| (c-many) POST /book spread over ${n(r.manyBook.events)} events | ${n(r.manyBook.okPerSecond)} | ${n(r.manyBook.requestsPerSecond)} | ${r.manyBook.p50} | ${r.manyBook.p99} | ${codes(r.manyBook.statuses)} | ${cpu(r.manyBook)} |`]
       : []),
+    ...(r.crowdBook
+      ? [`| (c-crowd) POST /book, no limit, ${n(r.crowdBook.buyers)} buyers | ${n(r.crowdBook.okPerSecond)} | ${n(r.crowdBook.requestsPerSecond)} | ${r.crowdBook.p50} | ${r.crowdBook.p99} | ${codes(r.crowdBook.statuses)} | ${cpu(r.crowdBook)} |`]
+      : []),
     ...(r.limitedBook
       ? [`| (c-limit) POST /book, event with max_per_user${r.limitedBook.maxPerUser === undefined ? '' : ` ${n(r.limitedBook.maxPerUser)}, ${n(r.limitedBook.buyers ?? 0)} buyers`} | ${n(r.limitedBook.okPerSecond)} | ${n(r.limitedBook.requestsPerSecond)} | ${r.limitedBook.p50} | ${r.limitedBook.p99} | ${codes(r.limitedBook.statuses)} | ${cpu(r.limitedBook)} |`]
       : []),
@@ -93,6 +99,9 @@ export function renderMarkdown(r: BenchResults): string {
     ...(r.ratios.keyedOverBook === undefined ? [] : [`- **(c-key)/(c) = ${n(r.ratios.keyedOverBook, 2)}** (bookings/s with a key per request vs without)`]),
     ...(r.ratios.manyOverBook === undefined ? [] : [`- **(c-many)/(c) = ${n(r.ratios.manyOverBook, 2)}** (bookings/s spread over many events vs one hot event)`]),
     ...(r.ratios.limitedOverBook === undefined ? [] : [`- **(c-limit)/(c) = ${n(r.ratios.limitedOverBook, 2)}** (bookings/s on an event with max_per_user vs without)`]),
+    ...(r.ratios.limitedOverCrowd === undefined
+      ? []
+      : [`- **(c-limit)/(c-crowd) = ${n(r.ratios.limitedOverCrowd, 2)}** (the same crowd of buyers, an event with max_per_user vs one without)`]),
     ...r.openLoop.map(
       (run) =>
         `- open loop at ${run.share * 100}%: p99 ${run.p99} ms from each request's due time (the bar is under 50 ms at 80%)` +

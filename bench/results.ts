@@ -8,7 +8,7 @@ import type { ScenarioRuns, ScenarioSettings } from './scenarios.js';
 const over = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
 
 export async function checkedResults(query: Query, s: ScenarioSettings, ran: ScenarioRuns) {
-  const { oldDesign, health, book, keyed, limited, many, openLoop, sellout, orders, queue, webhooks } = ran;
+  const { oldDesign, health, book, keyed, crowded, limited, many, openLoop, sellout, orders, queue, webhooks } = ran;
   const ordersCheck = orders && (await checkOrders(query, orders.eventId));
   // Each event that ran, with the 200s it answered (warm-ups included): the hot event's warm-up always ran.
   const invariant = await checkInvariant(query, [
@@ -20,6 +20,7 @@ export async function checkedResults(query: Query, s: ScenarioSettings, ran: Sce
     ...(keyed ? [{ id: keyed.eventId, successes: keyed.warmup + keyed.run.ok }] : []),
     ...(webhooks?.events ?? []),
     ...(limited ? [{ id: limited.eventId, successes: limited.warmup + limited.run.ok }] : []),
+    ...(crowded ? [{ id: crowded.eventId, successes: crowded.warmup + crowded.run.ok }] : []),
     ...(many?.eventIds ?? []).map((id) => ({ id, successes: 0 })),
   ]);
   invariant.problems.push(...(ordersCheck?.problems ?? []), ...(keyed ? await checkKeyed(query, keyed.eventId) : []));
@@ -44,12 +45,14 @@ export async function checkedResults(query: Query, s: ScenarioSettings, ran: Sce
     book,
     keyedBook: keyed?.run,
     limitedBook: limited && { ...limited.run, maxPerUser: limited.maxPerUser, buyers: limited.buyers },
+    crowdBook: crowded && { ...crowded.run, buyers: crowded.buyers },
     manyBook,
     ratios: {
       bookOverOldDesign: over(book?.okPerSecond, oldDesign?.perSecond),
       bookOverHealth: over(book?.requestsPerSecond, health?.requestsPerSecond),
       keyedOverBook: over(keyed?.run.okPerSecond, book?.okPerSecond),
       limitedOverBook: over(limited?.run.okPerSecond, book?.okPerSecond),
+      limitedOverCrowd: over(limited?.run.okPerSecond, crowded?.run.okPerSecond),
       manyOverBook: over(manyBook?.okPerSecond, book?.okPerSecond),
     },
     openLoop,

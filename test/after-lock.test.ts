@@ -54,4 +54,24 @@ describe('when a statement runs after a lock (preparedAfterLock)', () => {
       await holder.end();
     }
   });
+
+  // The order batch is a data-modifying WITH: its snapshot is taken when it runs, not when it is bound.
+  it.skipIf(!process.env.DATABASE_URL)('then a data-modifying statement also counts what was committed while it waited', async () => {
+    const holder = new pg.Client({ connectionString: test.url });
+    await holder.connect();
+    const countAndWrite = `WITH seen AS (SELECT count(*)::int AS n FROM probe_rows WHERE lock_id = $1),
+      written AS (INSERT INTO probe_rows (lock_id, n) SELECT $1, 1000 + seen.n FROM seen RETURNING n)
+      SELECT seen.n FROM seen, written`;
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM probe_locks WHERE id = 1 FOR UPDATE');
+      await holder.query('INSERT INTO probe_rows (lock_id, n) VALUES (1, 200)');
+      const waiting = test.database.preparedAfterLock<{ n: number }>(lock, 'probe_count_and_write', countAndWrite, [1]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await holder.query('COMMIT');
+      expect(await waiting).toEqual([{ n: 4 }]);
+    } finally {
+      await holder.end();
+    }
+  });
 });
