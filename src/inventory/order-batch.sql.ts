@@ -54,22 +54,29 @@ const DECIDE = /* sql */ `ev AS (
                 LIMIT quota.max_per_user) mine)::int
            ELSE 0 END AS owned
     FROM (SELECT DISTINCT user_id FROM req) b, quota
+  ), lined AS MATERIALIZED (
+    -- The orders as arrays indexed by ord (1..n, no gaps): each step of the walk reads its order by subscript.
+    -- A join there was built again at every step, batch size squared.
+    SELECT array_agg(r.quantity ORDER BY r.ord) AS quantity, array_agg(b.slot ORDER BY r.ord) AS slot, count(*) AS n
+    FROM req r JOIN buyer b ON b.user_id = r.user_id
   ), walk AS (
     SELECT 0::bigint AS ord, quota.sellable AS remaining, COALESCE((SELECT array_agg(owned ORDER BY slot) FROM buyer), '{}') AS taken,
            NULL::text AS verdict, 0 AS owned
     FROM quota
     UNION ALL
-    SELECT r.ord, w.remaining - CASE WHEN v.verdict = 'placed' THEN r.quantity ELSE 0 END,
-           CASE WHEN v.verdict = 'placed' THEN w.taken[:b.slot - 1] || (w.taken[b.slot] + r.quantity) || w.taken[b.slot + 1:] ELSE w.taken END,
-           v.verdict, w.taken[b.slot]
-    FROM walk w JOIN req r ON r.ord = w.ord + 1 JOIN buyer b ON b.user_id = r.user_id CROSS JOIN quota
+    SELECT w.ord + 1, w.remaining - CASE WHEN v.verdict = 'placed' THEN o.quantity ELSE 0 END,
+           CASE WHEN v.verdict = 'placed' THEN w.taken[:o.slot - 1] || (w.taken[o.slot] + o.quantity) || w.taken[o.slot + 1:] ELSE w.taken END,
+           v.verdict, w.taken[o.slot]
+    FROM walk w CROSS JOIN lined CROSS JOIN quota
+    CROSS JOIN LATERAL (SELECT lined.quantity[(w.ord + 1)::int] AS quantity, lined.slot[(w.ord + 1)::int] AS slot) o
     CROSS JOIN LATERAL (
       SELECT CASE WHEN quota.uncounted THEN 'per-user-limit'
-                  WHEN r.quantity > quota.max_per_order THEN 'over-order-limit'
-                  WHEN r.quantity > w.remaining THEN 'sold-out'
-                  WHEN quota.limited AND w.taken[b.slot] + r.quantity > quota.max_per_user THEN 'over-user-limit'
+                  WHEN o.quantity > quota.max_per_order THEN 'over-order-limit'
+                  WHEN o.quantity > w.remaining THEN 'sold-out'
+                  WHEN quota.limited AND w.taken[o.slot] + o.quantity > quota.max_per_user THEN 'over-user-limit'
                   ELSE 'placed' END AS verdict
     ) v
+    WHERE w.ord < lined.n
   ), decided AS (
     SELECT w.ord, w.verdict, w.owned, r.arrival, r.user_id, r.quantity, r.hold FROM walk w JOIN req r ON r.ord = w.ord
   )`;
@@ -103,14 +110,16 @@ const SELL = /* sql */ `ids AS (
   )`;
 
 // One result row per batch: the event after it once, and arrays indexed by arrival (verdicts, the buyer's seats
-// before the order, order ids, prices) or by ticket (ordered by id). Every order and ticket of the batch was
+// before the order, order ids, prices) or by ticket (ordered by id). Order ids and prices come from `ids` (each
+// of its rows is inserted by `placed`, as `placed` computes the price), not from joining `placed`: the planner
+// expects one row from a CTE and joined it in a nested loop, batch size squared. Every order and ticket of the batch was
 // made at now(), the transaction's start, and every hold ends at the same time: one value each.
 const RESULT_COLUMNS = /* sql */ `quota.freed AS released, quota.max_per_order AS order_limit, quota.max_per_user AS user_limit, counted.*,
     (SELECT array_agg(d.arrival::int ORDER BY d.ord) FROM decided d) AS arrivals,
     (SELECT array_agg(d.verdict ORDER BY d.ord) FROM decided d) AS verdicts,
     (SELECT array_agg(d.owned ORDER BY d.ord) FROM decided d) AS owned,
-    (SELECT array_agg(p.id ORDER BY ids.ord) FROM ids JOIN placed p ON p.id = ids.id) AS order_ids,
-    (SELECT array_agg(p.total_price::text ORDER BY ids.ord) FROM ids JOIN placed p ON p.id = ids.id) AS total_prices,
+    (SELECT array_agg(ids.id ORDER BY ids.ord) FROM ids) AS order_ids,
+    (SELECT array_agg((quota.ticket_price * ids.quantity)::numeric(12, 2)::text ORDER BY ids.ord) FROM ids) AS total_prices,
     (SELECT max(created_at) FROM placed) AS created_at, (SELECT max(expires_at) FROM placed) AS expires_at,
     (SELECT array_agg(i.order_id ORDER BY i.id) FROM issued i) AS ticket_order_ids,
     (SELECT array_agg(i.id ORDER BY i.id) FROM issued i) AS ticket_ids,
