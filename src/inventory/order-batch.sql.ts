@@ -82,14 +82,15 @@ const DECIDE = /* sql */ `ev AS (
   )`;
 
 // Ids drawn first (a volatile CTE runs once), so each placed order is known by its arrival without relying on
-// the order an INSERT assigns ids in. Holds are pending until now() + hold_minutes; each ticket costs the price
-// at the sale, the order quantity x that price.
+// the order an INSERT assigns ids in, with each order's total (quantity x the price at the sale), computed once
+// for the row and the answer. Holds are pending until now() + hold_minutes; each ticket costs the price at the sale.
 const SELL = /* sql */ `ids AS (
-    SELECT d.*, nextval('orders_id_seq'::regclass)::int AS id FROM decided d WHERE d.verdict = 'placed'
+    SELECT d.*, nextval('orders_id_seq'::regclass)::int AS id, (quota.ticket_price * d.quantity)::numeric(12, 2) AS total_price
+    FROM decided d, quota WHERE d.verdict = 'placed'
   ), placed AS (
     INSERT INTO orders (id, event_id, user_id, status, quantity, total_price, expires_at)
     SELECT ids.id, quota.id, ids.user_id, CASE WHEN ids.hold THEN 'pending' ELSE 'confirmed' END, ids.quantity,
-           quota.ticket_price * ids.quantity, CASE WHEN ids.hold THEN now() + quota.hold_minutes * interval '1 minute' END
+           ids.total_price, CASE WHEN ids.hold THEN now() + quota.hold_minutes * interval '1 minute' END
     FROM ids, quota
     RETURNING *
   ), totals AS (
@@ -110,16 +111,16 @@ const SELL = /* sql */ `ids AS (
   )`;
 
 // One result row per batch: the event after it once, and arrays indexed by arrival (verdicts, the buyer's seats
-// before the order, order ids, prices) or by ticket (ordered by id). Order ids and prices come from `ids` (each
-// of its rows is inserted by `placed`, as `placed` computes the price), not from joining `placed`: the planner
-// expects one row from a CTE and joined it in a nested loop, batch size squared. Every order and ticket of the batch was
-// made at now(), the transaction's start, and every hold ends at the same time: one value each.
+// before the order, order ids, prices) or by ticket (ordered by id). Order ids and prices come from `ids`, each
+// of whose rows `placed` inserts, not from joining `placed`: the planner expects one row from a CTE and joined
+// it in a nested loop, batch size squared. Every order and ticket of the batch was made at now(), the
+// transaction's start, and every hold ends at the same time: one value each.
 const RESULT_COLUMNS = /* sql */ `quota.freed AS released, quota.max_per_order AS order_limit, quota.max_per_user AS user_limit, counted.*,
     (SELECT array_agg(d.arrival::int ORDER BY d.ord) FROM decided d) AS arrivals,
     (SELECT array_agg(d.verdict ORDER BY d.ord) FROM decided d) AS verdicts,
     (SELECT array_agg(d.owned ORDER BY d.ord) FROM decided d) AS owned,
     (SELECT array_agg(ids.id ORDER BY ids.ord) FROM ids) AS order_ids,
-    (SELECT array_agg((quota.ticket_price * ids.quantity)::numeric(12, 2)::text ORDER BY ids.ord) FROM ids) AS total_prices,
+    (SELECT array_agg(ids.total_price::text ORDER BY ids.ord) FROM ids) AS total_prices,
     (SELECT max(created_at) FROM placed) AS created_at, (SELECT max(expires_at) FROM placed) AS expires_at,
     (SELECT array_agg(i.order_id ORDER BY i.id) FROM issued i) AS ticket_order_ids,
     (SELECT array_agg(i.id ORDER BY i.id) FROM issued i) AS ticket_ids,
