@@ -50,6 +50,11 @@ export interface BenchResults {
 const n = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const cpu = (run: Run) => `${n((run.serverCpuSeconds / run.seconds) * 100)}% / ${n((run.benchCpuSeconds / run.seconds) * 100)}%`;
 const codes = (statuses: Record<string, number>) => Object.entries(statuses).map(([code, count]) => `${code}: ${n(count)}`).join(', ');
+/** The table's row of a closed-loop run, or none when it did not run (its label may name the run's own figures). */
+function runRow<R extends Run>(run: R | undefined, label: (run: R) => string): string[] {
+  if (!run) return [];
+  return [`| ${label(run)} | ${n(run.okPerSecond)} | ${n(run.requestsPerSecond)} | ${run.p50} | ${run.p99} | ${codes(run.statuses)} | ${cpu(run)} |`];
+}
 
 export function renderMarkdown(r: BenchResults): string {
   const { oldDesign: old, health, book, sellout } = r;
@@ -65,31 +70,18 @@ export function renderMarkdown(r: BenchResults): string {
           `| (a) old design, SQL only (${old.tool}, ${old.clients} clients) | ${n(old.perSecond)} | – | ${n(old.p50, 1)}${old.tool === 'pgbench' ? ' (mean)' : ''} | ${Number.isNaN(old.p99) ? '–' : n(old.p99, 1)} | ${n(old.committed)} commits | – / ${n((old.benchCpuSeconds / r.options.duration) * 100)}% |`,
         ]
       : []),
-    ...(health ? [`| (b) GET /health | ${n(health.okPerSecond)} | ${n(health.requestsPerSecond)} | ${health.p50} | ${health.p99} | ${codes(health.statuses)} | ${cpu(health)} |`] : []),
-    ...(book ? [`| (c) POST /book | ${n(book.okPerSecond)} | ${n(book.requestsPerSecond)} | ${book.p50} | ${book.p99} | ${codes(book.statuses)} | ${cpu(book)} |`] : []),
-    ...(r.keyedBook
-      ? [`| (c-key) POST /book, Idempotency-Key per request | ${n(r.keyedBook.okPerSecond)} | ${n(r.keyedBook.requestsPerSecond)} | ${r.keyedBook.p50} | ${r.keyedBook.p99} | ${codes(r.keyedBook.statuses)} | ${cpu(r.keyedBook)} |`]
-      : []),
-    ...(r.manyBook
-      ? [`| (c-many) POST /book spread over ${n(r.manyBook.events)} events | ${n(r.manyBook.okPerSecond)} | ${n(r.manyBook.requestsPerSecond)} | ${r.manyBook.p50} | ${r.manyBook.p99} | ${codes(r.manyBook.statuses)} | ${cpu(r.manyBook)} |`]
-      : []),
-    ...(r.crowdBook
-      ? [`| (c-crowd) POST /book, no limit, ${n(r.crowdBook.buyers)} buyers | ${n(r.crowdBook.okPerSecond)} | ${n(r.crowdBook.requestsPerSecond)} | ${r.crowdBook.p50} | ${r.crowdBook.p99} | ${codes(r.crowdBook.statuses)} | ${cpu(r.crowdBook)} |`]
-      : []),
-    ...(r.limitedBook
-      ? [`| (c-limit) POST /book, event with max_per_user${r.limitedBook.maxPerUser === undefined ? '' : ` ${n(r.limitedBook.maxPerUser)}, ${n(r.limitedBook.buyers ?? 0)} buyers`} | ${n(r.limitedBook.okPerSecond)} | ${n(r.limitedBook.requestsPerSecond)} | ${r.limitedBook.p50} | ${r.limitedBook.p99} | ${codes(r.limitedBook.statuses)} | ${cpu(r.limitedBook)} |`]
-      : []),
-    ...r.openLoop.map(
-      (run) => `| POST /book open loop at ${n(run.rate)}/s (${run.share * 100}%) | ${n(run.okPerSecond)} | ${n(run.requestsPerSecond)} | ${run.p50} | ${run.p99} | ${codes(run.statuses)} | ${cpu(run)} |`,
+    ...runRow(health, () => '(b) GET /health'),
+    ...runRow(book, () => '(c) POST /book'),
+    ...runRow(r.keyedBook, () => '(c-key) POST /book, Idempotency-Key per request'),
+    ...runRow(r.manyBook, (run) => `(c-many) POST /book spread over ${n(run.events)} events`),
+    ...runRow(r.crowdBook, (run) => `(c-crowd) POST /book, no limit, ${n(run.buyers)} buyers`),
+    ...runRow(
+      r.limitedBook,
+      (run) => `(c-limit) POST /book, event with max_per_user${run.maxPerUser === undefined ? '' : ` ${n(run.maxPerUser)}, ${n(run.buyers ?? 0)} buyers`}`,
     ),
-    ...(sellout
-      ? [
-          `| sell-out: ${n(sellout.attempts)} attempts, ${n(sellout.capacity)} seats | ${n(sellout.okPerSecond)} | ${n(sellout.requestsPerSecond)} | ${sellout.p50} | ${sellout.p99} | ${codes(sellout.statuses)} | ${cpu(sellout)} |`,
-        ]
-      : []),
-    ...(r.orders
-      ? [`| (d) POST /orders, quantity 1..4 (${n(r.orders.seatsPerSecond)} seats/s) | ${n(r.orders.okPerSecond)} | ${n(r.orders.requestsPerSecond)} | ${r.orders.p50} | ${r.orders.p99} | ${codes(r.orders.statuses)} | ${cpu(r.orders)} |`]
-      : []),
+    ...r.openLoop.flatMap((run) => runRow(run, () => `POST /book open loop at ${n(run.rate)}/s (${run.share * 100}%)`)),
+    ...runRow(sellout, (run) => `sell-out: ${n(run.attempts)} attempts, ${n(run.capacity)} seats`),
+    ...runRow(r.orders, (run) => `(d) POST /orders, quantity 1..4 (${n(run.seatsPerSecond)} seats/s)`),
     '',
     ...(r.ratios.bookOverOldDesign === undefined
       ? []

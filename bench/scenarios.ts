@@ -109,11 +109,11 @@ export async function runScenarios(s: ScenarioSettings, serverPid: number, serve
   const crowd = runs('c-limit') && server ? await crowdTokens(server.db, s.secretKey, LIMITED_CROWD, 'limited') : undefined;
   const crowdRun = async (label: string, limit?: number) => {
     const eventId = await createEvent(`Hot event (POST /book, ${label})`, capacity, limit === undefined ? {} : { max_per_user: limit });
-    const who = `${crowd?.length ?? tokens.length} buyers`;
-    const line = `${label} POST /book${limit === undefined ? '' : ` on an event with max_per_user ${limit}`}, ${who}, ${connections} connections for ${duration} s`;
+    const buyers = crowd?.length ?? tokens.length;
+    const line = `${label} POST /book${limit === undefined ? '' : ` on an event with max_per_user ${limit}`}, ${buyers} buyers, ${connections} connections for ${duration} s`;
     const requests = (options: Partial<autocannon.Options>) =>
       crowd ? crowdBookRequests(baseUrl, crowd, eventId, { ...options, connections }) : bookRequests(baseUrl, tokens, eventId, options);
-    return { eventId, maxPerUser: limit, buyers: crowd?.length ?? tokens.length, ...(await warmedRun([eventId], requests, line)) };
+    return { eventId, maxPerUser: limit, buyers, ...(await warmedRun([eventId], requests, line)) };
   };
   const crowded = crowd ? await crowdRun('(c-crowd)') : undefined;
   const limited = await when('c-limit', () => crowdRun('(c-limit)', crowd ? LIMITED_MAX_PER_USER : 1_000_000));
