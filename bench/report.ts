@@ -67,7 +67,7 @@ export function renderMarkdown(r: BenchResults): string {
     '|---|---:|---:|---:|---:|---|---|',
     ...(old
       ? [
-          `| (a) old design, SQL only (${old.tool}, ${old.clients} clients) | ${n(old.perSecond)} | – | ${n(old.p50, 1)}${old.tool === 'pgbench' ? ' (mean)' : ''} | ${Number.isNaN(old.p99) ? '–' : n(old.p99, 1)} | ${n(old.committed)} commits | – / ${n((old.benchCpuSeconds / r.options.duration) * 100)}% |`,
+          `| (a) old design, SQL only (${old.tool}, ${old.clients} clients) | ${n(old.perSecond)} | – | ${n(old.p50, 1)}${old.tool === 'pgbench' ? ' (mean)' : ''} | ${typeof old.p99 !== 'number' || Number.isNaN(old.p99) ? '–' : n(old.p99, 1)} | ${n(old.committed)} commits | – / ${n((old.benchCpuSeconds / r.options.duration) * 100)}% |`,
         ]
       : []),
     ...runRow(health, () => '(b) GET /health'),
