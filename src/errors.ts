@@ -54,6 +54,13 @@ export class Conflict extends AppError {
   }
 }
 
+/** A buyer would pass the event's max_per_user. The batches count seats only as deep as the limit: "or more" past it. */
+export class OverUserLimit extends Conflict {
+  constructor(limit: number, owned: number) {
+    super(`This event allows ${limit} tickets per buyer and you already have ${owned < limit ? owned : `${limit} or more`}`);
+  }
+}
+
 export class ServiceUnavailable extends AppError {
   constructor(message: string, retryAfterSeconds = 1) {
     super(503, message, { 'Retry-After': String(retryAfterSeconds) });

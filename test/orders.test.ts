@@ -74,14 +74,18 @@ describe('max_per_user', () => {
     expect(await eventNow(event.id)).toMatchObject({ tickets_sold: 5, tickets_available: 94 });
   });
 
-  it('when POST /book is used on such an event, then it books through an order and stops at the limit with 409', async () => {
+  it('when POST /book is used on such an event, then it books tickets (no order, as without a limit) and stops at the limit with 409', async () => {
     const event = await createEvent(t.app, owner, { max_per_user: 2 });
     const first = await book(event.id);
     expect(first.statusCode).toBe(200);
     expect(first.json()).toMatchObject({ status: 'booked', event_id: event.id, user_id: buyer.id, event: { tickets_sold: 1 } });
     expect((await book(event.id)).statusCode).toBe(200);
-    expect((await book(event.id)).statusCode).toBe(409);
+    const refused = await book(event.id);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toEqual({ detail: 'This event allows 2 tickets per buyer and you already have 2 or more' });
     expect(await countBooked(t.testDb.database, event.id)).toBe(2);
+    const orders = await t.app.inject({ method: 'GET', url: '/orders', headers: buyer.auth });
+    expect(orders.json<unknown[]>().filter((o) => (o as { event_id: number }).event_id === event.id)).toEqual([]);
   });
 
   it('when the event has one, then max_per_order, Sold Out and the release of expired holds still apply', async () => {

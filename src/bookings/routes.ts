@@ -8,7 +8,7 @@ import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { BookBody, PageQuery, TicketOut } from './schemas.js';
 import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets, replayTicket } from './service.js';
 
-export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher, orders, changes, queueGate }: Deps): Promise<void> {
+export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher, changes, queueGate }: Deps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const idempotent = idempotency(db, replayTicket, { lookUpFirst: false });
 
@@ -35,7 +35,7 @@ export async function bookingRoutes(instance: FastifyInstance, { db, readDb, bat
         response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
       },
     },
-    (request, reply) => idempotent.serve(request, reply, (key) => bookTicket(batcher, orders, request.body.event_id, request.user.id, key)),
+    (request, reply) => idempotent.serve(request, reply, (key) => bookTicket(batcher, request.body.event_id, request.user.id, key)),
   );
 
   app.get(

@@ -1,8 +1,7 @@
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
-import { PerUserLimitApplies, type BookingBatcher } from '../inventory/batcher.js';
-import { placeOrderOrRefuse, type OrderBatcher } from '../inventory/order-batcher.js';
+import type { BookingBatcher } from '../inventory/batcher.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelTicket } from '../inventory/returns.js';
@@ -34,18 +33,12 @@ export function toTicketOut(ticket: TicketWithEvent) {
   };
 }
 
-export async function bookTicket(batcher: BookingBatcher, orders: OrderBatcher, eventId: number, userId: number, key?: KeyToRecord) {
-  try {
-    return toTicketOut(await batcher.book(eventId, userId, key));
-  } catch (error) {
-    if (!(error instanceof PerUserLimitApplies)) throw error;
-  }
-  // The event limits seats per buyer: book this one seat in the event's order batch, which counts each buyer's seats.
-  const { event, tickets } = await placeOrderOrRefuse(orders, eventId, { userId, quantity: 1, hold: false, key }, true);
-  return toTicketOut({ ...tickets[0]!, event });
+export async function bookTicket(batcher: BookingBatcher, eventId: number, userId: number, key?: KeyToRecord) {
+  return toTicketOut(await batcher.book(eventId, userId, key));
 }
 
-/** The answer of POST /book again, from what its statement recorded (a batch's ticket or a one-seat order). */
+/** The answer of POST /book again, from what its statement recorded (a batch's ticket; before 2026-11-30, on
+ * an event with a per-buyer limit, a one-seat order). */
 export function replayTicket({ event, tickets }: RecordedSale) {
   return toTicketOut({ ...tickets[0]!, event });
 }

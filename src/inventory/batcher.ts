@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { NotFound, SoldOut } from '../errors.js';
+import { NotFound, OverUserLimit, SoldOut } from '../errors.js';
 import { BatchEngine, type Batch } from './batch-engine.js';
 import { ExpiringMarks } from './expiring-marks.js';
 import type { SeatChanges } from './seat-changes.js';
@@ -28,14 +28,9 @@ interface Buyer {
   key: KeyToRecord | undefined;
 }
 
-/**
- * Not an answer: the event has a per-buyer limit, which one batch statement cannot check (see bookSeats), so
- * the caller must book through the order batch (OrderBatcher) instead. Nothing was booked.
- */
-export class PerUserLimitApplies extends Error {}
-
-// How long "this event has a per-buyer limit" is trusted from memory. Only a speed hint: the batch statement
-// re-checks the limit under the row lock, and the order path is correct for any event.
+// How long "this event has a per-buyer limit" is trusted from memory: its batches go straight to the counted
+// statement. Only a speed hint: a lone statement finds a limit itself and sells nothing, and a counted one is
+// correct for any event.
 const LIMITED_TTL_MS = 1000;
 
 /**
@@ -46,7 +41,7 @@ const LIMITED_TTL_MS = 1000;
  */
 export class BookingBatcher {
   private readonly engine: BatchEngine<number, Buyer, TicketWithEvent>;
-  /** Buyers of these events are sent straight to the order path: it has a per-buyer limit. */
+  /** These events have a per-buyer limit: their batches are counted (bookSeats). */
   private readonly limited = new ExpiringMarks();
 
   constructor(
@@ -70,10 +65,6 @@ export class BookingBatcher {
       this.options.changes.refusedFromMemory(eventId);
       return Promise.reject(new SoldOut());
     }
-    if (this.limited.has(eventId)) {
-      // The order path would refuse a retry afresh instead of replaying its stored refusal: look the key up first.
-      return Promise.reject(key?.unchecked ? new IdempotencyKeyTaken('Idempotency-Key not looked up') : new PerUserLimitApplies());
-    }
     return this.engine.submit(eventId, { userId, key });
   }
 
@@ -86,7 +77,7 @@ export class BookingBatcher {
     const buyers = batch.items;
     let outcome;
     try {
-      outcome = await bookSeats(this.database, eventId, buyers.map((buyer) => buyer.userId), keyedBuyers(buyers));
+      outcome = await bookSeats(this.database, eventId, buyers.map((buyer) => buyer.userId), keyedBuyers(buyers), this.limited.has(eventId));
     } catch (error) {
       if (error instanceof IdempotencyKeyTaken) {
         // Nothing was sold. Keyed buyers look their keys up again (the taken one replays, the others come
@@ -101,8 +92,8 @@ export class BookingBatcher {
       buyers.forEach((_, index) => batch.reject(index, error));
       return;
     }
-    if (outcome.kind === 'per-user-limit') this.limited.set(eventId, Date.now() + LIMITED_TTL_MS);
-    if (outcome.kind === 'booked' && outcome.granted < buyers.length - outcome.recordedBefore.length) {
+    if (outcome.kind === 'booked' && outcome.userLimit !== null) this.limited.set(eventId, Date.now() + LIMITED_TTL_MS);
+    if (outcome.kind === 'booked' && outcome.granted < buyers.length - outcome.recordedBefore.length - outcome.overLimit.size) {
       this.options.changes.soldOut(eventId);
     }
     // The next batch goes to the database before this one's answers are written: PostgreSQL runs it while
@@ -118,10 +109,6 @@ export class BookingBatcher {
     const recordedBefore = new Set(outcome.recordedBefore);
     // Its key already had an outcome (the statement looked): the caller replays it.
     const replayed = (index: number) => recordedBefore.has(index) && new IdempotencyKeyTaken('Idempotency-Key already recorded');
-    if (outcome.kind === 'per-user-limit') {
-      buyers.forEach((_, index) => batch.reject(index, replayed(index) || new PerUserLimitApplies()));
-      return;
-    }
     // Tickets of one buyer are interchangeable, so hand each buyer the next ticket issued to its user id.
     const issued = new Map<number, TicketWithEvent[]>();
     for (const ticket of outcome.tickets) {
@@ -133,6 +120,8 @@ export class BookingBatcher {
     buyers.forEach((buyer, index) => {
       const recorded = replayed(index);
       if (recorded) return batch.reject(index, recorded);
+      const owned = outcome.overLimit.get(index);
+      if (owned !== undefined) return batch.reject(index, new OverUserLimit(outcome.userLimit!, owned));
       const ticket = turn++ < outcome.granted ? issued.get(buyer.userId)?.shift() : undefined;
       // A keyed buyer is answered from its record, which its replays will read too (the same ticket).
       const sale = ticket && buyer.key ? recordedFor(outcome, buyer.userId, buyer.key.key) : undefined;
@@ -146,11 +135,12 @@ export class BookingBatcher {
 
   private report(eventId: number, batch: Batch<Buyer, TicketWithEvent>, seconds: number, outcome: BookingOutcome | undefined): void {
     const booked = outcome?.kind === 'booked' ? outcome.granted : 0;
+    const refused = outcome?.kind === 'booked' ? outcome.overLimit.size : 0;
     this.options.changes.batchDone({
       eventId,
       size: batch.items.length,
       booked,
-      soldOut: outcome?.kind === 'booked' ? batch.items.length - booked : 0,
+      soldOut: outcome?.kind === 'booked' ? batch.items.length - booked - refused : 0,
       failed: outcome === undefined,
       seconds,
       waitedSeconds: batch.waitedSeconds,

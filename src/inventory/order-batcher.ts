@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { Conflict, invalidField, NotFound, SoldOut } from '../errors.js';
+import { invalidField, NotFound, OverUserLimit, SoldOut } from '../errors.js';
 import { BatchEngine, type Batch } from './batch-engine.js';
 import { ExpiringMarks } from './expiring-marks.js';
 import { IdempotencyKeyTaken } from './idempotency-records.js';
@@ -26,7 +26,7 @@ export type OrderAnswer = OrderVerdict | { kind: 'no-such-event' };
 const LIMITED_TTL_MS = 1000;
 
 /**
- * Natural batching of POST /orders, POST /book on events with a per-buyer limit, and confirms: the orders of
+ * Natural batching of POST /orders and confirms: the orders of
  * one event queue (batch-engine.ts) and go to the database together, one statement per batch (order-batch.ts,
  * settle-batch.ts), answered only after it committed. Confirms have their own queue and statement.
  */
@@ -54,9 +54,8 @@ export class OrderBatcher {
     });
   }
 
-  /** Places one order in the event's next batch. `limited`: the caller knows the event has a per-buyer limit. */
-  place(eventId: number, order: OrderInBatch, limited = false): Promise<OrderAnswer> {
-    if (limited) this.limited.set(eventId, Date.now() + LIMITED_TTL_MS);
+  /** Places one order in the event's next batch. */
+  place(eventId: number, order: OrderInBatch): Promise<OrderAnswer> {
     return this.orders.submit(eventId, order);
   }
 
@@ -118,12 +117,9 @@ export class OrderBatcher {
   }
 }
 
-/**
- * Places an order in its event's next batch, or throws what the buyer should be told. Shared by POST /orders
- * and by POST /book for events with a per-buyer limit (`limited`: the caller knows the event has one).
- */
-export async function placeOrderOrRefuse(orders: OrderBatcher, eventId: number, order: OrderInBatch, limited = false): Promise<OrderWithTickets> {
-  const answer = await orders.place(eventId, order, limited);
+/** Places an order in its event's next batch (POST /orders), or throws what the buyer should be told. */
+export async function placeOrderOrRefuse(orders: OrderBatcher, eventId: number, order: OrderInBatch): Promise<OrderWithTickets> {
+  const answer = await orders.place(eventId, order);
   switch (answer.kind) {
     case 'no-such-event':
       throw new NotFound('Event not found');
@@ -132,8 +128,7 @@ export async function placeOrderOrRefuse(orders: OrderBatcher, eventId: number, 
     case 'sold-out':
       throw new SoldOut();
     case 'over-user-limit':
-      // The batch counts a buyer's seats only up to the limit (order-batch.sql.ts): "or more" past it.
-      throw new Conflict(`This event allows ${answer.limit} tickets per buyer and you already have ${answer.owned < answer.limit ? answer.owned : `${answer.limit} or more`}`);
+      throw new OverUserLimit(answer.limit, answer.owned);
     case 'placed':
       return answer.placed;
     case 'recorded-before':
