@@ -102,7 +102,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     changes,
     soldOut,
   });
-  // Orders, confirms and POST /book on limited events, batched per event; they announce on the same channel.
+  // Orders and confirms, batched per event; they announce on the same channel.
   const orders = new OrderBatcher(database, {
     maxBatchSize: config.batchMaxSize,
     queueLimit: config.batchQueueLimit,

@@ -16,7 +16,7 @@ export interface Deps {
   /** For read-only lists that may be a moment old (DATABASE_READ_URL): a replica while it keeps up, else `db`. */
   readDb: Db;
   batcher: BookingBatcher;
-  /** POST /orders, confirms and POST /book on events with a per-buyer limit, batched per event. */
+  /** POST /orders and confirms, batched per event. */
   orders: OrderBatcher;
   /** Services announce committed seat changes here; live seats, the waiting list, metrics listen. */
   changes: SeatChanges;

@@ -5,8 +5,8 @@ import { toBoolArray, toIntArray, toTextArray } from './fragments.js';
 import { ORDER_BATCH_KEYED_SQL, ORDER_BATCH_SQL } from './order-batch.sql.js';
 import { pickEvent, type OrderWithTickets, type TicketRow } from './rows.js';
 
-// The order batch: POST /orders (holds and immediate orders) and POST /book on events with a per-buyer limit,
-// many buyers of one event in ONE statement (SQL in order-batch.sql.ts; invariants: INVARIANTS.md).
+// The order batch: POST /orders (holds and immediate orders), many buyers of one event in ONE statement
+// (SQL in order-batch.sql.ts; invariants: INVARIANTS.md).
 
 /** One order of the batch: `quantity` seats for `userId`, held (pending) or booked now. */
 export interface OrderInBatch {
