@@ -100,7 +100,7 @@ export async function authRoutes(instance: FastifyInstance, { db, config }: Deps
       const user = app.failureLimit
         ? await app.failureLimit.guard(`password:${userId}`, check, (error) => error instanceof BadRequest)
         : await check();
-      app.tokenVersions.forget(user.id);
+      app.tokenVersions.changed(user.id, user.tokenVersion);
       return { access_token: app.issueToken(user), token_type: 'bearer' as const };
     },
   );

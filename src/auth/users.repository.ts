@@ -39,8 +39,9 @@ export async function findUserById(db: Db, id: number): Promise<UserRow | null> 
 export async function updatePasswordHash(db: Db, id: number, hash: string, revoke: boolean): Promise<number> {
   const rows = await queryRows<{ token_version: number }>(
     db,
-    sql`UPDATE users SET password = ${hash}, token_version = token_version + ${revoke ? 1 : 0}
-        WHERE id = ${id} RETURNING token_version`,
+    revoke
+      ? sql`UPDATE users SET password = ${hash}, token_version = token_version + 1, token_revoked_at = now() WHERE id = ${id} RETURNING token_version`
+      : sql`UPDATE users SET password = ${hash} WHERE id = ${id} RETURNING token_version`,
   );
   return rows[0]!.token_version;
 }

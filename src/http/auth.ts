@@ -86,7 +86,9 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { config: Con
   const verified = new VerifiedTokens(10_000);
 
   app.decorateRequest('user', null as unknown as FastifyRequest['user']);
-  app.decorate('tokenVersions', new TokenVersions(options.db, config.tokenVersionCacheMs));
+  const tokenVersions = new TokenVersions(options.db, config.tokenVersionCacheMs);
+  app.decorate('tokenVersions', tokenVersions);
+  app.addHook('onClose', () => tokenVersions.stop());
   app.decorate('issueToken', (user: AuthUser & { tokenVersion: number }) =>
     sign({ sub: String(user.id), email: user.email, ver: user.tokenVersion }),
   );

@@ -13,9 +13,12 @@ export const users = pgTable(
     role: text('role', { enum: ['customer', 'organizer', 'admin'] }).notNull().default('customer'),
     // Bumped by a password change or POST /logout: tokens carrying an older version are refused.
     tokenVersion: integer('token_version').notNull().default(0),
+    // When token_version was last bumped: every process polls the recent ones (src/http/token-versions.ts).
+    tokenRevokedAt: timestamp('token_revoked_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
+    index('users_token_revoked_at_idx').on(table.tokenRevokedAt),
     uniqueIndex('users_email_lower_key').on(sql`lower(${table.email})`),
     check('users_role_valid', sql`${table.role} IN ('customer', 'organizer', 'admin')`),
   ],
