@@ -86,7 +86,7 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { config: Con
   const verified = new VerifiedTokens(10_000);
 
   app.decorateRequest('user', null as unknown as FastifyRequest['user']);
-  const tokenVersions = new TokenVersions(options.db, config.tokenVersionCacheMs);
+  const tokenVersions = new TokenVersions(options.db, { ttlMs: config.tokenVersionCacheMs, tokenLifetimeMs: config.accessTokenExpireMinutes * 60_000 });
   app.decorate('tokenVersions', tokenVersions);
   app.addHook('onClose', () => tokenVersions.stop());
   app.decorate('issueToken', (user: AuthUser & { tokenVersion: number }) =>
@@ -112,7 +112,7 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { config: Con
     if (typeof user.issuedAt !== 'number' || !Number.isFinite(user.issuedAt)) throw new Unauthorized();
     if (user.issuedAt > Date.now() / 1000 + CLOCK_SKEW_SECONDS) throw new Unauthorized();
     // A logout or password change bumped the version: every token issued before it is dead.
-    if ((await app.tokenVersions.current(user.id)) !== user.tokenVersion) throw new Unauthorized('Token has been revoked');
+    if (!(await app.tokenVersions.isCurrent(user.id, user.tokenVersion, user.issuedAt))) throw new Unauthorized('Token has been revoked');
     request.user = user;
   });
 });

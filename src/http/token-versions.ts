@@ -1,47 +1,86 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 
-// How long a loaded user is trusted to exist (accounts are not deleted through the API; an operator who
-// deletes one in SQL sees its tokens refused within this time).
-const EXISTS_MS = 10 * 60_000;
-// Bumps are read again this far back on every poll: a bump's revoked_at is its transaction's start, and it
-// may commit a little after a poll that started later.
-const FEED_OVERLAP = sql.raw(`interval '30 seconds'`);
+// How long a version read from its row is trusted while the feed runs (and how long a deleted account's
+// tokens could pass were its deletion missed): a bound, not the mechanism.
+const READ_KEPT_MS = 10 * 60_000;
+// Bumps and deletions are read again this far back on every poll: a bump's time is its transaction's start,
+// and it may commit a little after a poll that started later. Also the clock skew allowed between hosts.
+const DEFAULT_OVERLAP_MS = 30_000;
+
+export interface TokenVersionsOptions {
+  /** TOKEN_VERSION_CACHE_MS: a revocation elsewhere is seen within it (0: every check reads the row). */
+  ttlMs: number;
+  /** How long a token lives: older changes cannot matter and are forgotten. */
+  tokenLifetimeMs: number;
+  overlapMs?: number;
+}
+
+interface Change {
+  /** The version after the bump; null: the account was deleted. */
+  version: number | null;
+  /** Date.now() when this process learnt it. */
+  at: number;
+}
 
 interface Entry {
   version: number | null;
-  /** Date.now() when the version was read from the users row (or set by this process's own bump). */
+  /** Date.now() when the version was read from its row. */
   loadedAt: number;
 }
 
 /**
- * Each user's token version, which a password change or a logout bumps to revoke every earlier token.
- * Checked on every authenticated request, so it is made cheap, whatever the number of buyers:
- * - a user's version is read once (the users needed in the same tick in ONE query) and kept;
- * - every `ttlMs / 2` one query reads the bumps since the last one (`users.token_revoked_at`, indexed) and
- *   updates the kept versions: a revocation on any process or host is seen here within `ttlMs`;
- * - a kept version is trusted while that feed is current; when it fails (the database is unreachable), only
- *   versions read in the last `ttlMs` are, as when every version was read again each `ttlMs`.
- * A crowd of 25,600 buyers then costs one read per buyer and process, not one per buyer every `ttlMs`.
+ * Whether a token's version is still its user's, which a password change or a logout bumps to revoke every
+ * earlier token. Checked on every authenticated request, so it is made cheap, whatever the crowd:
+ * - the feed: every `ttlMs / 2` one indexed query reads the bumps (`users.token_revoked_at`) and account
+ *   deletions (`users_deleted`, by trigger) since the last poll, from every process and host;
+ * - a token issued after the feed started watching is judged from the feed alone (was its user bumped past
+ *   its version, or deleted?): no query, so a crowd of first-time buyers costs nothing;
+ * - an older token (issued before this process started, say) is judged from its user's row, read once (the
+ *   users needed in one tick in ONE query) and kept current by the feed;
+ * - when the feed fails (the database is unreachable), rows are read again each `ttlMs`, as before it existed.
+ * A revocation on any process or host is seen here within `ttlMs`.
  */
 export class TokenVersions {
   private readonly cache = new Map<number, Entry>();
+  /** What the feed reported (and this process's own bumps), kept for as long as a token can live. */
+  private readonly changes = new Map<number, Change>();
   private waiting = new Map<number, { resolve(version: number | null): void; reject(error: unknown): void }[]>();
   private scheduled = false;
-  /** Date.now() at the start of the first and of the latest poll that answered; the database time of the latter. */
+  /** Date.now() at the start of the first and of the latest poll that answered, and the latter's database time. */
   private feed: { firstAt: number; lastAt: number; dbTime: Date } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
+  private readonly ttlMs: number;
+  private readonly tokenLifetimeMs: number;
+  private readonly overlapMs: number;
+
   constructor(
     private readonly db: Db,
-    private readonly ttlMs: number,
+    options: TokenVersionsOptions,
   ) {
+    this.ttlMs = options.ttlMs;
+    this.tokenLifetimeMs = options.tokenLifetimeMs;
+    this.overlapMs = options.overlapMs ?? DEFAULT_OVERLAP_MS;
+    const ttlMs = this.ttlMs;
     if (ttlMs > 0) {
       this.timer = setInterval(() => void this.poll(), Math.max(ttlMs / 2, 10));
       this.timer.unref();
       void this.poll();
     }
+  }
+
+  /** Whether a token with `version`, issued at `issuedAt` (seconds, its `iat`), is still valid for the user. */
+  async isCurrent(userId: number, version: number, issuedAt: number): Promise<boolean> {
+    const now = Date.now();
+    const feed = this.feed;
+    if (feed && now - feed.lastAt < this.ttlMs && issuedAt * 1000 >= feed.firstAt + this.overlapMs) {
+      // Every bump or deletion since the token was issued is in `changes`.
+      const change = this.changes.get(userId);
+      return change === undefined || (change.version !== null && change.version <= version);
+    }
+    return (await this.current(userId)) === version;
   }
 
   /** The user's current version, or null when the user no longer exists. */
@@ -65,24 +104,35 @@ export class TokenVersions {
       sql`UPDATE users SET token_version = token_version + 1, token_revoked_at = now() WHERE id = ${userId} RETURNING token_version`,
     );
     const version = rows[0]?.token_version ?? null;
-    this.cache.set(userId, { version, loadedAt: Date.now() });
+    this.learn(userId, version);
     return version ?? 0;
   }
 
   /** This process changed the user's version outside bump() (a password change): it knows the new one. */
   changed(userId: number, version: number): void {
-    this.cache.set(userId, { version, loadedAt: Date.now() });
+    this.learn(userId, version);
   }
 
   stop(): void {
     clearInterval(this.timer);
   }
 
+  private learn(userId: number, version: number | null): void {
+    const now = Date.now();
+    const known = this.changes.get(userId);
+    // Versions only grow, and a deletion is final: a poll that read the row before a newer change must not undo it.
+    if (known && (known.version === null || (version !== null && version < known.version))) return;
+    this.changes.set(userId, { version, at: now });
+    const entry = this.cache.get(userId);
+    if (entry && entry.version !== null && (version === null || version > entry.version)) entry.version = version;
+  }
+
   private trusted(entry: Entry): boolean {
     const now = Date.now();
     if (now - entry.loadedAt < this.ttlMs) return true;
     // The feed is current and has watched since before this version was read.
-    return now - entry.loadedAt < EXISTS_MS && this.feed !== undefined && now - this.feed.lastAt < this.ttlMs && entry.loadedAt >= this.feed.firstAt;
+    const feed = this.feed;
+    return now - entry.loadedAt < READ_KEPT_MS && feed !== undefined && now - feed.lastAt < this.ttlMs && entry.loadedAt >= feed.firstAt;
   }
 
   private async poll(): Promise<void> {
@@ -90,23 +140,19 @@ export class TokenVersions {
     this.polling = true;
     const startedAt = Date.now();
     try {
-      const since = this.feed?.dbTime;
-      const rows = await queryRows<{ id: number; token_version: number; db_time: Date }>(
+      const since = this.feed ? new Date(this.feed.dbTime.getTime() - this.overlapMs).toISOString() : null;
+      const rows = await queryRows<{ id: number | null; version: number | null; db_time: Date | string }>(
         this.db,
-        since
-          ? sql`SELECT u.id, u.token_version, t.now AS db_time FROM (SELECT now()) t LEFT JOIN users u ON u.token_revoked_at > ${since.toISOString()}::timestamptz - ${FEED_OVERLAP}`
-          : sql`SELECT NULL::int AS id, NULL::int AS token_version, now() AS db_time`,
+        since === null
+          ? sql`SELECT NULL::int AS id, NULL::int AS version, now() AS db_time`
+          : sql`SELECT c.id, c.version, t.now AS db_time FROM (SELECT now()) t LEFT JOIN (
+                  SELECT id, token_version AS version FROM users WHERE token_revoked_at > ${since}::timestamptz
+                  UNION ALL SELECT user_id, NULL FROM users_deleted WHERE deleted_at > ${since}::timestamptz
+                ) c ON true`,
       );
-      for (const row of rows) {
-        if (row.id === null) continue;
-        const entry = this.cache.get(row.id);
-        // Only users this process keeps: the others are read when they come.
-        // Versions only grow: a poll that read the row before this process's own bump must not undo it.
-        if (entry && (entry.version === null || row.token_version > entry.version)) entry.version = row.token_version;
-      }
-      const dbTime = new Date(rows[0]!.db_time);
-      this.feed = { firstAt: this.feed?.firstAt ?? startedAt, lastAt: startedAt, dbTime };
-      this.sweep(startedAt);
+      for (const row of rows) if (row.id !== null) this.learn(row.id, row.version);
+      this.feed = { firstAt: this.feed?.firstAt ?? startedAt, lastAt: startedAt, dbTime: new Date(rows[0]!.db_time) };
+      this.forgetOld(startedAt);
     } catch {
       // Versions read in the last ttlMs are still trusted; the others are read again until a poll answers.
     } finally {
@@ -114,9 +160,10 @@ export class TokenVersions {
     }
   }
 
-  private sweep(now: number): void {
+  private forgetOld(now: number): void {
+    for (const [id, change] of this.changes) if (now - change.at > this.tokenLifetimeMs + this.overlapMs) this.changes.delete(id);
     if (this.cache.size < 100_000) return;
-    for (const [id, entry] of this.cache) if (now - entry.loadedAt >= EXISTS_MS) this.cache.delete(id);
+    for (const [id, entry] of this.cache) if (now - entry.loadedAt >= READ_KEPT_MS) this.cache.delete(id);
   }
 
   private async load(): Promise<void> {
@@ -124,7 +171,7 @@ export class TokenVersions {
     this.waiting = new Map();
     this.scheduled = false;
     const ids = [...batch.keys()];
-    // Read after this instant: a poll that started before it may not have seen a bump this read sees.
+    // Taken before the read: a poll that started earlier may have missed a bump that this read sees.
     const loadedAt = Date.now();
     try {
       const rows = await queryRows<{ id: number; token_version: number }>(

@@ -24,6 +24,17 @@ export const users = pgTable(
   ],
 );
 
+// Accounts deleted (in SQL: the API deletes none), written by a trigger (migration 0014) so that every process
+// hears of it with the token revocations (src/http/token-versions.ts) and refuses the account's tokens.
+export const usersDeleted = pgTable(
+  'users_deleted',
+  {
+    userId: integer('user_id').notNull(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('users_deleted_deleted_at_idx').on(table.deletedAt)],
+);
+
 export const events = pgTable(
   'events',
   {
