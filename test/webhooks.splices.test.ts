@@ -15,10 +15,11 @@ import { expiredHoldsWebhooks, holdSettledWebhooks, orderPlacedWebhooks } from '
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
 import { uniqueEmail } from './helpers/factories.js';
 
-// The splices for the orders statements (placeOrder, settleHold), which the issue-13 rebuild wires into its
-// batched statements: each run inside a statement of today's shape, on a real database: valid SQL, one row
-// per subscribed endpoint, in order, data equal to what the API answers for the same rows, nothing when no
-// endpoint is subscribed. (The statements already wired are tested in webhooks.seats.test.ts.)
+// The splices for the orders statements (the order and confirm batches splice them with their own relation
+// names), each run inside a small statement of the same shape, on a real database: valid SQL, one row per
+// subscribed endpoint, in order, data equal to what the API answers for the same rows, nothing when no
+// endpoint is subscribed. (The wired statements are tested end to end in webhooks.seats.test.ts and
+// webhooks.orders.test.ts.)
 let testDb: TestDatabase;
 let db: Db;
 let ownerId: number;

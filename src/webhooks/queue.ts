@@ -133,12 +133,20 @@ export interface QueueFigures {
   oldest_seconds: number | null;
 }
 
-/** Undelivered webhooks and the age of the oldest, for /metrics (on the partial index of pending rows). */
+/**
+ * Undelivered webhooks and the age of the oldest, for /metrics: per endpoint, on the pending part of its range
+ * of webhook_outbox_endpoint_status_idx (never over the delivered rows that pile up until the purge). The
+ * oldest pending row of an endpoint is its first by id (ids follow creation), so each endpoint reads one row
+ * for the age.
+ */
 export async function queueFigures(db: Db): Promise<QueueFigures> {
   const rows = await queryRows<{ pending: number | string; oldest_seconds: number | string | null }>(
     db,
-    sql`SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at))::float8 AS oldest_seconds
-        FROM webhook_outbox WHERE status = 'pending'`,
+    sql`SELECT COALESCE(sum(q.pending), 0) AS pending, extract(epoch FROM now() - min(q.oldest))::float8 AS oldest_seconds
+        FROM webhook_endpoints w CROSS JOIN LATERAL (
+          SELECT (SELECT count(*) FROM webhook_outbox o WHERE o.endpoint_id = w.id AND o.status = 'pending') AS pending,
+                 (SELECT o.created_at FROM webhook_outbox o WHERE o.endpoint_id = w.id AND o.status = 'pending' ORDER BY o.id LIMIT 1) AS oldest
+        ) q`,
   );
   const row = rows[0]!;
   return { pending: Number(row.pending), oldest_seconds: row.oldest_seconds === null ? null : Number(row.oldest_seconds) };

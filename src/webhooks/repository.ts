@@ -83,20 +83,29 @@ export interface DeliveryRow {
   history: { attempted_at: string; status_code: number | null; error: string | null; duration_ms: number }[];
 }
 
-/** One page of an endpoint's deliveries, newest first, each with its latest attempts. */
+const STATUSES = ['pending', 'succeeded', 'failed'] as const;
+
+/**
+ * One page of an endpoint's deliveries, newest first, each with its latest attempts. The outbox's index is
+ * (endpoint, status, id): each status is read newest first from its own range, at most a page deep, and the
+ * ranges merged, rather than all the endpoint's rows sorted.
+ */
 export function listDeliveries(db: Db, endpointId: number, query: DeliveryQuery): Promise<DeliveryRow[]> {
+  const depth = query.skip + query.limit;
+  const ranges = (query.status ? [query.status] : STATUSES).map(
+    (status) => sql`(SELECT * FROM webhook_outbox WHERE endpoint_id = ${endpointId} AND status = ${status} ORDER BY id DESC LIMIT ${depth})`,
+  );
   return queryRows<DeliveryRow>(
     db,
     sql`SELECT o.id, o.type, o.status, o.created_at, o.attempts, o.next_attempt_at, o.last_status_code, o.last_error,
                o.delivered_at, COALESCE(h.history, '[]'::json) AS history
-        FROM webhook_outbox o
+        FROM (SELECT * FROM (${sql.join(ranges, sql` UNION ALL `)}) r ORDER BY id DESC OFFSET ${query.skip} LIMIT ${query.limit}) o
         LEFT JOIN LATERAL (
           SELECT json_agg(json_build_object('attempted_at', a.attempted_at, 'status_code', a.status_code,
                                             'error', a.error, 'duration_ms', a.duration_ms) ORDER BY a.id DESC) AS history
           FROM (SELECT * FROM webhook_attempts WHERE outbox_id = o.id ORDER BY id DESC LIMIT 20) a
         ) h ON true
-        WHERE o.endpoint_id = ${endpointId} AND (${query.status ?? null}::text IS NULL OR o.status = ${query.status ?? null}::text)
-        ORDER BY o.id DESC OFFSET ${query.skip} LIMIT ${query.limit}`,
+        ORDER BY o.id DESC`,
   );
 }
 
