@@ -1,40 +1,27 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bookSeats, type BookingOutcome } from '../src/inventory/booking-batch.js';
 import { placeOrders } from '../src/inventory/order-batch.js';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
-import { count } from './helpers/orders.js';
+import { createEvent } from './helpers/factories.js';
+import { useInventoryWorld } from './helpers/inventory-world.js';
+import { count, seatsOf as seatsOfBuyer } from './helpers/orders.js';
 
 // The booking batch on events with a max_per_user (the counted statement), with crafted batches, against the
 // real database. POST /book through HTTP on such events: orders.test.ts, orders.idempotency.test.ts.
 
-let t: TestApp;
-let owner: TestUser;
-let users: TestUser[];
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  users = await Promise.all(Array.from({ length: 4 }, () => registerAndLogin(t.app)));
-});
-afterAll(() => closeCheckingInventory(t));
+const w = useInventoryWorld(4);
 
-const database = () => t.testDb.database;
-const id = (who: number) => users[who]!.id;
+const database = () => w.t.testDb.database;
+const id = (who: number) => w.users[who]!.id;
 const booked = (outcome: BookingOutcome) => {
   if (outcome.kind !== 'booked') throw new Error(`booked, not ${outcome.kind}`);
   return outcome;
 };
-const seatsOf = (eventId: number, userId: number) =>
-  count(
-    database(),
-    sql`SELECT (SELECT count(*) FROM tickets WHERE event_id = ${eventId} AND user_id = ${userId} AND status = 'booked')::int
-             + (SELECT COALESCE(sum(quantity), 0) FROM orders WHERE event_id = ${eventId} AND user_id = ${userId} AND status = 'pending')::int AS n`,
-  );
+const seatsOf = (eventId: number, userId: number) => seatsOfBuyer(database(), eventId, userId);
 
 describe('when a batch of bookings meets a per-buyer limit', () => {
   it('then seats owned before (holds included) and earlier bookings of the batch count, and only those past it are refused', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 50, max_per_user: 3 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 50, max_per_user: 3 });
     await placeOrders(database(), event.id, [{ userId: id(0), quantity: 1, hold: true }]);
     // Not told the event has a limit: the lone statement finds it, sells nothing, and the batch runs counted.
     const outcome = booked(await bookSeats(database(), event.id, [id(0), id(0), id(1), id(0), id(1)]));
@@ -48,7 +35,7 @@ describe('when a batch of bookings meets a per-buyer limit', () => {
   });
 
   it('then one past the limit is refused while seats are left, and told Sold Out once they ran out, as the order walk does', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 2, max_per_user: 1 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 2, max_per_user: 1 });
     const outcome = booked(await bookSeats(database(), event.id, [id(0), id(0), id(1), id(2), id(2)], [], true));
     expect(outcome.granted).toBe(2);
     // Buyer 0's second is refused (a seat was left); buyer 2's second comes after the last seat: sold out.
@@ -57,7 +44,7 @@ describe('when a batch of bookings meets a per-buyer limit', () => {
   });
 
   it('then concurrent batches of the same buyers never pass the limit, and reach it exactly', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 500, max_per_user: 7 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 500, max_per_user: 7 });
     const batch = [id(2), id(3), id(2)];
     const outcomes = (await Promise.all(Array.from({ length: 12 }, (_, i) => bookSeats(database(), event.id, batch, [], i % 2 === 0)))).map(booked);
     const granted = outcomes.flatMap((outcome) => outcome.tickets.map((ticket) => ticket.user_id));
@@ -70,7 +57,7 @@ describe('when a batch of bookings meets a per-buyer limit', () => {
   });
 
   it('then keyed buyers within it are recorded with their seat, one past it is not, and a retry takes no part', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 20, max_per_user: 1 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 20, max_per_user: 1 });
     const keys = [0, 1, 2].map((i) => ({ index: i, key: `limit-${event.id}-${i}`, requestHash: 'h' }));
     const first = booked(await bookSeats(database(), event.id, [id(0), id(0), id(1)], keys, true));
     expect(first.granted).toBe(2);
@@ -84,7 +71,7 @@ describe('when a batch of bookings meets a per-buyer limit', () => {
   });
 
   it('then an event without a limit, run counted, sells as the plain batch does', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 3 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 3 });
     const outcome = booked(await bookSeats(database(), event.id, [id(0), id(0), id(0), id(0)], [], true));
     expect(outcome).toMatchObject({ granted: 3, userLimit: null });
     expect(outcome.overLimit.size).toBe(0);

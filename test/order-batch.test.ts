@@ -1,53 +1,40 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.js';
 import { readRecordedSale } from '../src/inventory/idempotency-records.js';
 import { settleHolds } from '../src/inventory/settle-batch.js';
 import { placeOrders, type OrderBatchOutcome, type OrderInBatch, type OrderVerdict } from '../src/inventory/order-batch.js';
-import { buildTestApp, closeCheckingInventory, type TestApp } from './helpers/build-test-app.js';
-import { createEvent, registerAndLogin, type TestUser } from './helpers/factories.js';
-import { count, expireHold } from './helpers/orders.js';
+import { createEvent } from './helpers/factories.js';
+import { useInventoryWorld } from './helpers/inventory-world.js';
+import { expireHold, seatsOf as seatsOfBuyer } from './helpers/orders.js';
 
 // The order batch statement on its own, with crafted batches, against the real database (the batcher that
 // gathers real requests into batches is tested through HTTP in orders*.test.ts).
 
-let t: TestApp;
-let owner: TestUser;
-let users: TestUser[];
-beforeAll(async () => {
-  t = await buildTestApp();
-  owner = await registerAndLogin(t.app);
-  users = await Promise.all(Array.from({ length: 4 }, () => registerAndLogin(t.app)));
-});
-afterAll(() => closeCheckingInventory(t));
+const w = useInventoryWorld(4);
 
-const database = () => t.testDb.database;
+const database = () => w.t.testDb.database;
 const order = (who: number, quantity: number, hold = false, key?: string): OrderInBatch => ({
-  userId: users[who]!.id,
+  userId: w.users[who]!.id,
   quantity,
   hold,
   key: key === undefined ? undefined : { key, requestHash: `hash-${key}` },
 });
 const kinds = (outcome: OrderBatchOutcome) => (outcome.kind === 'decided' ? outcome.verdicts.map((v) => v.kind) : outcome.kind);
 const placedOf = (verdict: OrderVerdict | undefined) => (verdict?.kind === 'placed' ? verdict.placed : undefined);
-const seatsOf = (eventId: number, userId: number) =>
-  count(
-    database(),
-    sql`SELECT (SELECT count(*) FROM tickets WHERE event_id = ${eventId} AND user_id = ${userId} AND status = 'booked')::int
-             + (SELECT COALESCE(sum(quantity), 0) FROM orders WHERE event_id = ${eventId} AND user_id = ${userId} AND status = 'pending')::int AS n`,
-  );
+const seatsOf = (eventId: number, userId: number) => seatsOfBuyer(database(), eventId, userId);
 const counters = async (eventId: number) =>
   (await queryRows<{ sold: number; held: number }>(database().db, sql`SELECT tickets_sold AS sold, tickets_held AS held FROM events WHERE id = ${eventId}`))[0]!;
 
 describe('when a batch of orders is more than the seats left', () => {
   it('then orders are decided in arrival order, each whole or refused, and a later smaller one may still fit', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 10, ticket_price: '12.50' });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 10, ticket_price: '12.50' });
     const outcome = await placeOrders(database(), event.id, [order(0, 4), order(1, 4, true), order(2, 4), order(3, 2), order(0, 1)]);
     expect(kinds(outcome)).toEqual(['placed', 'placed', 'sold-out', 'placed', 'sold-out']);
     if (outcome.kind !== 'decided') throw new Error('decided');
     const [first, hold, , fourth] = outcome.verdicts.map(placedOf);
-    expect(first!.order).toMatchObject({ status: 'confirmed', quantity: 4, total_price: '50.00', user_id: users[0]!.id, expires_at: null });
-    expect(first!.tickets.map((ticket) => ticket.user_id)).toEqual([users[0]!.id, users[0]!.id, users[0]!.id, users[0]!.id]);
+    expect(first!.order).toMatchObject({ status: 'confirmed', quantity: 4, total_price: '50.00', user_id: w.users[0]!.id, expires_at: null });
+    expect(first!.tickets.map((ticket) => ticket.user_id)).toEqual([w.users[0]!.id, w.users[0]!.id, w.users[0]!.id, w.users[0]!.id]);
     expect(hold!.order).toMatchObject({ status: 'pending', quantity: 4, total_price: '50.00' });
     expect(hold!.order.expires_at!.getTime()).toBeGreaterThan(Date.now());
     expect(hold!.tickets).toEqual([]);
@@ -60,7 +47,7 @@ describe('when a batch of orders is more than the seats left', () => {
   });
 
   it('then an order above max_per_order is refused with the limit, and the others go on', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 10, max_per_order: 3 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 10, max_per_order: 3 });
     const outcome = await placeOrders(database(), event.id, [order(0, 4), order(1, 3)]);
     expect(outcome.kind === 'decided' && outcome.verdicts[0]).toEqual({ kind: 'over-order-limit', limit: 3 });
     expect(kinds(outcome)).toEqual(['over-order-limit', 'placed']);
@@ -73,7 +60,7 @@ describe('when a batch of orders is more than the seats left', () => {
 
 describe('when one buyer has several orders in one batch of an event with max_per_user', () => {
   it('then the buyer’s seats before the batch and earlier orders of the batch count, holds included', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 50, max_per_user: 4 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 50, max_per_user: 4 });
     await placeOrders(database(), event.id, [order(0, 1, true)]);
     // Not told the event has a limit: the statement notices and runs the batch counted.
     const outcome = await placeOrders(database(), event.id, [order(0, 2), order(0, 2, true), order(1, 3), order(0, 1, true), order(1, 2), order(1, 1)]);
@@ -82,20 +69,20 @@ describe('when one buyer has several orders in one batch of an event with max_pe
     expect(outcome.limited).toBe(true);
     expect(outcome.verdicts[1]).toEqual({ kind: 'over-user-limit', limit: 4, owned: 3 });
     expect(outcome.verdicts[4]).toEqual({ kind: 'over-user-limit', limit: 4, owned: 3 });
-    expect(await seatsOf(event.id, users[0]!.id)).toBe(4);
-    expect(await seatsOf(event.id, users[1]!.id)).toBe(4);
+    expect(await seatsOf(event.id, w.users[0]!.id)).toBe(4);
+    expect(await seatsOf(event.id, w.users[1]!.id)).toBe(4);
   });
 
   it('then concurrent batches of the same buyer never pass the limit, and reach it exactly', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 500, max_per_user: 7 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 500, max_per_user: 7 });
     const batches = Array.from({ length: 12 }, (_, i) => [order(2, 1 + (i % 2), i % 3 === 0), order(3, 2), order(2, 1)]);
     const outcomes = await Promise.all(batches.map((batch, i) => placeOrders(database(), event.id, batch, i % 2 === 0)));
     const granted = (who: number) =>
       outcomes
-        .flatMap((outcome, b) => (outcome.kind === 'decided' ? outcome.verdicts.map((v, i) => (v.kind === 'placed' && batches[b]![i]!.userId === users[who]!.id ? v.placed.order.quantity : 0)) : []))
+        .flatMap((outcome, b) => (outcome.kind === 'decided' ? outcome.verdicts.map((v, i) => (v.kind === 'placed' && batches[b]![i]!.userId === w.users[who]!.id ? v.placed.order.quantity : 0)) : []))
         .reduce((a, b) => a + b, 0);
-    expect(await seatsOf(event.id, users[2]!.id)).toBe(7);
-    expect(await seatsOf(event.id, users[3]!.id)).toBe(6);
+    expect(await seatsOf(event.id, w.users[2]!.id)).toBe(7);
+    expect(await seatsOf(event.id, w.users[3]!.id)).toBe(6);
     expect(granted(2)).toBe(7);
     expect(granted(3)).toBe(6);
   });
@@ -103,7 +90,7 @@ describe('when one buyer has several orders in one batch of an event with max_pe
 
 describe('when overdue holds, holds and immediate orders meet in one batch', () => {
   it('then the overdue holds are expired first and their seats sold in the same statement', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 5 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 5 });
     const first = await placeOrders(database(), event.id, [order(0, 3, true), order(1, 2, true)]);
     const holdId = placedOf(first.kind === 'decided' ? first.verdicts[0] : undefined)!.order.id;
     await expireHold(database(), holdId);
@@ -117,7 +104,7 @@ describe('when overdue holds, holds and immediate orders meet in one batch', () 
 
 describe('when orders of a batch carry Idempotency-Keys', () => {
   it('then each placed one is recorded in the statement, and a retry in a later batch takes no part', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 3 });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 3 });
     const outcome = await placeOrders(database(), event.id, [order(0, 2, false, 'k-a'), order(1, 1, true), order(2, 2, false, 'k-b')]);
     expect(kinds(outcome)).toEqual(['placed', 'placed', 'sold-out']);
     const recorded = await queryRows<{ key: string; order_id: number; response: { order: { id: number; total_price: string }; tickets: unknown[] } }>(
@@ -137,7 +124,7 @@ describe('when orders of a batch carry Idempotency-Keys', () => {
 
 describe('when a batch of confirms meets holds running, overdue, already settled and asked twice', () => {
   it('then each running hold is confirmed once with its tickets, each overdue one expired, the rest left alone', async () => {
-    const event = await createEvent(t.app, owner, { total_tickets: 10, ticket_price: '20.00' });
+    const event = await createEvent(w.t.app, w.owner, { total_tickets: 10, ticket_price: '20.00' });
     const held = await placeOrders(database(), event.id, [order(0, 2, true), order(1, 3, true), order(2, 1, true), order(3, 1, true)]);
     const [a, b, c, d] = (held.kind === 'decided' ? held.verdicts : []).map((v) => placedOf(v)!.order.id);
     // The price changed after the holds were made: their tickets keep the old one.
@@ -145,11 +132,11 @@ describe('when a batch of confirms meets holds running, overdue, already settled
     await expireHold(database(), b!);
     await expireHold(database(), d!);
     const confirms = [
-      { orderId: a!, userId: users[0]!.id, key: { key: 'confirm-a', requestHash: 'h' } },
-      { orderId: b!, userId: users[1]!.id },
-      { orderId: a!, userId: users[0]!.id },
-      { orderId: c!, userId: users[3]!.id },
-      { orderId: c!, userId: users[2]!.id },
+      { orderId: a!, userId: w.users[0]!.id, key: { key: 'confirm-a', requestHash: 'h' } },
+      { orderId: b!, userId: w.users[1]!.id },
+      { orderId: a!, userId: w.users[0]!.id },
+      { orderId: c!, userId: w.users[3]!.id },
+      { orderId: c!, userId: w.users[2]!.id },
     ];
     const outcome = await settleHolds(database(), event.id, confirms);
     expect(outcome.settled.map((s) => s?.order.status ?? null)).toEqual(['confirmed', 'expired', null, null, 'confirmed']);
@@ -163,6 +150,6 @@ describe('when a batch of confirms meets holds running, overdue, already settled
     expect(recorded).toHaveLength(1);
     expect(readRecordedSale(recorded[0]!.response)).toEqual(outcome.settled[0]);
     // Asked again: nothing pending any more.
-    expect((await settleHolds(database(), event.id, [{ orderId: a!, userId: users[0]!.id }])).settled).toEqual([null]);
+    expect((await settleHolds(database(), event.id, [{ orderId: a!, userId: w.users[0]!.id }])).settled).toEqual([null]);
   });
 });

@@ -38,3 +38,12 @@ export async function count(database: Database, query: ReturnType<typeof sql>): 
   const rows = await queryRows<{ n: number }>(database.db, query);
   return rows[0]!.n;
 }
+
+/** A buyer's seats in an event, as the per-buyer limit counts them: booked tickets plus seats of pending holds. */
+export function seatsOf(database: Database, eventId: number, userId: number): Promise<number> {
+  return count(
+    database,
+    sql`SELECT (SELECT count(*) FROM tickets WHERE event_id = ${eventId} AND user_id = ${userId} AND status = 'booked')::int
+             + (SELECT COALESCE(sum(quantity), 0) FROM orders WHERE event_id = ${eventId} AND user_id = ${userId} AND status = 'pending')::int AS n`,
+  );
+}
