@@ -1,6 +1,6 @@
 import { EVENT_COLUMN_LIST } from '../db/rows.js';
 import { eventJson, ticketJson } from './idempotency-records.js';
-import { EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
+import { buyerSeatsSql, EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
 import { bookSeatsWebhooks } from '../webhooks/splices.js';
 
 // The SQL of the booking batch (booking-batch.ts runs it). $1 event id, $2 number of buyers, $3 their user ids
@@ -57,18 +57,12 @@ const bookSeatsCtes = ({ buyers, count, counted, issuedColumns = 'id, user_id, p
 
 // Counted: `src` (user_id, ord, arrival: the 1-based place in $3) are the buyers; those within the limit go on
 // as `allowed`, numbered again. Safe because this runs after the event lock (booking-batch.ts): the snapshot
-// holds every ticket and hold of each buyer, and nobody can add one before this commits. A buyer's seats
-// (booked tickets, holds still running) are read at most max_per_user rows deep, as the order batch reads
-// them; the n-th request of a buyer in this batch counts the n - 1 before it (each is one seat).
+// holds every ticket and hold of each buyer, and nobody can add one before this commits. A buyer's seats are
+// counted as the order batch counts them (buyerSeatsSql); the n-th request of a buyer in this batch counts the n - 1 before it (each is one seat).
 const countedCtes = (src: string) => /* sql */ `lim AS (
     SELECT id, max_per_user FROM events WHERE id = $1
   ), owned AS (
-    SELECT b.user_id,
-           (SELECT count(*) FROM (SELECT FROM tickets t WHERE t.event_id = lim.id AND t.user_id = b.user_id AND t.status = 'booked'
-                                  LIMIT lim.max_per_user) mine)::int
-           + (SELECT COALESCE(sum(mine.quantity), 0) FROM (SELECT o.quantity FROM orders o
-              WHERE o.event_id = lim.id AND o.user_id = b.user_id AND o.status = 'pending' AND o.expires_at > now()
-              LIMIT lim.max_per_user) mine)::int AS owned
+    SELECT b.user_id, ${buyerSeatsSql('lim.id', 'b.user_id', 'lim.max_per_user')} AS owned
     FROM (SELECT DISTINCT user_id FROM ${src}) b, lim WHERE lim.max_per_user IS NOT NULL
   ), judged AS (
     SELECT s.user_id, s.ord, s.arrival, lim.max_per_user,

@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import type { EventRow } from '../db/rows.js';
 import { readRecordedSale, rethrowKeyTaken, type KeyToRecord, type RecordedSale } from './idempotency-records.js';
-import { toIntArray, toTextArray } from './fragments.js';
+import { LOCK_EVENT, toIntArray, toTextArray } from './fragments.js';
 import { pickEvent, type TicketRow } from './rows.js';
 import { BOOK_SEATS_COUNTED_KEYED_SQL, BOOK_SEATS_COUNTED_SQL, BOOK_SEATS_KEYED_SQL, BOOK_SEATS_SQL } from './booking-batch.sql.js';
 
@@ -91,9 +91,6 @@ type BookSeatsRow = EventRow & {
   recorded?: { user_id: number; key: string; response: unknown }[] | null;
   recorded_before?: number[] | null;
 };
-
-// The lock of a counted batch, the transaction's first statement (src/db/after-lock.ts sends both at once).
-const LOCK_EVENT = 'SELECT id FROM events WHERE id = $1 FOR UPDATE';
 
 // A batch without keys runs the statement it always ran; one with keys, the same statement plus the records.
 function bookSeatsStatement(database: Database, eventId: number, buyers: number[], keyed: KeyedBuyer[], counted: boolean): Promise<BookSeatsRow[]> {

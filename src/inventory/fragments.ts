@@ -11,6 +11,21 @@ export const EXPIRE_OVERDUE_HOLDS_OF_EV = /* sql */ `UPDATE orders o SET status 
     FROM ev WHERE o.status = 'pending' AND o.expires_at <= now() AND o.event_id + 0 = ev.id
     RETURNING o.*`;
 
+// A buyer's seats in an event, as max_per_user counts them: booked tickets plus holds still running (overdue
+// ones are expired by the same statement, but its snapshot still shows them pending), each read at most
+// `limit` rows deep through the (event, status, buyer) indexes: below the limit the count is exact, at or
+// above it it is at least the limit, so the cost is bounded by the limit, not by what a buyer owns. Shared
+// by the order batch and the counted booking batch, which must count alike. Arguments are SQL expressions.
+export const buyerSeatsSql = (eventId: string, userId: string, limit: string) => /* sql */ `(SELECT count(*) FROM (SELECT FROM tickets t WHERE t.event_id = ${eventId} AND t.user_id = ${userId} AND t.status = 'booked'
+                                    LIMIT ${limit}) mine)::int
+             + (SELECT COALESCE(sum(mine.quantity), 0) FROM (SELECT o.quantity FROM orders o
+                WHERE o.event_id = ${eventId} AND o.user_id = ${userId} AND o.status = 'pending' AND o.expires_at > now()
+                LIMIT ${limit}) mine)::int`;
+
+// The first statement of a counted batch's transaction (src/db/after-lock.ts sends it with the batch): the
+// event's row lock, so that the batch's snapshot, taken after it, holds every seat of each buyer.
+export const LOCK_EVENT = 'SELECT id FROM events WHERE id = $1 FOR UPDATE';
+
 // The event of order $1 of user $2, row-locked before the order itself (INVARIANTS.md: the lock order), with the
 // counters of the locked row version to write from.
 export const lockEventOfOrder = (orderId: number, userId: number) =>

@@ -1,6 +1,6 @@
 import { EVENT_COLUMN_LIST } from '../db/rows.js';
 import { eventJson, orderJson, ticketJson } from './idempotency-records.js';
-import { EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
+import { buyerSeatsSql, EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
 import { expiredHoldsWebhooks, orderPlacedWebhooks } from '../webhooks/splices.js';
 
 // The SQL of the order batch (order-batch.ts runs it). Parameters: $1 event id; $2, $3, $4 the orders in
@@ -31,10 +31,9 @@ const KEYED_REQ = /* sql */ `keyed AS (
 // Everything is read from the locked row `ev` and written wholly from it (INVARIANTS.md, rules 3 and 4):
 // sellable = free seats (overdue holds counted back) minus the people in line. `walk` decides the orders one
 // by one in arrival order, carrying the seats left and each buyer's seats (taken[slot]): an order that does
-// not fit is refused whole and the next one is tried with the same seats. A buyer's seats are booked tickets
-// plus holds still running (the overdue ones are expired above, but this snapshot still shows them pending),
-// each read at most max_per_user rows deep: below the limit the count is exact, at or above it it is at least
-// the limit, so every decision is the same and the cost stays bounded by the limit, not by what a buyer owns.
+// not fit is refused whole and the next one is tried with the same seats. A buyer's seats before the batch:
+// buyerSeatsSql (fragments.ts), exact below the limit and at least the limit at or above it, so every
+// decision is the same as with a full count.
 const DECIDE = /* sql */ `ev AS (
     SELECT id, total_tickets, tickets_sold, tickets_held, waiting, max_per_order, max_per_user, ticket_price, hold_minutes
     FROM events WHERE id = $1 FOR UPDATE
@@ -47,11 +46,7 @@ const DECIDE = /* sql */ `ev AS (
   ), buyer AS (
     SELECT b.user_id, row_number() OVER (ORDER BY b.user_id)::int AS slot,
            CASE WHEN quota.limited AND NOT quota.uncounted THEN
-             (SELECT count(*) FROM (SELECT FROM tickets t WHERE t.event_id = quota.id AND t.user_id = b.user_id AND t.status = 'booked'
-                                    LIMIT quota.max_per_user) mine)::int
-             + (SELECT COALESCE(sum(mine.quantity), 0) FROM (SELECT o.quantity FROM orders o
-                WHERE o.event_id = quota.id AND o.user_id = b.user_id AND o.status = 'pending' AND o.expires_at > now()
-                LIMIT quota.max_per_user) mine)::int
+             ${buyerSeatsSql('quota.id', 'b.user_id', 'quota.max_per_user')}
            ELSE 0 END AS owned
     FROM (SELECT DISTINCT user_id FROM req) b, quota
   ), lined AS MATERIALIZED (

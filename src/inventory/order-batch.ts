@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import type { EventRow } from '../db/rows.js';
 import { readRecordedSale, rethrowKeyTaken, type KeyToRecord } from './idempotency-records.js';
-import { toBoolArray, toIntArray, toTextArray } from './fragments.js';
+import { LOCK_EVENT, toBoolArray, toIntArray, toTextArray } from './fragments.js';
 import { ORDER_BATCH_KEYED_SQL, ORDER_BATCH_SQL } from './order-batch.sql.js';
 import { pickEvent, type OrderWithTickets, type TicketRow } from './rows.js';
 
@@ -56,8 +56,6 @@ export async function placeOrders(database: Database, eventId: number, orders: O
 }
 
 // The lock first, then the batch: one transaction, in one round trip on a server (src/db/after-lock.ts).
-const LOCK_EVENT = 'SELECT id FROM events WHERE id = $1 FOR UPDATE';
-
 async function placeOrdersCounted(database: Database, eventId: number, orders: OrderInBatch[]): Promise<OrderBatchOutcome> {
   const { name, text, values } = statement(eventId, orders, true);
   const row = (await database.preparedAfterLock<OrderBatchRow>({ text: LOCK_EVENT, values: [eventId] }, name, text, values).catch(rethrowKeyTaken))[0];
