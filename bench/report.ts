@@ -30,7 +30,7 @@ export interface BenchResults {
   /** (c-crowd) POST /book by (c-limit)'s crowd on an event without a limit (PostgreSQL runs since the crowd). */
   crowdBook?: (Run & { buyers: number }) | undefined;
   /** (c-many) POST /book spread over `events` events; absent in results written before it existed. */
-  manyBook?: (Run & { events: number }) | undefined;
+  manyBook?: (Run & { events: number; meanBatchSize?: number }) | undefined;
   ratios: {
     bookOverOldDesign?: number | undefined;
     bookOverHealth?: number | undefined;
@@ -90,6 +90,7 @@ export function renderMarkdown(r: BenchResults): string {
     ...(book?.meanBatchSize === undefined ? [] : [`- (c) booked ${n(book.meanBatchSize, 1)} buyers per statement on average`]),
     ...(r.ratios.keyedOverBook === undefined ? [] : [`- **(c-key)/(c) = ${n(r.ratios.keyedOverBook, 2)}** (bookings/s with a key per request vs without)`]),
     ...(r.ratios.manyOverBook === undefined ? [] : [`- **(c-many)/(c) = ${n(r.ratios.manyOverBook, 2)}** (bookings/s spread over many events vs one hot event)`]),
+    ...(r.manyBook?.meanBatchSize === undefined ? [] : [`- (c-many) booked ${n(r.manyBook.meanBatchSize, 1)} buyers per statement on average`]),
     ...(r.ratios.limitedOverBook === undefined ? [] : [`- **(c-limit)/(c) = ${n(r.ratios.limitedOverBook, 2)}** (bookings/s on an event with max_per_user vs without)`]),
     ...(r.ratios.limitedOverCrowd === undefined
       ? []

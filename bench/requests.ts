@@ -21,6 +21,21 @@ export function bookRequests(baseUrl: string, tokens: string[], eventIds: number
   };
 }
 
+// As bookRequests over several events, each request for an event drawn at random: buyers of different events
+// arrive independently, as they do on a platform with many on-sales. (A fixed rotation would keep connections
+// in step: each buyer would book the same event, and a stall on one would bunch its event's next requests.)
+export function spreadBookRequests(baseUrl: string, tokens: string[], eventIds: number[], options: Partial<autocannon.Options>): autocannon.Options {
+  const bodies = eventIds.map((id) => JSON.stringify({ event_id: id }));
+  const requests = bookRequests(baseUrl, tokens, eventIds[0]!, options);
+  return {
+    ...requests,
+    requests: requests.requests!.map((request) => ({
+      ...request,
+      setupRequest: (built: autocannon.Request) => ({ ...built, body: bodies[Math.floor(Math.random() * bodies.length)]! }),
+    })),
+  };
+}
+
 // As bookRequests, with a key per request: autocannon puts a fresh unique id where `[<id>]` stands, which
 // makes it build every request anew (its CPU is reported next to the server's).
 export function keyedBookRequests(baseUrl: string, tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {

@@ -27,7 +27,7 @@ export async function checkedResults(query: Query, s: ScenarioSettings, ran: Sce
   if (many) invariant.problems.push(...(await checkBookedAcross(query, '(c-many)', many.eventIds, many.warmup + many.run.ok)));
   invariant.ok = invariant.problems.length === 0;
 
-  const manyBook = many && { ...many.run, events: many.eventIds.length, warmup: many.warmup };
+  const manyBook = many && { ...many.run, events: many.eventIds.length, warmup: many.warmup, meanBatchSize: many.meanBatchSize };
   return {
     at: new Date().toISOString(),
     machine: { cores: availableParallelism(), node: process.version },

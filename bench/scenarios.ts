@@ -8,7 +8,7 @@ import { measure, measureOpenLoop, type Measured } from './measure.js';
 import { runOldDesignInNode, runOldDesignWithPgbench } from './old-design.js';
 import { crowdTokens } from './crowd.js';
 import { runQueueScenario } from './queue.js';
-import { bookRequests, crowdBookRequests, keyedBookRequests, makeBuyers, orderRequests } from './requests.js';
+import { bookRequests, crowdBookRequests, keyedBookRequests, makeBuyers, orderRequests, spreadBookRequests } from './requests.js';
 import { batchTotals, eventCreator, ticketsSold, watchSellOut } from './server-calls.js';
 import { runWebhookScenario } from './webhooks.js';
 
@@ -65,7 +65,14 @@ export async function runScenarios(s: ScenarioSettings, serverPid: number, serve
     await autocannon(requests({ connections, duration: 2 }));
     const warmup = (await Promise.all(eventIds.map((id) => ticketsSold(baseUrl, id)))).reduce((sum, sold) => sum + sold, 0);
     log(line);
-    return { warmup, run: await measure(serverPid, requests({ connections, duration })) };
+    return { warmup, ...(await withBatchSize(() => measure(serverPid, requests({ connections, duration })))) };
+  };
+  // The run, and how many buyers each booking statement carried meanwhile (the server's batch metrics).
+  const withBatchSize = async (run: () => Promise<Measured>) => {
+    const before = await batchTotals(baseUrl);
+    const measured = await run();
+    const after = await batchTotals(baseUrl);
+    return { run: measured, meanBatchSize: (after.buyers - before.buyers) / Math.max(1, after.batches - before.batches) };
   };
 
   const hotEvent = await createEvent('Hot event (POST /book)', capacity);
@@ -86,10 +93,8 @@ export async function runScenarios(s: ScenarioSettings, serverPid: number, serve
 
   const book = await when('c', async () => {
     log(`(c) POST /book on one event with ${connections} connections for ${duration} s`);
-    const before = await batchTotals(baseUrl);
-    const run = await measure(serverPid, bookRequests(baseUrl, tokens, hotEvent, { connections, duration }));
-    const after = await batchTotals(baseUrl);
-    return { ...run, meanBatchSize: (after.buyers - before.buyers) / Math.max(1, after.batches - before.batches) };
+    const { run, meanBatchSize } = await withBatchSize(() => measure(serverPid, bookRequests(baseUrl, tokens, hotEvent, { connections, duration })));
+    return { ...run, meanBatchSize };
   });
 
   // (c-key) the same with a new Idempotency-Key on every request, on its own event: the cost of recording the
@@ -100,12 +105,12 @@ export async function runScenarios(s: ScenarioSettings, serverPid: number, serve
     return { eventId, ...(await warmedRun([eventId], (options) => keyedBookRequests(baseUrl, tokens, eventId, options), line)) };
   });
 
-  // (c-limit) the same on an event with a max_per_user: these go through the order batch, which counts each
+  // (c-limit) the same on an event with a max_per_user: the counted booking batch, which counts each
   // buyer's seats after taking the event's lock. On PostgreSQL, as a limited sale has it: a crowd of
   // LIMITED_CROWD buyers (each connection its own share), who book a few seats each, below the limit; and,
-  // to set it against, (c-crowd): the same crowd on an event without a limit (a crowd costs on its own: each
-  // buyer's token version is read again every TOKEN_VERSION_CACHE_MS). The embedded run has only the
-  // registered buyers, a limit they never reach, and (c) to set it against.
+  // to set it against, (c-crowd): the same crowd on an event without a limit (what a crowd costs on its own,
+  // e.g. each buyer's first token check). The embedded run has only the registered buyers, a limit they
+  // never reach, and (c) to set it against.
   const crowd = runs('c-limit') && server ? await crowdTokens(server.db, s.secretKey, LIMITED_CROWD, 'limited') : undefined;
   const crowdRun = async (label: string, limit?: number) => {
     const eventId = await createEvent(`Hot event (POST /book, ${label})`, capacity, limit === undefined ? {} : { max_per_user: limit });
@@ -120,12 +125,12 @@ export async function runScenarios(s: ScenarioSettings, serverPid: number, serve
 
   // (c-many) the same spread over many events, the capacity model's other case (README, "Running on more than
   // one machine"): each event has its own batches, so they are smaller and there are more statements.
-  let many: { eventIds: number[]; warmup: number; run: Measured } | undefined;
+  let many: { eventIds: number[]; warmup: number; run: Measured; meanBatchSize: number } | undefined;
   if (runs('c-many') && s.manyEvents > 0) {
     const eventIds: number[] = [];
     for (let i = 0; i < s.manyEvents; i++) eventIds.push(await createEvent(`Many events #${i + 1}`, capacity));
     const line = `(c-many) POST /book spread over ${eventIds.length} events, ${connections} connections for ${duration} s`;
-    many = { eventIds, ...(await warmedRun(eventIds, (options) => bookRequests(baseUrl, tokens, eventIds, options), line)) };
+    many = { eventIds, ...(await warmedRun(eventIds, (options) => spreadBookRequests(baseUrl, tokens, eventIds, options), line)) };
   }
 
   const openLoop: (Awaited<ReturnType<typeof measureOpenLoop>> & { share: number; rate: number })[] = [];
