@@ -95,5 +95,6 @@ export async function measureOpenLoop({ serverPid, url, connections, seconds, to
     warmupOk: result.warmupStatuses['200'] ?? 0,
     max: result.max,
     maxSendLag: result.maxSendLag,
+    tail: result.tail,
   };
 }

@@ -36,9 +36,27 @@ export interface OpenLoopResult {
   max: number;
   /** How far behind its schedule the generator fell at worst (ms), measured part only. */
   maxSendLag: number;
+  /**
+   * Where the tail is (measured part, cut by due time into 250 ms windows): how many windows hold an answer
+   * slower than the p99, of how many, and the slowest window's median (ms). Few windows and a high median:
+   * the tail is stalls of the whole machine, not unlucky requests spread over the run.
+   */
+  tail: { windows: number; of: number; worstMedian: number };
   /** Answers during the warm-up, which also booked seats, and requests that got none. */
   warmupStatuses: Record<string, number>;
   warmupErrors: number;
+}
+
+const TAIL_WINDOW_MS = 250;
+
+function tailOf(windows: number[][], p99: number): OpenLoopResult['tail'] {
+  const filled = windows.filter((window) => window !== undefined);
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return {
+    windows: filled.filter((window) => window.some((ms) => ms > p99)).length,
+    of: filled.length,
+    worstMedian: Math.round(Math.max(0, ...filled.map(median)) * 10) / 10,
+  };
 }
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -53,6 +71,9 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   const warmup = Math.round(options.rate * options.warmupSeconds);
   const total = warmup + Math.round(options.rate * options.seconds);
   let inFlight = 0;
+  // Each measured answer's latency (ms), by the window of its due time (see OpenLoopResult.tail).
+  const windows: number[][] = [];
+  let measuredFrom = 0;
   let drained: (() => void) | undefined;
 
   const finish = (measured: boolean, dueAt: number, status: number | undefined) => {
@@ -64,7 +85,12 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     } else {
       counts[status] = (counts[status] ?? 0) + 1;
       // Microseconds from the due time, so the histogram keeps sub-millisecond detail.
-      if (measured) latencies.recordValue(Math.max(1, Math.round((performance.now() - dueAt) * 1000)));
+      if (measured) {
+        const ms = performance.now() - dueAt;
+        latencies.recordValue(Math.max(1, Math.round(ms * 1000)));
+        const window = Math.floor((dueAt - measuredFrom) / TAIL_WINDOW_MS);
+        (windows[window] ??= []).push(ms);
+      }
     }
     inFlight -= 1;
     if (inFlight === 0) drained?.();
@@ -101,6 +127,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   };
 
   const start = performance.now();
+  measuredFrom = start + warmup * interval;
   let sent = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
@@ -129,6 +156,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     p99: ms(latencies.getValueAtPercentile(99)),
     max: ms(latencies.maxValue),
     maxSendLag: Math.round(maxSendLag * 100) / 100,
+    tail: tailOf(windows, latencies.getValueAtPercentile(99) / 1000),
     warmupStatuses,
     warmupErrors,
   };

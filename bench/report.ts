@@ -40,7 +40,7 @@ export interface BenchResults {
     manyOverBook?: number | undefined;
   };
   /** maxSendLag is absent in results written before the open loop had its own generator. */
-  openLoop: (Run & { share: number; rate: number; maxSendLag?: number })[];
+  openLoop: (Run & { share: number; rate: number; maxSendLag?: number; tail?: { windows: number; of: number; worstMedian: number } })[];
   sellout?: (Run & { capacity: number; attempts: number; sellOutSeconds: number; ok: number }) | undefined;
   /** (d) POST /orders with quantities 1..4; absent in results written before it existed. */
   orders?: (Run & { seats: number; seatsPerSecond: number }) | undefined;
@@ -98,7 +98,10 @@ export function renderMarkdown(r: BenchResults): string {
     ...r.openLoop.map(
       (run) =>
         `- open loop at ${run.share * 100}%: p99 ${run.p99} ms from each request's due time (the bar is under 50 ms at 80%)` +
-        (run.maxSendLag === undefined ? '' : `; the generator ran at most ${n(run.maxSendLag, 1)} ms behind its schedule`),
+        (run.maxSendLag === undefined ? '' : `; the generator ran at most ${n(run.maxSendLag, 1)} ms behind its schedule`) +
+        (run.tail === undefined
+          ? ''
+          : `; answers slower than the p99 came in ${run.tail.windows} of ${run.tail.of} 250 ms windows (the slowest window's median: ${n(run.tail.worstMedian, 1)} ms)`),
     ),
     ...(sellout ? [`- sell-out: ${n(sellout.capacity)} seats gone in ${n(sellout.sellOutSeconds, 2)} s; sold exactly ${n(sellout.ok)} with 200`] : []),
     `- invariant (tickets_sold = booked rows >= 200 answers, never above capacity): ${r.invariant.ok ? 'holds' : `BROKEN: ${r.invariant.problems.join('; ')}`}`,

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
+import { webhookOutbox } from '../db/schema.js';
 import type { DeliveryQuery } from './schemas.js';
 import type { WebhookEventType } from './types.js';
 
@@ -83,7 +84,8 @@ export interface DeliveryRow {
   history: { attempted_at: string; status_code: number | null; error: string | null; duration_ms: number }[];
 }
 
-const STATUSES = ['pending', 'succeeded', 'failed'] as const;
+// Every outbox status, from the schema's column.
+const STATUSES = webhookOutbox.status.enumValues;
 
 /**
  * One page of an endpoint's deliveries, newest first, each with its latest attempts. The outbox's index is
