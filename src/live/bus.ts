@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { Database, Db } from '../db/client.js';
+import { PgListener, RedisPair } from './transport.js';
 
 // "Event N's seats changed", told to every server process. The message carries no numbers: a listener
 // re-reads the event row, so a lost or duplicated message can never show a wrong count, only a late one.
@@ -44,7 +43,6 @@ export function createSeatsBus(sink: SeatsBusSink, { database, redisUrl, log }: 
 
 const PG_CHANNEL_PREFIX = 'event_seats_';
 const REDIS_CHANNEL_PREFIX = 'bookfast:event_seats:';
-const RECONNECT_DELAY_MS = 1_000;
 
 function eventIdIn(channel: string, prefix: string): number | null {
   if (!channel.startsWith(prefix)) return null;
@@ -82,25 +80,30 @@ export class LocalSeatsBus implements SeatsBus {
   }
 }
 
-/**
- * NOTIFY goes through the pool; LISTEN needs a connection of its own that stays open, opened when the
- * first event is watched. LISTEN/UNLISTEN run one at a time, each bringing the connection in line with
- * the events wanted right now, so a watch and an unwatch of one event racing each other end up right.
- */
+/** NOTIFY goes through the pool; LISTEN through a connection of its own (PgListener, in transport.ts). */
 export class PostgresSeatsBus implements SeatsBus {
-  private client: pg.Client | undefined;
-  private readonly wanted = new Set<number>();
-  private readonly listening = new Set<number>();
-  private chain: Promise<void> = Promise.resolve();
-  private retry: NodeJS.Timeout | undefined;
+  private readonly listener: PgListener;
   private closed = false;
 
   constructor(
     private readonly db: Db,
-    private readonly url: string,
-    private readonly sink: SeatsBusSink,
-    private readonly log: FastifyBaseLogger,
-  ) {}
+    url: string,
+    sink: SeatsBusSink,
+    log: FastifyBaseLogger,
+  ) {
+    this.listener = new PgListener({
+      url,
+      name: 'bookfast-live',
+      label: 'live seats',
+      log,
+      onNotification: (channel) => {
+        const eventId = eventIdIn(channel, PG_CHANNEL_PREFIX);
+        if (eventId !== null) sink.changed(eventId);
+      },
+      // Re-read everything watched: changes told while nothing listened were missed.
+      onRestored: () => sink.resync(),
+    });
+  }
 
   async publish(eventId: number): Promise<void> {
     if (this.closed) return;
@@ -108,145 +111,55 @@ export class PostgresSeatsBus implements SeatsBus {
   }
 
   listen(eventId: number): Promise<void> {
-    this.wanted.add(eventId);
-    return this.reconcile();
+    return this.listener.want(PG_CHANNEL_PREFIX + eventId);
   }
 
   unlisten(eventId: number): Promise<void> {
-    this.wanted.delete(eventId);
-    return this.reconcile();
+    return this.listener.unwant(PG_CHANNEL_PREFIX + eventId);
   }
 
   channelCount(): number {
-    return this.listening.size;
+    return this.listener.listeningCount();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.retry);
-    await this.chain;
-    const client = this.client;
-    this.client = undefined;
-    this.listening.clear();
-    await client?.end().catch(() => undefined);
-  }
-
-  private reconcile(): Promise<void> {
-    const run = this.chain.then(() => this.applyWanted());
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async applyWanted(): Promise<void> {
-    if (this.closed) return;
-    if (!this.client) {
-      if (this.wanted.size === 0) return;
-      this.client = await this.connect();
-    }
-    const client = this.client;
-    // Channel names are built from integers only: nothing a client sends reaches this text.
-    for (const eventId of [...this.listening]) {
-      if (this.wanted.has(eventId)) continue;
-      await client.query(`UNLISTEN ${PG_CHANNEL_PREFIX}${eventId}`);
-      this.listening.delete(eventId);
-    }
-    for (const eventId of [...this.wanted]) {
-      if (this.listening.has(eventId)) continue;
-      await client.query(`LISTEN ${PG_CHANNEL_PREFIX}${eventId}`);
-      this.listening.add(eventId);
-    }
-  }
-
-  private async connect(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'bookfast-live', connectionTimeoutMillis: 5_000, keepAlive: true });
-    client.on('notification', (message) => {
-      const eventId = eventIdIn(message.channel, PG_CHANNEL_PREFIX);
-      if (eventId !== null) this.sink.changed(eventId);
-    });
-    client.on('error', (error) => this.log.warn({ err: error }, 'live seats: LISTEN connection failed'));
-    client.on('end', () => this.lost(client));
-    await client.connect();
-    return client;
-  }
-
-  // The LISTEN connection dropped: reconnect while anything is watched, then re-read what we may have missed.
-  private lost(client: pg.Client): void {
-    if (this.client !== client) return;
-    this.client = undefined;
-    this.listening.clear();
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.wanted.size === 0 || this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      this.reconcile().then(
-        () => this.sink.resync(),
-        (error: unknown) => {
-          this.log.warn({ err: error }, 'live seats: reconnecting LISTEN failed; retrying');
-          this.client?.end().catch(() => undefined);
-          this.client = undefined;
-          this.listening.clear();
-          this.scheduleReconnect();
-        },
-      );
-    }, RECONNECT_DELAY_MS);
+    return this.listener.close();
   }
 }
 
-/**
- * Redis pub/sub, for deployments that already run Redis: a subscriber connection (which can do nothing
- * else) and a publisher. ioredis reconnects and re-subscribes by itself; after a reconnect we re-read.
- */
+/** Redis pub/sub, for deployments that already run Redis (RedisPair, in transport.ts); after a reconnect we re-read. */
 export class RedisSeatsBus implements SeatsBus {
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisPair;
   private readonly channels = new Set<number>();
 
   constructor(url: string, sink: SeatsBusSink, log: FastifyBaseLogger) {
-    const options = { lazyConnect: true, maxRetriesPerRequest: 2 };
-    this.publisher = new Redis(url, { ...options, connectionName: 'bookfast-live-pub' });
-    this.subscriber = new Redis(url, { ...options, connectionName: 'bookfast-live-sub' });
-    for (const connection of [this.publisher, this.subscriber]) {
-      connection.on('error', (error: Error) => log.warn({ err: error }, 'live seats: redis unavailable'));
-    }
-    this.subscriber.on('message', (channel: string) => {
+    this.redis = new RedisPair(url, { name: 'bookfast-live', label: 'live seats', log, onRestored: () => sink.resync() });
+    this.redis.subscriber.on('message', (channel: string) => {
       const eventId = eventIdIn(channel, REDIS_CHANNEL_PREFIX);
       if (eventId !== null) sink.changed(eventId);
-    });
-    let connectedBefore = false;
-    this.subscriber.on('ready', () => {
-      if (connectedBefore) sink.resync();
-      connectedBefore = true;
     });
   }
 
   async publish(eventId: number): Promise<void> {
-    await this.publisher.publish(REDIS_CHANNEL_PREFIX + eventId, '');
+    await this.redis.publisher.publish(REDIS_CHANNEL_PREFIX + eventId, '');
   }
 
   async listen(eventId: number): Promise<void> {
     this.channels.add(eventId);
-    await this.subscriber.subscribe(REDIS_CHANNEL_PREFIX + eventId);
+    await this.redis.subscriber.subscribe(REDIS_CHANNEL_PREFIX + eventId);
   }
 
   async unlisten(eventId: number): Promise<void> {
     this.channels.delete(eventId);
-    await this.subscriber.unsubscribe(REDIS_CHANNEL_PREFIX + eventId);
+    await this.redis.subscriber.unsubscribe(REDIS_CHANNEL_PREFIX + eventId);
   }
 
   channelCount(): number {
     return this.channels.size;
   }
 
-  async close(): Promise<void> {
-    await Promise.all(
-      [this.publisher, this.subscriber].map(async (connection) => {
-        // A lazy connection that never connected has nothing to say goodbye to.
-        if (connection.status === 'wait') connection.disconnect();
-        else await connection.quit().catch(() => connection.disconnect());
-      }),
-    );
+  close(): Promise<void> {
+    return this.redis.close();
   }
 }
