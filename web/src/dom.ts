@@ -31,6 +31,7 @@ export function announce(message: string, tone: 'info' | 'success' | 'error' = '
   status.className = `status ${tone}`;
   // Same text twice in a row would not be read again; a zero-width change makes it new.
   status.textContent = message + (status.textContent === message ? '\u200b' : '');
+  keepRoomForStatus();
   // Good news has been read out and seen after a while: give the screen back. Errors stay until the next message.
   clearTimeout(fading);
   if (tone !== 'error') fading = setTimeout(clearStatus, 10_000);
@@ -41,6 +42,16 @@ export function clearStatus(): void {
   const status = byId('status');
   status.textContent = '';
   status.className = 'status';
+  keepRoomForStatus();
+}
+
+/**
+ * The page keeps room below its content for the status region (and scrolling stops short of it). Set at
+ * once when a message shows, not only from main.ts's ResizeObserver, which runs a frame later: a field
+ * focused or a scroll made right after a message would otherwise end up behind it.
+ */
+export function keepRoomForStatus(): void {
+  document.documentElement.style.setProperty('--status-space', `${byId('status').offsetHeight}px`);
 }
 
 /** Disables a button (and marks it busy) while work runs; the caller's own re-render may replace it. */

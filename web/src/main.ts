@@ -1,4 +1,4 @@
-import { announce, byId } from './dom';
+import { announce, byId, keepRoomForStatus } from './dom';
 import { go, route, startRouter } from './router';
 import { resumeSession, signOut } from './shell';
 import { doorView } from './views/door';
@@ -27,7 +27,7 @@ byId('logout').addEventListener('click', () => {
 
 // The live region sits at the bottom of the screen: the page keeps room for it below its content, and
 // scrolling (to a focused field too) stops short of it.
-const status = byId('status');
-new ResizeObserver(() => document.documentElement.style.setProperty('--status-space', `${status.offsetHeight}px`)).observe(status);
+// The region also changes height when its text wraps anew (a turned phone): the observer follows that.
+new ResizeObserver(keepRoomForStatus).observe(byId('status'));
 
 void resumeSession().then(startRouter);
