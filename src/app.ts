@@ -32,7 +32,7 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { securityPlugin } from './http/security.js';
 import { databaseProbe } from './http/health.js';
 import { lazyChildLoggerFactory, loggerOptions, type LoggerOptions } from './http/logging.js';
-import { createMetrics, registerMetrics } from './http/metrics.js';
+import { createMetrics, registerMetrics } from './metrics/metrics.js';
 import { echoRequestId, requestIdFor } from './http/request-id.js';
 import { registerWebApp } from './http/web-app.js';
 import { ErrorOut } from './http/schemas.js';

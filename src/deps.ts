@@ -4,11 +4,12 @@ import type { BookingBatcher } from './inventory/batcher.js';
 import type { OrderBatcher } from './inventory/order-batcher.js';
 import type { SeatChanges } from './inventory/seat-changes.js';
 import type { LiveSeats } from './live/seats.js';
-import type { queueGate } from './waiting-room/gate.js';
+import type { QueueGate } from './waiting-room/gate.js';
 import type { WaitingRoomRuntime } from './waiting-room/runtime.js';
 
-// What app.ts builds once and hands to every feature's routes. Its own file, so that the routes need not
-// import app.ts, which imports them.
+// What app.ts builds once and hands to every feature's routes. Each routes file declares the part it takes
+// instead of importing this type: this file imports live seats, the waiting room and the inventory, so their
+// routes importing it would tie folders both ways.
 
 export interface Deps {
   config: Config;
@@ -23,5 +24,5 @@ export interface Deps {
   live: LiveSeats;
   /** Waiting room (issue 14): the in-memory room list, ticker, and the pass check of the purchase routes. */
   waitingRoom: WaitingRoomRuntime;
-  queueGate: ReturnType<typeof queueGate>;
+  queueGate: QueueGate;
 }

@@ -3,7 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, describeLimits, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
-import { answerClusterMetricRequests } from './http/cluster-metrics.js';
+import { answerClusterMetricRequests } from './metrics/cluster.js';
 
 // Start-up: config -> database -> migrations -> app -> listen. Any failure exits with one clear line.
 // With WORKERS > 1 the primary migrates once, then forks one server per worker; they share the port

@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/client.js';
 import { Type } from 'typebox';
 import { BadRequest, Unauthorized } from '../errors.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
@@ -9,7 +10,13 @@ const Limited = errorOut('Too many attempts, retry in 60 s');
 import { AccountOut, Credentials, LoginForm, PasswordChange, TokenOut, UserOut } from './schemas.js';
 import { authenticateUser, changePassword, myAccount, registerUser } from './service.js';
 
-export async function authRoutes(instance: FastifyInstance, { db, config }: Deps): Promise<void> {
+/** What these routes take of what app.ts builds (src/deps.ts). */
+interface RoutesDeps {
+  db: Db;
+  config: Config;
+}
+
+export async function authRoutes(instance: FastifyInstance, { db, config }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(

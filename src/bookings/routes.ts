@@ -1,14 +1,27 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../deps.js';
-import { idempotency, IdempotencyHeaders } from '../http/idempotency.js';
+import type { BookingBatcher } from '../inventory/batcher.js';
+import type { Db } from '../db/client.js';
+import type { QueueGate } from '../waiting-room/gate.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
+import { IdempotencyHeaders } from '../idempotency/schemas.js';
+import { idempotency } from '../idempotency/service.js';
 import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
 import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { BookBody, PageQuery, TicketOut } from './schemas.js';
 import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets, replayTicket } from './service.js';
 
-export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher, changes, queueGate }: Deps): Promise<void> {
+/** What these routes take of what app.ts builds (src/deps.ts). */
+interface RoutesDeps {
+  db: Db;
+  readDb: Db;
+  batcher: BookingBatcher;
+  changes: SeatChanges;
+  queueGate: QueueGate;
+}
+
+export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher, changes, queueGate }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const idempotent = idempotency(db, replayTicket, { lookUpFirst: false });
 

@@ -1,14 +1,19 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../deps.js';
+import type { Db } from '../db/client.js';
 import { TicketOut } from '../bookings/schemas.js';
 import { EventIdParams } from '../events/schemas.js';
 import { bearer, ErrorOut, errorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
 import { CheckInBody, QR_FORMATS, type QrFormat } from './schemas.js';
 import { checkIn, ticketQr } from './service.js';
 
-export async function checkInRoutes(instance: FastifyInstance, { db }: Deps): Promise<void> {
+/** What these routes take of what app.ts builds (src/deps.ts). */
+interface RoutesDeps {
+  db: Db;
+}
+
+export async function checkInRoutes(instance: FastifyInstance, { db }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(

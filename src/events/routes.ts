@@ -1,12 +1,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../deps.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/client.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
 import { EventCreate, EventIdParams, EventListOut, EventListQuery, EventOut, EventPatch } from './schemas.js';
 import { createEvent, editEvent, getEvent, listEventPage, removeEvent } from './service.js';
 
-export async function eventRoutes(instance: FastifyInstance, { db, readDb, changes, config }: Deps): Promise<void> {
+/** What these routes take of what app.ts builds (src/deps.ts). */
+interface RoutesDeps {
+  db: Db;
+  readDb: Db;
+  changes: SeatChanges;
+  config: Config;
+}
+
+export async function eventRoutes(instance: FastifyInstance, { db, readDb, changes, config }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(

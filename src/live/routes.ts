@@ -1,7 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../deps.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/client.js';
+import type { LiveSeats } from './seats.js';
 import { EventIdParams } from '../events/schemas.js';
 import { getEvent } from '../events/service.js';
 import { ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
@@ -11,7 +13,14 @@ import { StreamCaps } from './stream-caps.js';
 
 const HEARTBEAT_MS = 15_000;
 
-export async function liveRoutes(instance: FastifyInstance, { db, live, config }: Deps): Promise<void> {
+/** What these routes take of what app.ts builds (src/deps.ts). */
+interface RoutesDeps {
+  db: Db;
+  live: LiveSeats;
+  config: Config;
+}
+
+export async function liveRoutes(instance: FastifyInstance, { db, live, config }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   // request.ip is the forwarded client address only behind a proxy named in TRUST_PROXY.
   const caps = new StreamCaps(config.live.maxStreamsPerIp, config.live.maxStreams);

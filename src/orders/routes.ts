@@ -1,15 +1,28 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../deps.js';
+import type { Db } from '../db/client.js';
+import type { OrderBatcher } from '../inventory/order-batcher.js';
+import type { QueueGate } from '../waiting-room/gate.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import { PageQuery } from '../bookings/schemas.js';
-import { idempotency, IdempotencyHeaders } from '../http/idempotency.js';
+import { IdempotencyHeaders } from '../idempotency/schemas.js';
+import { idempotency } from '../idempotency/service.js';
 import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
 import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { OrderCreate, OrderOut } from './schemas.js';
 import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats, replayOrder } from './service.js';
 
-export async function orderRoutes(instance: FastifyInstance, { db, readDb, changes, orders, queueGate }: Deps): Promise<void> {
+/** What these routes take of what app.ts builds (src/deps.ts). */
+interface RoutesDeps {
+  db: Db;
+  readDb: Db;
+  changes: SeatChanges;
+  orders: OrderBatcher;
+  queueGate: QueueGate;
+}
+
+export async function orderRoutes(instance: FastifyInstance, { db, readDb, changes, orders, queueGate }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   // One per route: a twin waits only for a request of its own route (the same key elsewhere is a 422).
   const idempotentOrder = idempotency(db, replayOrder, { lookUpFirst: true });

@@ -3,7 +3,7 @@ import { lockEventReleasingExpiredHolds } from '../inventory/hold-expiry.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
 import { startLeasedJob, type LeasedJob } from '../db/leader.js';
-import { purgeExpiredIdempotencyKeys } from '../http/idempotency.js';
+import { purgeExpiredIdempotencyKeys } from '../idempotency/repository.js';
 import { findEventsOwingPromotion } from '../waitlist/repository.js';
 import { findEventsWithOverdueHolds } from './repository.js';
 

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../deps.js';
+import type { Db } from '../db/client.js';
 import { EventIdParams } from '../events/schemas.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
 import { prefersCsv } from './csv.js';
@@ -13,7 +13,12 @@ import { attendeesCsv, eventAttendees, eventStats, ownedEvents } from './service
 const forbidden = errorOut('Only the event owner or an admin can see its sales');
 const notFound = errorOut('Event not found');
 
-export async function organizerRoutes(instance: FastifyInstance, { readDb }: Deps): Promise<void> {
+/** What these routes take of what app.ts builds (src/deps.ts). */
+interface RoutesDeps {
+  readDb: Db;
+}
+
+export async function organizerRoutes(instance: FastifyInstance, { readDb }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(

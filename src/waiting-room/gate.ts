@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Forbidden } from '../errors.js';
-import { refuseUnlessReplay } from '../http/idempotency.js';
+import { refuseUnlessReplay } from '../idempotency/service.js';
 import { findOrderEventId } from './repository.js';
 import type { Db } from '../db/client.js';
 import type { WaitingRoomRuntime } from './runtime.js';
@@ -15,6 +15,8 @@ import type { WaitingRoomRuntime } from './runtime.js';
 const passUsed = new WeakMap<FastifyRequest, string>();
 
 export const passRequired = (eventId: number) => new Forbidden(`A queue pass is required: join the queue at /events/${eventId}/queue`);
+
+export type QueueGate = ReturnType<typeof queueGate>;
 
 export function queueGate(room: WaitingRoomRuntime, db: Db) {
   function check(request: FastifyRequest, eventId: number, forPurchase: boolean): void {

@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../deps.js';
+import type { Db } from '../db/client.js';
+import type { WaitingRoomRuntime } from './runtime.js';
 import { EventIdParams } from '../events/schemas.js';
 import { Unauthorized } from '../errors.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
@@ -13,7 +14,13 @@ const HEARTBEAT_MS = 15_000;
 const tags = ['waiting room'];
 const organizerErrors = { 401: ErrorOut, 403: errorOut('Only the event owner or an admin can run its waiting room'), 404: errorOut('Event not found'), 422: ValidationErrorOut };
 
-export async function waitingRoomRoutes(instance: FastifyInstance, { db, waitingRoom }: Deps): Promise<void> {
+/** What these routes take of what app.ts builds (src/deps.ts). */
+interface RoutesDeps {
+  db: Db;
+  waitingRoom: WaitingRoomRuntime;
+}
+
+export async function waitingRoomRoutes(instance: FastifyInstance, { db, waitingRoom }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const deps: RoomDeps = { db, room: waitingRoom, log: app.log };
   // Open streams would keep the server from closing: end them first.

@@ -1,13 +1,20 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Deps } from '../deps.js';
+import type { Db } from '../db/client.js';
+import type { SeatChanges } from '../inventory/seat-changes.js';
 import { EventIdParams } from '../events/schemas.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
 import { WaitlistPlaceOut } from './schemas.js';
 import { joinLine, leaveLine, myPlace } from './service.js';
 
-export async function waitlistRoutes(instance: FastifyInstance, { db, changes }: Deps): Promise<void> {
+/** What these routes take of what app.ts builds (src/deps.ts). */
+interface RoutesDeps {
+  db: Db;
+  changes: SeatChanges;
+}
+
+export async function waitlistRoutes(instance: FastifyInstance, { db, changes }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(

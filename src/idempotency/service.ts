@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
-import { IdempotencyKeyTaken, readRecordedSale, type KeyToRecord, type RecordedSale } from '../inventory/idempotency-records.js';
-import { queryRows, type Db } from '../db/client.js';
+import type { Db } from '../db/client.js';
 import { invalidField, ServiceUnavailable } from '../errors.js';
+import { IdempotencyKeyTaken, readRecordedSale, type KeyToRecord, type RecordedSale } from '../inventory/idempotency-records.js';
+import { findStored, storeRefusal, type Claim } from './repository.js';
 
 // Idempotency-Key (as Stripe's and pretix's APIs): a retry of (user, key) within 24 hours gets the first
 // outcome again, same status and body, with `Idempotent-Replayed: true`, and sells nothing.
@@ -22,20 +21,6 @@ import { invalidField, ServiceUnavailable } from '../errors.js';
 //   the buyers whose key already has a row, and only those look it up (one query fewer per keyed booking).
 // - Requests without the header cost nothing: no query, and the statements they run are unchanged.
 
-export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 255,
-      pattern: '^[\\x20-\\x7E]+$',
-      description: 'Any 1..255 printable ASCII characters, unique per purchase (a UUID is ideal). A retry with the same key and body within 24 h replays the first answer.',
-      examples: ['8e0f6f0a-4b7e-4c4a-9d57-3c0a2f1b9e11'],
-    }),
-  ),
-});
-
-const REPLAY_WINDOW = sql.raw(`interval '24 hours'`);
-
 // A refusal that a replay overrides (the waiting room's pass check): a keyed request whose key already has a
 // recorded outcome replays it, since a replay sells nothing; any other request gets the refusal.
 const refusalsUnlessReplay = new WeakMap<FastifyRequest, Error>();
@@ -44,20 +29,9 @@ const refusalsUnlessReplay = new WeakMap<FastifyRequest, Error>();
 export function refuseUnlessReplay(request: FastifyRequest, refusal: Error): void {
   refusalsUnlessReplay.set(request, refusal);
 }
+
 // Another process recorded the key while this request ran: look it up again. Bounded, in case of a bug.
 const MAX_ATTEMPTS = 3;
-
-interface Claim {
-  userId: number;
-  key: string;
-  hash: string;
-}
-
-interface Stored {
-  request_hash: string;
-  status_code: number;
-  response: unknown;
-}
 
 interface Running {
   claim: Claim;
@@ -143,33 +117,6 @@ export function idempotency(db: Db, replay: (sale: RecordedSale) => unknown, { l
   }
 
   return { serve, hooks: { onSend, onResponse } };
-}
-
-/** Deletes keys past the 24-hour replay window (the hold sweeper calls it). */
-export async function purgeExpiredIdempotencyKeys(db: Db): Promise<void> {
-  await db.execute(sql`DELETE FROM idempotency_keys WHERE created_at <= now() - ${REPLAY_WINDOW}`);
-}
-
-// The key's outcome within the window; a row past it is deleted on the way, so the key can be recorded anew.
-async function findStored(db: Db, { userId, key }: Claim): Promise<Stored | null> {
-  const rows = await queryRows<Stored>(
-    db,
-    sql`WITH past AS (
-          DELETE FROM idempotency_keys WHERE user_id = ${userId} AND key = ${key} AND created_at <= now() - ${REPLAY_WINDOW}
-        )
-        SELECT request_hash, status_code, response
-        FROM idempotency_keys WHERE user_id = ${userId} AND key = ${key} AND created_at > now() - ${REPLAY_WINDOW}`,
-  );
-  return rows[0] ?? null;
-}
-
-// A sale recorded meanwhile (another process) wins: the refusal is not stored over it.
-async function storeRefusal(db: Db, { userId, key, hash }: Claim, statusCode: number, payload: string): Promise<void> {
-  await db.execute(
-    sql`INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response)
-        VALUES (${userId}, ${key}, ${hash}, ${statusCode}, ${payload}::jsonb)
-        ON CONFLICT (user_id, key) DO NOTHING`,
-  );
 }
 
 // Same route, same path parameters and same body (after validation, keys in any order) is the same request.

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatchReport } from '../inventory/seat-changes.js';
 import type { Database, PoolStats } from '../db/client.js';
-import { askPrimaryForClusterMetrics, shareWithPrimary } from './cluster-metrics.js';
+import { askPrimaryForClusterMetrics, shareWithPrimary } from './cluster.js';
 import { Unauthorized } from '../errors.js';
 
 /** What metrics hear from the inventory's channel (SeatChanges 'batchDone', 'refusedFromMemory'; app.ts). */
