@@ -1,5 +1,4 @@
 import type { Database } from '../db/client.js';
-import { invalidField, NotFound, OverUserLimit, SoldOut } from '../errors.js';
 import { BatchEngine, type Batch } from './batch-engine.js';
 import { ExpiringMarks } from './expiring-marks.js';
 import { IdempotencyKeyTaken } from './idempotency-records.js';
@@ -114,25 +113,5 @@ export class OrderBatcher {
     if (outcome.released > 0 || settled.some((order) => order?.order.status === 'expired')) this.options.changes.seatsReturned(eventId);
     settled.forEach((order, index) => batch.resolve(index, order));
     if (settled.some((order) => order?.order.status === 'confirmed')) this.options.changes.seatsChanged(eventId);
-  }
-}
-
-/** Places an order in its event's next batch (POST /orders), or throws what the buyer should be told. */
-export async function placeOrderOrRefuse(orders: OrderBatcher, eventId: number, order: OrderInBatch): Promise<OrderWithTickets> {
-  const answer = await orders.place(eventId, order);
-  switch (answer.kind) {
-    case 'no-such-event':
-      throw new NotFound('Event not found');
-    case 'over-order-limit':
-      throw invalidField(['body', 'quantity'], `Input should be less than or equal to ${answer.limit} (this event's limit per order)`, 'less_than_equal');
-    case 'sold-out':
-      throw new SoldOut();
-    case 'over-user-limit':
-      throw new OverUserLimit(answer.limit, answer.owned);
-    case 'placed':
-      return answer.placed;
-    case 'recorded-before':
-      // Its key was recorded when the batch ran: the caller looks it up and replays it.
-      throw new IdempotencyKeyTaken('Idempotency-Key already recorded');
   }
 }

@@ -1,12 +1,13 @@
-import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
+import { IdempotencyKeyTaken, type KeyToRecord, type RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelOrder } from '../inventory/returns.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
-import { placeOrderOrRefuse, type OrderBatcher } from '../inventory/order-batcher.js';
+import type { OrderBatcher } from '../inventory/order-batcher.js';
+import type { OrderInBatch } from '../inventory/order-batch.js';
 import type { OrderWithTickets } from '../inventory/rows.js';
 import { toTicketOut } from '../bookings/service.js';
 import type { Db } from '../db/client.js';
 import { toEventOut } from '../events/repository.js';
-import { AppError, Conflict, Forbidden, NotFound } from '../errors.js';
+import { AppError, Conflict, Forbidden, invalidField, NotFound, OverUserLimit, SoldOut } from '../errors.js';
 import { findEventOfOrder, findOrder, listOrders } from './repository.js';
 import type { OrderCreate } from './schemas.js';
 
@@ -32,6 +33,26 @@ export function replayOrder({ order, event, tickets }: RecordedSale) {
 
 export async function orderSeats(orders: OrderBatcher, userId: number, body: OrderCreate, key?: KeyToRecord) {
   return toOrderOut(await placeOrderOrRefuse(orders, body.event_id, { userId, quantity: body.quantity, hold: body.hold ?? false, key }));
+}
+
+/** Places an order in its event's next batch (POST /orders), or throws what the buyer should be told. */
+async function placeOrderOrRefuse(orders: OrderBatcher, eventId: number, order: OrderInBatch): Promise<OrderWithTickets> {
+  const answer = await orders.place(eventId, order);
+  switch (answer.kind) {
+    case 'no-such-event':
+      throw new NotFound('Event not found');
+    case 'over-order-limit':
+      throw invalidField(['body', 'quantity'], `Input should be less than or equal to ${answer.limit} (this event's limit per order)`, 'less_than_equal');
+    case 'sold-out':
+      throw new SoldOut();
+    case 'over-user-limit':
+      throw new OverUserLimit(answer.limit, answer.owned);
+    case 'placed':
+      return answer.placed;
+    case 'recorded-before':
+      // Its key was recorded when the batch ran: the caller looks it up and replays it.
+      throw new IdempotencyKeyTaken('Idempotency-Key already recorded');
+  }
 }
 
 /** Turns my pending hold into booked tickets; 409 if it expired (its seats are then already back on sale). */
