@@ -45,7 +45,9 @@ const { values: args } = parseArgs({
     // `--through pgbouncer`: POST /book direct, through PgBouncer, and through HAProxy + --hosts hosts + PgBouncer.
     through: { type: 'string' },
     hosts: { type: 'string', default: '3' },
-    out: { type: 'string', default: 'bench/results/latest' },
+    // Where results go (.json and .md): bench/results/latest, or latest-only for an --only run, which must not
+    // stand in for the last full run.
+    out: { type: 'string' },
   },
 });
 const embedded = args.embedded;
@@ -68,6 +70,7 @@ if (embedded && args.workers && args.workers !== '1') {
   process.exit(2);
 }
 const only = args.only === undefined ? undefined : onlyScenarios(args.only);
+const out = args.out ?? (only ? 'bench/results/latest-only' : 'bench/results/latest');
 
 /** The --only list, checked: known names only, and (c) along with the open loop, whose rates are shares of (c)'s. */
 function onlyScenarios(list: string): ScenarioName[] {
@@ -122,13 +125,13 @@ const settings: ScenarioSettings = {
 };
 
 function writeResults(results: BenchResults & { queue?: QueueResults | undefined; webhooks?: WebhookResults | undefined }): void {
-  mkdirSync(dirname(args.out), { recursive: true });
-  writeFileSync(`${args.out}.json`, JSON.stringify(results, null, 2));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}.json`, JSON.stringify(results, null, 2));
   const markdown =
     renderMarkdown(results) + (results.queue ? renderQueueMarkdown(results.queue) : '') + (results.webhooks ? renderWebhooksMarkdown(results.webhooks) : '');
-  writeFileSync(`${args.out}.md`, markdown);
+  writeFileSync(`${out}.md`, markdown);
   console.log(`\n${markdown}`);
-  log(`wrote ${args.out}.json and ${args.out}.md`);
+  log(`wrote ${out}.json and ${out}.md`);
   if (!results.invariant.ok) process.exitCode = 1;
 }
 
@@ -204,9 +207,9 @@ async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
     log,
   });
   const markdown = renderThroughPooler(runs);
-  mkdirSync(dirname(args.out), { recursive: true });
-  writeFileSync(`${args.out}-through-pgbouncer.json`, JSON.stringify({ at: new Date().toISOString(), options: { connections, duration, workers, hosts: args.hosts }, runs }, null, 2));
-  writeFileSync(`${args.out}-through-pgbouncer.md`, `${markdown}\n`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}-through-pgbouncer.json`, JSON.stringify({ at: new Date().toISOString(), options: { connections, duration, workers, hosts: args.hosts }, runs }, null, 2));
+  writeFileSync(`${out}-through-pgbouncer.md`, `${markdown}\n`);
   console.log(`\n${markdown}`);
   if (runs.some((run) => !run.soldEqualsBooked)) process.exitCode = 1;
 }
