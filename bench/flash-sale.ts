@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
     through: { type: 'string' },
     hosts: { type: 'string', default: '3' },
     // Where results go (.json and .md): bench/results/latest, or latest-only for an --only run, which must not
-    // stand in for the last full run.
+    // stand in for the last full run (--through ignores --only).
     out: { type: 'string' },
   },
 });
@@ -70,7 +70,7 @@ if (embedded && args.workers && args.workers !== '1') {
   process.exit(2);
 }
 const only = args.only === undefined ? undefined : onlyScenarios(args.only);
-const out = args.out ?? (only ? 'bench/results/latest-only' : 'bench/results/latest');
+const out = args.out ?? (only && !args.through ? 'bench/results/latest-only' : 'bench/results/latest');
 
 /** The --only list, checked: known names only, and (c) along with the open loop, whose rates are shares of (c)'s. */
 function onlyScenarios(list: string): ScenarioName[] {

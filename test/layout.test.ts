@@ -4,7 +4,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 // The README's layout promise, checked on the sources: imports point one way between the parts of src/
-// (a folder, or a file at its top), type-only imports included, and no source file is far over 300 lines.
+// (a folder, or a file at its top), type-only imports included, and no source file is over 300 lines.
 
 const SRC = resolve('src');
 

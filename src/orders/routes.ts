@@ -7,7 +7,7 @@ import type { QueueGate } from '../waiting-room/gate.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import { PageQuery } from '../bookings/schemas.js';
 import { IdempotencyHeaders } from '../idempotency/schemas.js';
-import { idempotency } from '../idempotency/service.js';
+import { idempotency } from '../idempotency/wrapper.js';
 import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
 import { QueuePassHeaders } from '../waiting-room/schemas.js';
 import { OrderCreate, OrderOut } from './schemas.js';

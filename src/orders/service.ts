@@ -50,7 +50,8 @@ async function placeOrderOrRefuse(orders: OrderBatcher, eventId: number, order: 
     case 'placed':
       return answer.placed;
     case 'recorded-before':
-      // Its key was recorded when the batch ran: the caller looks it up and replays it.
+      // The batcher already answers this verdict with IdempotencyKeyTaken (the caller looks the key up and
+      // replays it); the case stays so that the switch covers every answer.
       throw new IdempotencyKeyTaken('Idempotency-Key already recorded');
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Forbidden } from '../errors.js';
-import { refuseUnlessReplay } from '../idempotency/service.js';
+import { refuseUnlessReplay } from '../idempotency/wrapper.js';
 import { findOrderEventId } from './repository.js';
 import type { Db } from '../db/client.js';
 import type { WaitingRoomRuntime } from './runtime.js';
