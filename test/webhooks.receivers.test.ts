@@ -30,8 +30,13 @@ describe('deliveries to a receiver that misbehaves', () => {
       // The worker gives up on the hung attempt at its timeout (1.5 s here) and retries later.
       const list = await w.receiver.waitFor(() => false, 2500).catch(() => null);
       expect(list).toBeNull();
-      const deliveries = await w.t.app.inject({ method: 'GET', url: `/webhooks/${hook.id}/deliveries?limit=100`, headers: w.organizer.auth });
-      const first = deliveries.json<{ status: string; last_error: string | null; attempts: number }[]>().at(-1)!;
+      // The attempt is recorded after the timeout: under load, a moment later.
+      const oldest = async () =>
+        (await w.t.app.inject({ method: 'GET', url: `/webhooks/${hook.id}/deliveries?limit=100`, headers: w.organizer.auth }))
+          .json<{ status: string; last_error: string | null; attempts: number }[]>()
+          .at(-1)!;
+      await expect.poll(async () => (await oldest()).attempts, { timeout: 10_000 }).toBe(1);
+      const first = await oldest();
       expect(first).toMatchObject({ status: 'pending', attempts: 1 });
       expect(first.last_error).toMatch(/timeout/);
     } finally {
