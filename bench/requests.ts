@@ -5,17 +5,15 @@ import type autocannon from 'autocannon';
 // One prepared request per buyer, which autocannon cycles through: it builds each request's bytes once. A
 // setupRequest callback would make it rebuild every request, costing it (and so the server, which shares
 // the machine's two cores with it) about half again as much CPU per request.
-// Several events: request i books events[i % n], so each connection goes round all of them.
-export function bookRequests(baseUrl: string, tokens: string[], eventIds: number | number[], options: Partial<autocannon.Options>): autocannon.Options {
-  const bodies = [eventIds].flat().map((id) => JSON.stringify({ event_id: id }));
-  const count = Math.max(tokens.length, bodies.length);
+export function bookRequests(baseUrl: string, tokens: string[], eventId: number, options: Partial<autocannon.Options>): autocannon.Options {
+  const body = JSON.stringify({ event_id: eventId });
   return {
     url: baseUrl,
     ...options,
-    requests: Array.from({ length: count }, (_, i) => tokens[i % tokens.length]!).map((token, i) => ({
+    requests: tokens.map((token) => ({
       method: 'POST' as const,
       path: '/book',
-      body: bodies[i % bodies.length]!,
+      body,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     })),
   };
@@ -24,6 +22,7 @@ export function bookRequests(baseUrl: string, tokens: string[], eventIds: number
 // As bookRequests over several events, each request for an event drawn at random: buyers of different events
 // arrive independently, as they do on a platform with many on-sales. (A fixed rotation would keep connections
 // in step: each buyer would book the same event, and a stall on one would bunch its event's next requests.)
+// The draw is a setupRequest callback, so autocannon builds each request anew (its CPU is reported).
 export function spreadBookRequests(baseUrl: string, tokens: string[], eventIds: number[], options: Partial<autocannon.Options>): autocannon.Options {
   const bodies = eventIds.map((id) => JSON.stringify({ event_id: id }));
   const requests = bookRequests(baseUrl, tokens, eventIds[0]!, options);
