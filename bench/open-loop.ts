@@ -146,6 +146,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
   await pool.close();
   const ms = (us: number) => Math.round(us / 10) / 100;
+  const p99Us = latencies.getValueAtPercentile(99);
   const result = {
     // The schedule's length: the time spent waiting for the last answers is not part of the rate.
     seconds: options.seconds,
@@ -153,10 +154,10 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     statuses,
     errors,
     p50: ms(latencies.getValueAtPercentile(50)),
-    p99: ms(latencies.getValueAtPercentile(99)),
+    p99: ms(p99Us),
     max: ms(latencies.maxValue),
     maxSendLag: Math.round(maxSendLag * 100) / 100,
-    tail: tailOf(windows, latencies.getValueAtPercentile(99) / 1000),
+    tail: tailOf(windows, p99Us / 1000),
     warmupStatuses,
     warmupErrors,
   };

@@ -1,3 +1,5 @@
+import type { OpenLoopResult } from './open-loop.js';
+
 interface Run {
   requestsPerSecond: number;
   okPerSecond: number;
@@ -40,7 +42,7 @@ export interface BenchResults {
     manyOverBook?: number | undefined;
   };
   /** maxSendLag is absent in results written before the open loop had its own generator. */
-  openLoop: (Run & { share: number; rate: number; maxSendLag?: number; tail?: { windows: number; of: number; worstMedian: number } })[];
+  openLoop: (Run & { share: number; rate: number; maxSendLag?: number; tail?: OpenLoopResult['tail'] })[];
   sellout?: (Run & { capacity: number; attempts: number; sellOutSeconds: number; ok: number }) | undefined;
   /** (d) POST /orders with quantities 1..4; absent in results written before it existed. */
   orders?: (Run & { seats: number; seatsPerSecond: number }) | undefined;
