@@ -105,14 +105,16 @@ export class PgListener {
   private failed(error: unknown): void {
     this.options.log.warn({ err: error }, `${this.options.label}: LISTEN failed; retrying`);
     const client = this.client;
-    this.client = undefined;
-    this.listening.clear();
+    this.drop();
     void client?.end().catch(() => undefined);
-    this.scheduleReconnect();
   }
 
   private lost(client: pg.Client): void {
-    if (this.client !== client) return;
+    if (this.client === client) this.drop();
+  }
+
+  // Nothing listens any more: forget the connection and what it listened to, and try again in a while.
+  private drop(): void {
     this.client = undefined;
     this.listening.clear();
     this.scheduleReconnect();
