@@ -67,10 +67,18 @@ describe.skipIf(!url)('PgListener (the LISTEN connection of live seats and notic
     }
   });
 
-  it('when the server cannot be reached, then want() fails, and close() stops the retries', async () => {
-    const listener = new PgListener({ url: 'postgres://postgres@127.0.0.1:1/none', name, label: 'test', log, onNotification: () => undefined });
+  it('when the server cannot be reached, then want() fails, it tries again every second, and close() stops that', async () => {
+    // A real logger whose lines the test reads: each failed try logs one warning.
+    const lines: string[] = [];
+    const warnings = fastify({ logger: { level: 'warn', stream: { write: (line: string) => void lines.push(line) } } }).log;
+    const failedTries = () => lines.filter((line) => line.includes('test: LISTEN failed; retrying')).length;
+    const listener = new PgListener({ url: 'postgres://postgres@127.0.0.1:1/none', name, label: 'test', log: warnings, onNotification: () => undefined });
     await expect(listener.want(channel)).rejects.toThrow();
+    await vi.waitFor(() => expect(failedTries()).toBeGreaterThanOrEqual(2), WAIT);
     await listener.close();
+    const triesWhenClosed = failedTries();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(failedTries()).toBe(triesWhenClosed);
     expect(listener.listeningCount()).toBe(0);
   });
 });
