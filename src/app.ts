@@ -24,10 +24,10 @@ import { LiveSeats } from './live/seats.js';
 import { organizerRoutes } from './organizers/routes.js';
 import { WaitlistPromoter } from './waitlist/promoter.js';
 import { waitlistRoutes } from './waitlist/routes.js';
-import { queueGate } from './waiting-room/gate.js';
+import { guardRoutesAskingForPass, queueGate } from './waiting-room/gate.js';
 import { waitingRoomRoutes } from './waiting-room/routes.js';
 import { WaitingRoomRuntime } from './waiting-room/runtime.js';
-import { authPlugin } from './http/auth.js';
+import { authPlugin } from './auth/authenticate.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { securityPlugin } from './http/security.js';
 import { databaseProbe } from './http/health.js';
@@ -35,7 +35,7 @@ import { lazyChildLoggerFactory, loggerOptions, type LoggerOptions } from './htt
 import { createMetrics, registerMetrics } from './metrics/metrics.js';
 import { echoRequestId, requestIdFor } from './http/request-id.js';
 import { registerWebApp } from './http/web-app.js';
-import { ErrorOut } from './http/schemas.js';
+import { ErrorOut } from './shapes/common.js';
 import { CANONICAL_ID, checkIdsAsWritten } from './http/ids.js';
 import { acceptOnlyUtf8Json } from './http/json-body.js';
 import { webhooksPlugin } from './webhooks/plugin.js';
@@ -121,7 +121,6 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     changes,
     live,
     waitingRoom,
-    queueGate: queueGate(waitingRoom, database.db),
   };
   database.reads?.onSwitch((usingReplica, reason) =>
     usingReplica ? app.log.info(`reads: back on the replica (${reason})`) : app.log.warn(`reads: on the primary (${reason})`),
@@ -188,6 +187,8 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
     );
   }
 
+  // Before the routes: the selling routes ask for the queue-pass check by a route option.
+  guardRoutesAskingForPass(app, queueGate(waitingRoom, database.db));
   await app.register(authRoutes, deps);
   await app.register(eventRoutes, deps);
   await app.register(bookingRoutes, deps);

@@ -4,7 +4,6 @@ import type { BookingBatcher } from './inventory/batcher.js';
 import type { OrderBatcher } from './inventory/order-batcher.js';
 import type { SeatChanges } from './inventory/seat-changes.js';
 import type { LiveSeats } from './live/seats.js';
-import type { QueueGate } from './waiting-room/gate.js';
 import type { WaitingRoomRuntime } from './waiting-room/runtime.js';
 
 // What app.ts builds once and hands to every feature's routes. Each routes file declares the part it takes
@@ -22,7 +21,6 @@ export interface Deps {
   /** Services announce committed seat changes here; live seats, the waiting list, metrics listen. */
   changes: SeatChanges;
   live: LiveSeats;
-  /** Waiting room (issue 14): the in-memory room list, ticker, and the pass check of the purchase routes. */
+  /** Waiting room: the in-memory room list and its ticker (the pass check is a route option, see gate.ts). */
   waitingRoom: WaitingRoomRuntime;
-  queueGate: QueueGate;
 }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { findInventoryDrift } from '../src/bookings/audit.js';
+import { findInventoryDrift } from '../src/inventory/audit.js';
 import { queryRows } from '../src/db/client.js';
 import { setUpTestApp } from './helpers/build-test-app.js';
 import { bookOverHttp, createEvent } from './helpers/factories.js';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TokenVersions } from '../src/http/token-versions.js';
+import { TokenVersions } from '../src/auth/token-versions.js';
 import { buildTestApp, type TestApp } from './helpers/build-test-app.js';
 import { registerAndLogin, type TestUser } from './helpers/factories.js';
 

@@ -5,12 +5,11 @@ import { queryRows, type Database, type Db } from '../src/db/client.js';
 import { placeOrders } from '../src/inventory/order-batch.js';
 import { settleHolds } from '../src/inventory/settle-batch.js';
 import { findOrder } from '../src/orders/repository.js';
-import { OrderOut } from '../src/orders/schemas.js';
-import { toOrderOut } from '../src/orders/service.js';
 import { uniqueEmail } from './helpers/factories.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
+import { OrderOut, toOrderOut } from '../src/shapes/orders.js';
 
-// The order and confirm batches write their own webhooks (src/webhooks/splices.ts), as the other seat
+// The order and confirm batches write their own webhooks (src/outbox/splices.ts), as the other seat
 // statements do (test/webhooks.seats.test.ts): in the statement, in the order of the changes, data equal to
 // what the API answers for the same rows.
 let testDb: TestDatabase;

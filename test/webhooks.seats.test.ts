@@ -1,23 +1,21 @@
 import { sql } from 'drizzle-orm';
 import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TicketOut } from '../src/bookings/schemas.js';
-import { toTicketOut } from '../src/bookings/service.js';
-import { findTicketWithEvent } from '../src/bookings/tickets.repository.js';
+import { findTicketWithEvent } from '../src/inventory/reads.js';
 import { queryRows, transaction, type Database, type Db } from '../src/db/client.js';
-import { EventOut } from '../src/events/schemas.js';
 import { bookSeats } from '../src/inventory/booking-batch.js';
 import { lockEventReleasingExpiredHolds } from '../src/inventory/hold-expiry.js';
 import { placeOrders, type OrderVerdict } from '../src/inventory/order-batch.js';
 import { cancelOrder, cancelTicket, promoteWaitlist } from '../src/inventory/returns.js';
 import { findOrder } from '../src/orders/repository.js';
-import { OrderOut } from '../src/orders/schemas.js';
-import { toOrderOut } from '../src/orders/service.js';
 import { joinWaitlist } from '../src/waitlist/repository.js';
 import { createTestDatabase, findInventoryDrift, type TestDatabase } from './helpers/test-db.js';
 import { uniqueEmail } from './helpers/factories.js';
+import { TicketOut, toTicketOut } from '../src/shapes/tickets.js';
+import { EventOut } from '../src/shapes/events.js';
+import { OrderOut, toOrderOut } from '../src/shapes/orders.js';
 
-// The seat statements that write their own webhooks (src/inventory/ with src/webhooks/splices.ts), called as
+// The seat statements that write their own webhooks (src/inventory/ with src/outbox/splices.ts), called as
 // the services call them, on a real database: one outbox row per change and subscribed endpoint, in the
 // order of the changes, data equal to what the API answers for the same rows; nothing without a subscriber,
 // nothing for a change that rolled back.

@@ -1,19 +1,17 @@
 import { sql } from 'drizzle-orm';
 import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TicketOut } from '../src/bookings/schemas.js';
-import { toTicketOut } from '../src/bookings/service.js';
-import { findTicketWithEvent } from '../src/bookings/tickets.repository.js';
+import { findTicketWithEvent } from '../src/inventory/reads.js';
 import { queryRows, type Db } from '../src/db/client.js';
-import { EVENT_COLUMN_LIST } from '../src/events/repository.js';
-import { EventOut } from '../src/events/schemas.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV } from '../src/inventory/fragments.js';
 import { findOrder } from '../src/orders/repository.js';
-import { OrderOut } from '../src/orders/schemas.js';
-import { toOrderOut } from '../src/orders/service.js';
-import { expiredHoldsWebhooks, holdSettledWebhooks, orderPlacedWebhooks } from '../src/webhooks/splices.js';
+import { expiredHoldsWebhooks, holdSettledWebhooks, orderPlacedWebhooks } from '../src/outbox/splices.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
 import { uniqueEmail } from './helpers/factories.js';
+import { TicketOut, toTicketOut } from '../src/shapes/tickets.js';
+import { EVENT_COLUMN_LIST } from '../src/db/rows.js';
+import { EventOut } from '../src/shapes/events.js';
+import { OrderOut, toOrderOut } from '../src/shapes/orders.js';
 
 // The splices for the orders statements (the order and confirm batches splice them with their own relation
 // names), each run inside a small statement of the same shape, on a real database: valid SQL, one row per

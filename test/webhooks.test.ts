@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { TicketOut } from '../src/bookings/schemas.js';
-import { EventOut } from '../src/events/schemas.js';
 import { createEvent } from './helpers/factories.js';
 import { verifyDelivery } from './helpers/webhook-receiver.js';
 import { useWebhooksApp } from './helpers/webhooks-app.js';
+import { TicketOut } from '../src/shapes/tickets.js';
+import { EventOut } from '../src/shapes/events.js';
 
 // Webhooks end to end: endpoints, and what each change delivers (test/helpers/webhooks-app.ts: the real app
 // with its own delivery worker, a real receiver on loopback). The receiver's misbehaviours: webhooks.receivers.test.ts.
@@ -104,7 +104,7 @@ describe('deliveries', () => {
   });
 
   it('when the edit’s transaction rolls back after writing its webhook, then nothing is delivered', async () => {
-    const { recordWebhookEvent } = await import('../src/webhooks/outbox.js');
+    const { recordWebhookEvent } = await import('../src/outbox/outbox.js');
     const event = await createEvent(w.t.app, w.organizer);
     const hook = await w.subscribe(w.organizer, ['event.updated'], event.id);
     await expect(

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { Type } from 'typebox';
 import { BadRequest, Unauthorized } from '../errors.js';
-import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
+import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../shapes/common.js';
 
 const Limited = errorOut('Too many attempts, retry in 60 s');
 import { AccountOut, Credentials, LoginForm, PasswordChange, TokenOut, UserOut } from './schemas.js';

@@ -3,14 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { BookingBatcher } from '../inventory/batcher.js';
 import type { Db } from '../db/client.js';
-import type { QueueGate } from '../waiting-room/gate.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import { IdempotencyHeaders } from '../idempotency/schemas.js';
 import { idempotency } from '../idempotency/wrapper.js';
-import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
-import { QueuePassHeaders } from '../waiting-room/schemas.js';
-import { BookBody, PageQuery, TicketOut } from './schemas.js';
+import { bearer, ErrorOut, IdParams, ValidationErrorOut, PageQuery } from '../shapes/common.js';
+import { BookBody } from './schemas.js';
 import { bookTicket, cancelOwnTicket, getOwnTicket, listOwnTickets, replayTicket } from './service.js';
+import { TicketOut } from '../shapes/tickets.js';
 
 /** What these routes take of what app.ts builds (src/deps.ts). */
 interface RoutesDeps {
@@ -18,10 +17,9 @@ interface RoutesDeps {
   readDb: Db;
   batcher: BookingBatcher;
   changes: SeatChanges;
-  queueGate: QueueGate;
 }
 
-export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher, changes, queueGate }: RoutesDeps): Promise<void> {
+export async function bookingRoutes(instance: FastifyInstance, { db, readDb, batcher, changes }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const idempotent = idempotency(db, replayTicket, { lookUpFirst: false });
 
@@ -29,11 +27,11 @@ export async function bookingRoutes(instance: FastifyInstance, { db, readDb, bat
     '/book',
     {
       onRequest: app.authenticate,
-      // Waiting room (issue 14): the Queue-Pass check runs first (memory and an HMAC only); a booking made
-      // with a pass frees its slot in the room's `active`.
-      preHandler: queueGate.purchase,
+      // The waiting room checks the Queue-Pass first (memory and an HMAC only); a booking made with a pass
+      // frees its slot in the room's `active`.
+      config: { queuePass: 'purchase' },
       onSend: idempotent.hooks.onSend,
-      onResponse: [idempotent.hooks.onResponse, queueGate.completed],
+      onResponse: idempotent.hooks.onResponse,
       schema: {
         tags: ['bookings'],
         summary: 'Book one ticket',
@@ -43,7 +41,7 @@ export async function bookingRoutes(instance: FastifyInstance, { db, readDb, bat
           'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`) and books nothing. ' +
           'While the event has a waiting room open or paused, `Queue-Pass` is required (403 without a valid one); before its onsale_at, 403 `Not on sale yet`.',
         security: bearer,
-        headers: Type.Object({ ...IdempotencyHeaders.properties, ...QueuePassHeaders.properties }),
+        headers: IdempotencyHeaders,
         body: BookBody,
         response: { 200: TicketOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
       },

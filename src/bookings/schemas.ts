@@ -1,50 +1,5 @@
 import { Type } from 'typebox';
-import { EventOut } from '../events/schemas.js';
-import { Id } from '../http/schemas.js';
+import { Id } from '../shapes/common.js';
 
 export const BookBody = Type.Object({ event_id: Id });
 
-/** skip/limit of the caller's own lists (tickets, orders), as GET /events pages. */
-export const PageQuery = Type.Object({
-  skip: Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-});
-
-export const TicketOut = Type.Object(
-  {
-    id: Type.Integer(),
-    event_id: Type.Integer(),
-    user_id: Type.Integer(),
-    status: Type.Union([Type.Literal('booked'), Type.Literal('cancelled')]),
-    purchase_date: Type.String({ format: 'date-time' }),
-    code: Type.String({ description: 'Check-in code (shown at the door); keep it private' }),
-    checked_in_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    event: EventOut,
-  },
-  {
-    examples: [
-      {
-        id: 7,
-        event_id: 1,
-        user_id: 3,
-        status: 'booked',
-        purchase_date: '2026-11-25T10:00:00.000Z',
-        code: 'q7Vt0yqkM1b3Zc0m6k2k1w7Qm8yN2e6R0u3Xn4Zp',
-        checked_in_at: null,
-        event: {
-          id: 1,
-          event_name: 'Rust & Roll',
-          date: '2027-06-01T19:30:00.000Z',
-          ticket_price: '50.00',
-          total_tickets: 500,
-          tickets_sold: 13,
-          tickets_available: 487,
-          max_per_order: 10,
-          max_per_user: 4,
-          hold_minutes: 10,
-          currency: 'EUR',
-        },
-      },
-    ],
-  },
-);

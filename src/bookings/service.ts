@@ -1,37 +1,11 @@
 import type { Db } from '../db/client.js';
-import { toEventOut } from '../events/repository.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import type { BookingBatcher } from '../inventory/batcher.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { KeyToRecord, RecordedSale } from '../inventory/idempotency-records.js';
 import { cancelTicket } from '../inventory/returns.js';
-import { type TicketWithEvent } from '../inventory/rows.js';
-import { findTicket, findTicketWithEvent, listTickets } from './tickets.repository.js';
-
-// A batch hands one event row to all of its buyers: shape it once, not once per answer.
-const eventOuts = new WeakMap<TicketWithEvent['event'], ReturnType<typeof toEventOut>>();
-
-function eventOutOf(event: TicketWithEvent['event']) {
-  let out = eventOuts.get(event);
-  if (!out) {
-    out = toEventOut(event);
-    eventOuts.set(event, out);
-  }
-  return out;
-}
-
-export function toTicketOut(ticket: TicketWithEvent) {
-  return {
-    id: ticket.id,
-    event_id: ticket.event_id,
-    user_id: ticket.user_id,
-    status: ticket.status,
-    purchase_date: new Date(ticket.purchase_date).toISOString(),
-    code: ticket.code,
-    checked_in_at: ticket.checked_in_at ? new Date(ticket.checked_in_at).toISOString() : null,
-    event: eventOutOf(ticket.event),
-  };
-}
+import { findTicket, findTicketWithEvent, listTickets } from '../inventory/reads.js';
+import { toTicketOut } from '../shapes/tickets.js';
 
 export async function bookTicket(batcher: BookingBatcher, eventId: number, userId: number, key?: KeyToRecord) {
   return toTicketOut(await batcher.book(eventId, userId, key));

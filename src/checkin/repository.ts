@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
-import type { TicketRow } from '../inventory/rows.js';
 import { queryRows, type Db } from '../db/client.js';
-import { outboxCtes } from '../webhooks/outbox.js';
-import { eventJsonSql, ticketJsonSql } from '../webhooks/payload-sql.js';
+import { outboxCtes } from '../outbox/outbox.js';
+import { eventJsonSql, ticketJsonSql } from '../outbox/payload-sql.js';
+import type { TicketRow } from '../db/rows.js';
 
 const TICKET_COLUMNS = sql.raw('id, event_id, user_id, status, purchase_date, code, checked_in_at');
 

@@ -2,11 +2,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
-import { TicketOut } from '../bookings/schemas.js';
-import { EventIdParams } from '../events/schemas.js';
-import { bearer, ErrorOut, errorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
+import { bearer, ErrorOut, errorOut, IdParams, ValidationErrorOut } from '../shapes/common.js';
 import { CheckInBody, QR_FORMATS, type QrFormat } from './schemas.js';
 import { checkIn, ticketQr } from './service.js';
+import { TicketOut } from '../shapes/tickets.js';
+import { EventIdParams } from '../shapes/events.js';
 
 /** What these routes take of what app.ts builds (src/deps.ts). */
 interface RoutesDeps {

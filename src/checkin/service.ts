@@ -1,12 +1,11 @@
 import QRCode from 'qrcode';
 import { assertOwnerOrAdmin } from '../auth/roles.js';
-import { toTicketOut } from '../bookings/service.js';
-import { findTicket } from '../bookings/tickets.repository.js';
+import { findTicket, findEvent } from '../inventory/reads.js';
 import type { Db } from '../db/client.js';
-import { findEvent } from '../events/repository.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import { admitTicket, findTicketByCode } from './repository.js';
 import type { QrFormat } from './schemas.js';
+import { toTicketOut } from '../shapes/tickets.js';
 
 const CODE_SHAPE = /^[A-Za-z0-9_-]+$/;
 

@@ -1,6 +1,6 @@
 // `npm run audit:inventory`: checks every event's counters against its rows, for operators to run any time
 // (read-only). Exit code 0 when everything agrees, 1 when it found drift, 2 when it could not check.
-import { findInventoryDrift } from '../bookings/audit.js';
+import { findInventoryDrift } from '../inventory/audit.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { events } from './schema.js';
+import type { events, orders, tickets } from './schema.js';
 
 // Row shapes derived from the Drizzle schema, so a column's type is written once. The hand-written SQL
 // (src/inventory, the repositories) names columns in snake_case, as the table does; the schema's
@@ -25,3 +25,18 @@ export const EVENT_COLUMNS = sql.raw(EVENT_COLUMN_LIST);
 export type EventValues = Partial<
   Pick<typeof events.$inferInsert, 'eventName' | 'date' | 'ticketPrice' | 'currency' | 'totalTickets' | 'maxPerOrder' | 'maxPerUser' | 'holdMinutes'>
 >;
+
+// Tickets and orders as the statements return them (src/inventory and the reads), as the drivers return them.
+export type TicketRow = Pick<SnakeRow<typeof tickets.$inferSelect>, 'id' | 'event_id' | 'user_id' | 'status' | 'purchase_date' | 'code' | 'checked_in_at'>;
+
+export type TicketWithEvent = TicketRow & { event: EventRow };
+
+export type OrderRow = SnakeRow<typeof orders.$inferSelect>;
+
+export type OrderStatus = OrderRow['status'];
+
+export interface OrderWithTickets {
+  order: OrderRow;
+  event: EventRow;
+  tickets: TicketRow[];
+}

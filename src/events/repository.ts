@@ -1,26 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import type { EventOut } from './schemas.js';
-import { EVENT_COLUMN_LIST, EVENT_COLUMNS, type EventRow } from '../db/rows.js';
+import { EVENT_COLUMNS, type EventRow } from '../db/rows.js';
 import type { NewEventValues } from './values.js';
-
-export { EVENT_COLUMN_LIST, EVENT_COLUMNS, type EventRow };
-
-export function toEventOut(row: EventRow): EventOut {
-  return {
-    id: row.id,
-    event_name: row.event_name,
-    date: new Date(row.date).toISOString(),
-    ticket_price: row.ticket_price,
-    total_tickets: row.total_tickets,
-    tickets_sold: row.tickets_sold,
-    tickets_available: row.total_tickets - row.tickets_sold - row.tickets_held,
-    max_per_order: row.max_per_order,
-    max_per_user: row.max_per_user,
-    hold_minutes: row.hold_minutes,
-    currency: row.currency,
-  };
-}
 
 export async function insertEvent(db: Db, values: NewEventValues, ownerId: number): Promise<EventRow> {
   // Sales settings the owner left out are not named, so the table's defaults apply.
@@ -73,9 +54,4 @@ function whereOf(filter: EventFilter): SQL {
   if (filter.from) conditions.push(sql`e.date >= ${filter.from.toISOString()}::timestamptz`);
   if (filter.to) conditions.push(sql`e.date < ${filter.to.toISOString()}::timestamptz`);
   return sql.join(conditions, sql` AND `);
-}
-
-export async function findEvent(db: Db, id: number): Promise<EventRow | null> {
-  const rows = await queryRows<EventRow>(db, sql`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ${id}`);
-  return rows[0] ?? null;
 }

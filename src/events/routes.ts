@@ -4,9 +4,10 @@ import { Type } from 'typebox';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
-import { bearer, ErrorOut, ValidationErrorOut } from '../http/schemas.js';
-import { EventCreate, EventIdParams, EventListOut, EventListQuery, EventOut, EventPatch } from './schemas.js';
+import { bearer, ErrorOut, ValidationErrorOut } from '../shapes/common.js';
+import { EventCreate, EventListOut, EventListQuery, EventPatch } from './schemas.js';
 import { createEvent, editEvent, getEvent, listEventPage, removeEvent } from './service.js';
+import { EventIdParams, EventOut } from '../shapes/events.js';
 
 /** What these routes take of what app.ts builds (src/deps.ts). */
 interface RoutesDeps {

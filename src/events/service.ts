@@ -3,10 +3,14 @@ import { deleteUnsoldEvent, updateEvent } from '../inventory/capacity.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
 import { BadRequest, invalidField, NotFound } from '../errors.js';
-import { recordWebhookEvent } from '../webhooks/outbox.js';
-import { findEvent, insertEvent, listEvents, toEventOut, type EventFilter, type EventRow } from './repository.js';
+import { recordWebhookEvent } from '../outbox/outbox.js';
+import { insertEvent, listEvents, type EventFilter } from './repository.js';
 import type { EventCreate, EventListQuery, EventPatch } from './schemas.js';
-import { parseEventCreate, parseEventPatch, parseIsoDate } from './values.js';
+import { parseEventCreate, parseEventPatch } from './values.js';
+import { findEvent } from '../inventory/reads.js';
+import { toEventOut } from '../shapes/events.js';
+import type { EventRow } from '../db/rows.js';
+import { parseIsoDate } from '../shapes/dates.js';
 
 export async function createEvent(db: Db, body: EventCreate, ownerId: number, rules: { openEventCreation: boolean; currency: string }) {
   const values = parseEventCreate(body, new Date(), rules.currency);

@@ -1,11 +1,10 @@
 import { invalidField } from '../errors.js';
 import { currencyCode } from '../currency.js';
+import { parseIsoDate } from '../shapes/dates.js';
 import type { EventCreate, EventPatch } from './schemas.js';
 import type { EventValues } from '../db/rows.js';
 
 // Rules the JSON schema cannot state: a trimmed name, a real future date, a price with two decimals.
-
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 // Sales settings' ranges are all in the JSON schema; maxPerUser null means "no limit".
 export type { EventValues };
@@ -41,30 +40,6 @@ function parseFutureDate(text: string, now: Date): Date {
   const date = parseIsoDate(text, ['body', 'date']);
   if (date.getTime() <= now.getTime()) throw invalidField(['body', 'date'], 'Date should be in the future', 'datetime_future');
   return date;
-}
-
-/** An ISO 8601 date or date-time (no offset means UTC); a 422 naming `loc` otherwise. */
-export function parseIsoDate(text: string, loc: (string | number)[]): Date {
-  const match = ISO_8601.exec(text.trim());
-  if (!match) throw invalidField(loc, 'Input should be an ISO 8601 date-time', 'datetime_parsing');
-  const [, year, month, day, hour = '00', minute = '00', second = '00', offset] = match;
-  let iso = text.trim().replace(' ', 'T');
-  if (match[4] === undefined) iso += 'T00:00:00';
-  if (offset === undefined) iso += 'Z';
-  else if (/^[+-]\d{2}$/.test(offset)) iso += ':00';
-  else if (/^[+-]\d{4}$/.test(offset)) iso = iso.slice(0, -2) + ':' + iso.slice(-2);
-  const date = new Date(iso);
-  const fieldsValid =
-    Number(month) >= 1 && Number(month) <= 12 && Number(day) >= 1 && Number(day) <= daysIn(Number(year), Number(month)) &&
-    Number(hour) <= 23 && Number(minute) <= 59 && Number(second) <= 59;
-  if (!fieldsValid || Number.isNaN(date.getTime())) {
-    throw invalidField(loc, 'Input should be a valid date-time', 'datetime_parsing');
-  }
-  return date;
-}
-
-function daysIn(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 function parseCurrency(text: string): string {

@@ -6,7 +6,7 @@ import type { SeatChanges } from './seat-changes.js';
 import type { SoldOutMemory } from './sold-out.js';
 import { IdempotencyKeyTaken, type KeyToRecord } from './idempotency-records.js';
 import { bookSeats, recordedFor, type BookingOutcome, type KeyedBuyer } from './booking-batch.js';
-import type { TicketWithEvent } from './rows.js';
+import type { TicketWithEvent } from '../db/rows.js';
 
 export interface BatcherOptions {
   /** Most buyers one statement books; bounds how long anyone waits behind a batch. */

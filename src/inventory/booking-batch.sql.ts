@@ -1,7 +1,7 @@
 import { EVENT_COLUMN_LIST } from '../db/rows.js';
 import { eventJson, ticketJson } from './idempotency-records.js';
 import { buyerSeatsSql, EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
-import { bookSeatsWebhooks } from '../webhooks/splices.js';
+import { bookSeatsWebhooks } from '../outbox/splices.js';
 
 // The SQL of the booking batch (booking-batch.ts runs it). $1 event id, $2 number of buyers, $3 their user ids
 // in arrival order. Four forms: plain or keyed (Idempotency-Keys recorded with the seats), each alone or

@@ -2,8 +2,9 @@ import type { Database } from '../db/client.js';
 import type { EventRow } from '../db/rows.js';
 import { readRecordedSale, rethrowKeyTaken, type KeyToRecord, type RecordedSale } from './idempotency-records.js';
 import { LOCK_EVENT, toIntArray, toTextArray } from './fragments.js';
-import { pickEvent, type TicketRow } from './rows.js';
+import { pickEvent } from './rows.js';
 import { BOOK_SEATS_COUNTED_KEYED_SQL, BOOK_SEATS_COUNTED_SQL, BOOK_SEATS_KEYED_SQL, BOOK_SEATS_SQL } from './booking-batch.sql.js';
+import type { TicketRow } from '../db/rows.js';
 
 // The booking batch: POST /book's buyers of one event, queued by the batcher, sold in one statement (SQL in
 // booking-batch.sql.ts).

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 // SQL pieces shared by the statement families of this folder.
 
 // Expires the overdue holds of the event locked in CTE `ev`, returning them whole (quantity for the seats, the
-// rest for their order.expired webhooks: expiredHoldsWebhooks in src/webhooks/splices.ts). Runs after `ev` took
+// rest for their order.expired webhooks: expiredHoldsWebhooks in src/outbox/splices.ts). Runs after `ev` took
 // the row lock (it reads `ev`); an order confirmed or cancelled meanwhile is re-checked on its newest row
 // version (status = 'pending' fails) and skipped. `event_id + 0` steers the planner to the partial index
 // orders_pending_expiry_idx (only overdue holds, few since the sweeper runs) rather than all holds of the event.

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 import { EVENT_COLUMNS, type EventRow } from '../db/rows.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
-import { expiredHoldsWebhooks } from '../webhooks/splices.js';
+import { expiredHoldsWebhooks } from '../outbox/splices.js';
 import { pickEvent } from './rows.js';
 
 // Holds that run out: the sweeper's statement. Orders and confirms are batched (order-batch.ts, settle-batch.ts);

@@ -2,7 +2,7 @@ import { getTableColumns } from 'drizzle-orm';
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
 import { events, idempotencyKeys, orders, tickets } from '../db/schema.js';
 import type { EventRow } from '../db/rows.js';
-import type { OrderRow, TicketRow } from './rows.js';
+import type { OrderRow, TicketRow } from '../db/rows.js';
 
 // An Idempotency-Key is recorded by the statement that sells, in the same commit as the sale: after any
 // failure (a lost connection at commit, a killed process) the key has either its committed outcome or no row

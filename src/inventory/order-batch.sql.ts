@@ -1,7 +1,7 @@
 import { EVENT_COLUMN_LIST } from '../db/rows.js';
 import { eventJson, orderJson, ticketJson } from './idempotency-records.js';
 import { buyerSeatsSql, EXPIRE_OVERDUE_HOLDS_OF_EV } from './fragments.js';
-import { expiredHoldsWebhooks, orderPlacedWebhooks } from '../webhooks/splices.js';
+import { expiredHoldsWebhooks, orderPlacedWebhooks } from '../outbox/splices.js';
 
 // The SQL of the order batch (order-batch.ts runs it). Parameters: $1 event id; $2, $3, $4 the orders in
 // arrival order: user ids, quantities, hold flags; $5 true when the statement runs after its transaction took
@@ -134,7 +134,7 @@ const RECORD = /* sql */ `recorded AS (
     RETURNING key, response, order_id
   )`;
 
-// The webhooks, written by the statement that makes the change (src/webhooks/splices.ts): order.expired for
+// The webhooks, written by the statement that makes the change (src/outbox/splices.ts): order.expired for
 // holds expired on the way, then order.created (holds) / order.confirmed, ticket.booked, event.sold_out.
 const WEBHOOKS = `${expiredHoldsWebhooks('counted')}, ${orderPlacedWebhooks({ after: ['wh_expired'] })}`;
 

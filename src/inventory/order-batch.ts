@@ -3,7 +3,8 @@ import type { EventRow } from '../db/rows.js';
 import { readRecordedSale, rethrowKeyTaken, type KeyToRecord } from './idempotency-records.js';
 import { LOCK_EVENT, toBoolArray, toIntArray, toTextArray } from './fragments.js';
 import { ORDER_BATCH_KEYED_SQL, ORDER_BATCH_SQL } from './order-batch.sql.js';
-import { pickEvent, type OrderWithTickets, type TicketRow } from './rows.js';
+import { pickEvent } from './rows.js';
+import type { OrderWithTickets, TicketRow } from '../db/rows.js';
 
 // The order batch: POST /orders (holds and immediate orders), many buyers of one event in ONE statement
 // (SQL in order-batch.sql.ts; invariants: INVARIANTS.md).

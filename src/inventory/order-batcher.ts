@@ -3,9 +3,9 @@ import { BatchEngine, type Batch } from './batch-engine.js';
 import { ExpiringMarks } from './expiring-marks.js';
 import { IdempotencyKeyTaken } from './idempotency-records.js';
 import { placeOrders, type OrderInBatch, type OrderVerdict } from './order-batch.js';
-import type { OrderWithTickets } from './rows.js';
 import type { SeatChanges } from './seat-changes.js';
 import { settleHolds, type ConfirmInBatch } from './settle-batch.js';
+import type { OrderWithTickets } from '../db/rows.js';
 
 export interface OrderBatcherOptions {
   /** Most orders (or confirms) one statement carries. */

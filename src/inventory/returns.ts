@@ -1,13 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import { EVENT_COLUMNS, type EventRow } from '../db/rows.js';
+import { EVENT_COLUMNS, type EventRow, type TicketWithEvent } from '../db/rows.js';
 import { EXPIRE_OVERDUE_HOLDS_OF_EV, lockEventOfOrder } from './fragments.js';
-import { orderCancelledWebhooks, ticketCancelledWebhooks, waitlistOfferedWebhooks } from '../webhooks/splices.js';
-import { pickEvent, type TicketWithEvent } from './rows.js';
+import { orderCancelledWebhooks, ticketCancelledWebhooks, waitlistOfferedWebhooks } from '../outbox/splices.js';
+import { pickEvent } from './rows.js';
 
 // Seats that come back: a cancelled ticket or order, and the waiting list that takes them first.
 // The invariants and the lock order every statement here keeps: INVARIANTS.md in this folder. Each statement
-// also writes its webhooks (src/webhooks/splices.ts): they commit with the change, or not at all.
+// also writes its webhooks (src/outbox/splices.ts): they commit with the change, or not at all.
 
 /**
  * Cancels one booked, not checked-in ticket of `userId` and returns its seat, or null when no such ticket

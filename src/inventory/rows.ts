@@ -1,23 +1,7 @@
-import type { EventRow, SnakeRow } from '../db/rows.js';
-import type { orders, tickets } from '../db/schema.js';
+import type { EventRow, OrderStatus, OrderWithTickets } from '../db/rows.js';
 
 // Orders come back from SQL as flat rows (order columns, event columns, one row per ticket); these turn them
 // into plain objects. Shared by the statements in this folder and the reads in orders/repository.ts.
-
-// Row shapes from the schema (db/rows.ts): the columns the statements here return, as the drivers return them.
-export type TicketRow = Pick<SnakeRow<typeof tickets.$inferSelect>, 'id' | 'event_id' | 'user_id' | 'status' | 'purchase_date' | 'code' | 'checked_in_at'>;
-
-export type TicketWithEvent = TicketRow & { event: EventRow };
-
-export type OrderRow = SnakeRow<typeof orders.$inferSelect>;
-
-export type OrderStatus = OrderRow['status'];
-
-export interface OrderWithTickets {
-  order: OrderRow;
-  event: EventRow;
-  tickets: TicketRow[];
-}
 
 /** Columns of an order (alias `o`) as order_*, and of a ticket (alias `t`) as ticket_*; t may be null. */
 export const orderColumns = (o: string) =>

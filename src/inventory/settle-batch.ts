@@ -1,9 +1,8 @@
 import type { Database } from '../db/client.js';
-import { EVENT_COLUMN_LIST } from '../db/rows.js';
+import { EVENT_COLUMN_LIST, type OrderWithTickets } from '../db/rows.js';
 import { eventJson, orderJson, readRecordedSale, rethrowKeyTaken, ticketJson, type KeyToRecord } from './idempotency-records.js';
 import { toIntArray, toTextArray } from './fragments.js';
-import type { OrderWithTickets } from './rows.js';
-import { expiredHoldsWebhooks, holdSettledWebhooks } from '../webhooks/splices.js';
+import { expiredHoldsWebhooks, holdSettledWebhooks } from '../outbox/splices.js';
 
 // The confirm batch: POST /orders/{id}/confirm of many holds of one event in ONE statement (invariants:
 // INVARIANTS.md). The hot path of a checkout flow: hold, pay, confirm.
@@ -53,7 +52,7 @@ export async function settleHolds(database: Database, eventId: number, confirms:
 // positions, keys and request hashes of the keyed ones. Overdue holds of the event not asked about are expired
 // too (the asked ones are settled below: one UPDATE per row and statement). `answers` holds each settled
 // order as its answer shows it, and is what a keyed confirm records: its replays are the same bytes. The
-// webhooks (order.expired, order.confirmed, ticket.booked; src/webhooks/splices.ts) are written by it too.
+// webhooks (order.expired, order.confirmed, ticket.booked; src/outbox/splices.ts) are written by it too.
 const SETTLE_BATCH_SQL = /* sql */ `WITH req AS (
     SELECT DISTINCT ON (r.order_id, r.user_id) r.order_id, r.user_id, r.arrival
     FROM unnest($2::int[], $3::int[]) WITH ORDINALITY AS r(order_id, user_id, arrival)

@@ -4,12 +4,13 @@ import { Type } from 'typebox';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { LiveSeats } from './seats.js';
-import { EventIdParams } from '../events/schemas.js';
-import { getEvent } from '../events/service.js';
-import { ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
+import { NotFound } from '../errors.js';
+import { findEvent } from '../inventory/reads.js';
+import { ErrorOut, errorOut, ValidationErrorOut } from '../shapes/common.js';
 import type { SeatsWatcher } from './seats.js';
-import { startEventStream } from './sse.js';
+import { startEventStream } from '../http/sse.js';
 import { StreamCaps } from './stream-caps.js';
+import { EventIdParams } from '../shapes/events.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -61,7 +62,7 @@ export async function liveRoutes(instance: FastifyInstance, { db, live, config }
       const release = caps.open(request.ip);
       try {
         // An unknown event is a plain 404, before any stream starts.
-        await getEvent(db, eventId);
+        if (!(await findEvent(db, eventId))) throw new NotFound('Event not found');
       } catch (error) {
         release();
         throw error;

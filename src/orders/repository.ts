@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { orderColumns, ticketColumns, toOrders, type FlatOrderRow, type OrderWithTickets } from '../inventory/rows.js';
+import { orderColumns, ticketColumns, toOrders, type FlatOrderRow } from '../inventory/rows.js';
 import { queryRows, type Db } from '../db/client.js';
-import { EVENT_COLUMNS } from '../events/repository.js';
+import { type OrderWithTickets, EVENT_COLUMNS } from '../db/rows.js';
 
 // Reads only; every statement that changes orders lives in src/inventory/. Each read is one query that
 // joins the event and the order's tickets, never one query per row.

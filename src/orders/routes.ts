@@ -3,15 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
 import type { OrderBatcher } from '../inventory/order-batcher.js';
-import type { QueueGate } from '../waiting-room/gate.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
-import { PageQuery } from '../bookings/schemas.js';
 import { IdempotencyHeaders } from '../idempotency/schemas.js';
 import { idempotency } from '../idempotency/wrapper.js';
-import { bearer, ErrorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
-import { QueuePassHeaders } from '../waiting-room/schemas.js';
-import { OrderCreate, OrderOut } from './schemas.js';
+import { bearer, ErrorOut, IdParams, ValidationErrorOut, PageQuery } from '../shapes/common.js';
+import { OrderCreate } from './schemas.js';
 import { cancelOwnOrder, confirmOwnOrder, getOwnOrder, listOwnOrders, orderSeats, replayOrder } from './service.js';
+import { OrderOut } from '../shapes/orders.js';
 
 /** What these routes take of what app.ts builds (src/deps.ts). */
 interface RoutesDeps {
@@ -19,10 +17,9 @@ interface RoutesDeps {
   readDb: Db;
   changes: SeatChanges;
   orders: OrderBatcher;
-  queueGate: QueueGate;
 }
 
-export async function orderRoutes(instance: FastifyInstance, { db, readDb, changes, orders, queueGate }: RoutesDeps): Promise<void> {
+export async function orderRoutes(instance: FastifyInstance, { db, readDb, changes, orders }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   // One per route: a twin waits only for a request of its own route (the same key elsewhere is a 422).
   const idempotentOrder = idempotency(db, replayOrder, { lookUpFirst: true });
@@ -33,10 +30,10 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, chang
     '/orders',
     {
       onRequest: app.authenticate,
-      // Waiting room (issue 14): Queue-Pass check first; a purchase (not a hold) frees the pass's slot.
-      preHandler: queueGate.purchase,
+      // The waiting room checks the Queue-Pass first and frees the pass's slot after a purchase (not a hold).
+      config: { queuePass: 'purchase' },
       onSend: idempotentOrder.hooks.onSend,
-      onResponse: [idempotentOrder.hooks.onResponse, queueGate.completed],
+      onResponse: idempotentOrder.hooks.onResponse,
       schema: {
         tags: ['orders'],
         summary: 'Buy or hold several seats at once',
@@ -47,7 +44,7 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, chang
           'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`); the same key with another body is 422. ' +
           'While the event has a waiting room open or paused, `Queue-Pass` is required (403 without a valid one); before its onsale_at, 403 `Not on sale yet`.',
         security: bearer,
-        headers: Type.Object({ ...IdempotencyHeaders.properties, ...QueuePassHeaders.properties }),
+        headers: IdempotencyHeaders,
         body: OrderCreate,
         response: { 200: OrderOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut },
       },
@@ -83,10 +80,10 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, chang
     '/orders/:id/confirm',
     {
       onRequest: app.authenticate,
-      // Waiting room (issue 14): confirming a hold of a gated event needs the pass too; it frees the slot.
-      preHandler: queueGate.confirm,
+      // Confirming a hold of a gated event needs the pass too (checked and freed by the waiting room).
+      config: { queuePass: 'confirm' },
       onSend: idempotentConfirm.hooks.onSend,
-      onResponse: [idempotentConfirm.hooks.onResponse, queueGate.completed],
+      onResponse: idempotentConfirm.hooks.onResponse,
       schema: {
         tags: ['orders'],
         summary: 'Turn my hold into booked tickets',
@@ -95,7 +92,7 @@ export async function orderRoutes(instance: FastifyInstance, { db, readDb, chang
           'With `Idempotency-Key`, a retry within 24 h replays the first answer (`Idempotent-Replayed: true`). ' +
           'While the event has a waiting room open or paused, `Queue-Pass` is required (403 without a valid one).',
         security: bearer,
-        headers: Type.Object({ ...IdempotencyHeaders.properties, ...QueuePassHeaders.properties }),
+        headers: IdempotencyHeaders,
         params: IdParams,
         response: { 200: OrderOut, 409: ErrorOut, 503: ErrorOut, ...mine },
       },

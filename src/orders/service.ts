@@ -3,28 +3,12 @@ import { cancelOrder } from '../inventory/returns.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { OrderBatcher } from '../inventory/order-batcher.js';
 import type { OrderInBatch } from '../inventory/order-batch.js';
-import type { OrderWithTickets } from '../inventory/rows.js';
-import { toTicketOut } from '../bookings/service.js';
 import type { Db } from '../db/client.js';
-import { toEventOut } from '../events/repository.js';
 import { AppError, Conflict, Forbidden, invalidField, NotFound, OverUserLimit, SoldOut } from '../errors.js';
 import { findEventOfOrder, findOrder, listOrders } from './repository.js';
 import type { OrderCreate } from './schemas.js';
-
-export function toOrderOut({ order, event, tickets }: OrderWithTickets) {
-  return {
-    id: order.id,
-    event_id: order.event_id,
-    user_id: order.user_id,
-    status: order.status,
-    quantity: order.quantity,
-    tickets: tickets.map((ticket) => toTicketOut({ ...ticket, event })),
-    total_price: order.total_price,
-    created_at: new Date(order.created_at).toISOString(),
-    expires_at: order.status === 'pending' && order.expires_at ? new Date(order.expires_at).toISOString() : null,
-    event: toEventOut(event),
-  };
-}
+import type { OrderWithTickets } from '../db/rows.js';
+import { toOrderOut } from '../shapes/orders.js';
 
 /** The answer of POST /orders or a confirm again, from what its statement recorded. */
 export function replayOrder({ order, event, tickets }: RecordedSale) {

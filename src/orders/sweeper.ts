@@ -4,7 +4,7 @@ import type { SeatChanges } from '../inventory/seat-changes.js';
 import type { Db } from '../db/client.js';
 import { startLeasedJob, type LeasedJob } from '../db/leader.js';
 import { purgeExpiredIdempotencyKeys } from '../idempotency/repository.js';
-import { findEventsOwingPromotion } from '../waitlist/repository.js';
+import { findEventsOwingPromotion } from '../inventory/reads.js';
 import { findEventsWithOverdueHolds } from './repository.js';
 
 // Expired holds give their seats back two ways, on purpose:

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
+import { EVENT_COLUMNS, type EventRow } from '../db/rows.js';
 
 export interface SalesFigures {
   capacity: number;

@@ -2,13 +2,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
-import { EventIdParams } from '../events/schemas.js';
-import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
+import { bearer, ErrorOut, errorOut, ValidationErrorOut, PageQuery } from '../shapes/common.js';
 import { prefersCsv } from './csv.js';
 import { AttendeesOut, AttendeesQuery, StatsOut } from './schemas.js';
-import { PageQuery } from '../bookings/schemas.js';
-import { EventOut } from '../events/schemas.js';
 import { attendeesCsv, eventAttendees, eventStats, ownedEvents } from './service.js';
+import { EventIdParams, EventOut } from '../shapes/events.js';
 
 const forbidden = errorOut('Only the event owner or an admin can see its sales');
 const notFound = errorOut('Event not found');

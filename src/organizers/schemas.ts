@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { EventOut } from '../events/schemas.js';
+import { EventOut } from '../shapes/events.js';
 
 export const StatsOut = Type.Object(
   {

@@ -1,10 +1,12 @@
 import { assertOwnerOrAdmin } from '../auth/roles.js';
 import type { Db } from '../db/client.js';
-import { findEvent, toEventOut, type EventRow } from '../events/repository.js';
 import { NotFound } from '../errors.js';
 import { toCsv } from './csv.js';
 import { listAttendees, listOwnedEvents, salesFigures, salesPerHour } from './repository.js';
 import { ATTENDEES_CSV_HEADER, type AttendeesOut, type StatsOut } from './schemas.js';
+import { findEvent } from '../inventory/reads.js';
+import { toEventOut } from '../shapes/events.js';
+import type { EventRow } from '../db/rows.js';
 
 export async function eventStats(db: Db, eventId: number, userId: number): Promise<StatsOut> {
   await requireOrganizedEvent(db, eventId, userId);

@@ -1,9 +1,11 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { Type, type TObject } from 'typebox';
 import { Forbidden } from '../errors.js';
 import { refuseUnlessReplay } from '../idempotency/wrapper.js';
 import { findOrderEventId } from './repository.js';
 import type { Db } from '../db/client.js';
 import type { WaitingRoomRuntime } from './runtime.js';
+import { QueuePassHeaders } from './schemas.js';
 
 // The waiting room's check on the purchase routes (POST /book, POST /orders, POST /orders/{id}/confirm).
 // It reads only this process's room list (at most a tick old) and verifies the Queue-Pass header with an
@@ -11,6 +13,13 @@ import type { WaitingRoomRuntime } from './runtime.js';
 // a request whose Idempotency-Key already has a recorded outcome replays it instead (a replay sells nothing,
 // so a retry after the pass expired still gets its first answer): the refusal is handed to the idempotency
 // wrapper, which answers it unless the key replays (one key lookup, only on that refused path).
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The selling route's pass check: 'purchase' reads body.event_id, 'confirm' the order of params.id. */
+    queuePass?: 'purchase' | 'confirm';
+  }
+}
 
 const passUsed = new WeakMap<FastifyRequest, string>();
 
@@ -63,4 +72,26 @@ export function queueGate(room: WaitingRoomRuntime, db: Db) {
       done();
     },
   };
+}
+
+/**
+ * Puts the pass check on every route that asks for it (`config: { queuePass }`), so selling routes never
+ * import the waiting room: the check runs before the handler, the slot frees after the answer, and the route
+ * documents the Queue-Pass header. Registered before the routes (onRoute sees only routes added after it).
+ */
+export function guardRoutesAskingForPass(app: FastifyInstance, gate: QueueGate): void {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const kind = route.config?.queuePass;
+    if (!kind) return;
+    route.preHandler = [...asList(route.preHandler), kind === 'purchase' ? gate.purchase : gate.confirm];
+    route.onResponse = [...asList(route.onResponse), gate.completed];
+    const schema = (route.schema ??= {});
+    const headers = schema.headers as TObject | undefined;
+    schema.headers = Type.Object({ ...headers?.properties, ...QueuePassHeaders.properties });
+  });
+}
+
+function asList<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
 }

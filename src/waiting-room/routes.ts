@@ -3,12 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
 import type { WaitingRoomRuntime } from './runtime.js';
-import { EventIdParams } from '../events/schemas.js';
 import { Unauthorized } from '../errors.js';
-import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
-import { startEventStream, type EventStream } from '../live/sse.js';
+import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../shapes/common.js';
+import { startEventStream, type EventStream } from '../http/sse.js';
 import { QueueEntryOut, RoomPatchBody, RoomSettingsBody, StreamQuery, StreamTokenOut, WaitingRoomOut } from './schemas.js';
 import { changeRoom, configureRoom, getRoom, joinQueue, myPlace, removeRoom, streamToken, type RoomDeps } from './service.js';
+import { EventIdParams } from '../shapes/events.js';
 
 const HEARTBEAT_MS = 15_000;
 const tags = ['waiting room'];

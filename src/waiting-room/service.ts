@@ -1,21 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { assertOwnerOrAdmin } from '../auth/roles.js';
 import type { Db } from '../db/client.js';
-import { parseIsoDate } from '../events/values.js';
 import { Conflict, invalidField, NotFound } from '../errors.js';
-import {
-  deleteRoom,
-  findEntryWithRoom,
-  findEventFacts,
-  findRoom,
-  insertEntry,
-  patchRoom,
-  upsertRoom,
-  type EntryRow,
-  type RoomRow,
-} from './repository.js';
+import { deleteRoom, findEntryWithRoom, findEventFacts, findRoom, insertEntry, patchRoom, upsertRoom, type EntryRow, type RoomRow } from './repository.js';
 import type { WaitingRoomRuntime } from './runtime.js';
 import type { QueueEntryOut, RoomPatchBody, RoomSettingsBody, WaitingRoomOut } from './schemas.js';
+import { parseIsoDate } from '../shapes/dates.js';
 
 export interface RoomDeps {
   db: Db;

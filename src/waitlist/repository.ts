@@ -74,18 +74,3 @@ export async function findPlace(db: Db, eventId: number, userId: number): Promis
   );
   return rows[0] ?? null;
 }
-
-/**
- * Events with free seats and someone in line: normally none for long (promotion follows every return of
- * seats), but a failed promotion or a seat freed by a path that does not trigger one is caught up here.
- */
-export async function findEventsOwingPromotion(db: Db, limit: number): Promise<number[]> {
-  const rows = await queryRows<{ id: number }>(
-    db,
-    // Driven by the waiting list (small: only sold-out events have one), never by a scan of all events.
-    sql`SELECT e.id FROM events e
-        WHERE e.id IN (SELECT DISTINCT event_id FROM waitlist) AND e.total_tickets - e.tickets_sold - e.tickets_held > 0
-        LIMIT ${limit}`,
-  );
-  return rows.map((row) => row.id);
-}

@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
-import { EventIdParams } from '../events/schemas.js';
-import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../http/schemas.js';
+import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../shapes/common.js';
 import { WaitlistPlaceOut } from './schemas.js';
 import { joinLine, leaveLine, myPlace } from './service.js';
+import { EventIdParams } from '../shapes/events.js';
 
 /** What these routes take of what app.ts builds (src/deps.ts). */
 interface RoutesDeps {

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import type { DeliveredType } from './types.js';
+import type { DeliveredType } from '../outbox/types.js';
 
 // The delivery queue's SQL. One endpoint is delivered by one worker at a time, across processes and hosts:
 // a worker first takes the endpoint's lease (claimEndpoint), then reads the oldest pending rows of that

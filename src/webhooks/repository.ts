@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 import { webhookOutbox } from '../db/schema.js';
 import type { DeliveryQuery } from './schemas.js';
-import type { WebhookEventType } from './types.js';
+import type { WebhookEventType } from '../outbox/types.js';
 
 // Endpoints and their deliveries, for the routes. The delivery worker's SQL is in queue.ts.
 

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
-import { bearer, ErrorOut, errorOut, IdParams, ValidationErrorOut } from '../http/schemas.js';
+import { bearer, ErrorOut, errorOut, IdParams, ValidationErrorOut } from '../shapes/common.js';
 import { DeliveryList, DeliveryParams, DeliveryQuery, WebhookCreate, WebhookList, WebhookWithSecretOut } from './schemas.js';
 import { createWebhook, listWebhooks, pingWebhook, removeWebhook, retryDelivery, rotateWebhookSecret, webhookDeliveries } from './service.js';
 import type { TargetPolicy } from './target.js';

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { CANONICAL_ID } from '../http/ids.js';
-import { Id } from '../http/schemas.js';
-import { WEBHOOK_EVENT_TYPES } from './types.js';
+import { Id } from '../shapes/common.js';
+import { WEBHOOK_EVENT_TYPES } from '../outbox/types.js';
 
 export const WebhookEventTypeSchema = Type.Enum(WEBHOOK_EVENT_TYPES, { description: 'A webhook event type' });
 

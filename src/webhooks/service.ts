@@ -1,7 +1,7 @@
 import { findRole } from '../auth/roles.js';
 import type { Db } from '../db/client.js';
 import { Conflict, Forbidden, invalidField, NotFound, Unauthorized } from '../errors.js';
-import { recordForEndpoint } from './outbox.js';
+import { recordForEndpoint } from '../outbox/outbox.js';
 import {
   deleteEndpoint,
   findEndpoint,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { findInventoryDrift as findDrift, type InventoryDrift } from '../../src/bookings/audit.js';
+import { findInventoryDrift as findDrift, type InventoryDrift } from '../../src/inventory/audit.js';
 import { openDatabase, queryRows, type Database } from '../../src/db/client.js';
 
 export interface TestDatabase {

@@ -13,7 +13,7 @@ export const users = pgTable(
     role: text('role', { enum: ['customer', 'organizer', 'admin'] }).notNull().default('customer'),
     // Bumped by a password change or POST /logout: tokens carrying an older version are refused.
     tokenVersion: integer('token_version').notNull().default(0),
-    // When token_version was last bumped: every process polls the recent ones (src/http/token-versions.ts).
+    // When token_version was last bumped: every process polls the recent ones (src/auth/token-versions.ts).
     tokenRevokedAt: timestamp('token_revoked_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -25,7 +25,7 @@ export const users = pgTable(
 );
 
 // Accounts deleted (in SQL: the API deletes none), written by a trigger (migration 0014) so that every process
-// hears of it with the token revocations (src/http/token-versions.ts) and refuses the account's tokens.
+// hears of it with the token revocations (src/auth/token-versions.ts) and refuses the account's tokens.
 export const usersDeleted = pgTable(
   'users_deleted',
   {

@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import { EVENT_COLUMNS, type EventRow } from '../events/repository.js';
-import type { TicketRow, TicketWithEvent } from '../inventory/rows.js';
-import { pickEvent } from '../inventory/rows.js';
+import { pickEvent } from './rows.js';
+import { EVENT_COLUMNS, type EventRow, type TicketRow, type TicketWithEvent } from '../db/rows.js';
 
 export async function findTicket(db: Db, ticketId: number): Promise<TicketRow | null> {
   const rows = await queryRows<TicketRow>(
@@ -35,4 +34,24 @@ export async function listTickets(db: Db, userId: number, skip: number, limit: n
 function toTicketWithEvent(row: TicketEventRow): TicketWithEvent {
   const { ticket_id, user_id, status, purchase_date, code, checked_in_at } = row;
   return { id: ticket_id, event_id: row.id, user_id, status, purchase_date, code, checked_in_at, event: pickEvent(row) };
+}
+
+export async function findEvent(db: Db, id: number): Promise<EventRow | null> {
+  const rows = await queryRows<EventRow>(db, sql`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ${id}`);
+  return rows[0] ?? null;
+}
+
+/**
+ * Events with free seats and someone in line: normally none for long (promotion follows every return of
+ * seats), but a failed promotion or a seat freed by a path that does not trigger one is caught up here.
+ */
+export async function findEventsOwingPromotion(db: Db, limit: number): Promise<number[]> {
+  const rows = await queryRows<{ id: number }>(
+    db,
+    // Driven by the waiting list (small: only sold-out events have one), never by a scan of all events.
+    sql`SELECT e.id FROM events e
+        WHERE e.id IN (SELECT DISTINCT event_id FROM waitlist) AND e.total_tickets - e.tickets_sold - e.tickets_held > 0
+        LIMIT ${limit}`,
+  );
+  return rows.map((row) => row.id);
 }

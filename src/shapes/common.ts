@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { CANONICAL_ID } from './ids.js';
+import { CANONICAL_ID } from '../http/ids.js';
 
 // The error bodies every route documents: {"detail": "..."}, or FastAPI's list for validation failures.
 export const ErrorOut = Type.Object({ detail: Type.String() }, { examples: [{ detail: 'Not Found' }] });
@@ -26,3 +26,9 @@ export const Id = Type.Integer({ minimum: 1, maximum: 2147483647, examples: [1],
 export const IdParams = Type.Object({ id: Id });
 
 export const bearer = [{ OAuth2PasswordBearer: [] }];
+
+/** skip/limit of the caller's own lists (tickets, orders), as GET /events pages. */
+export const PageQuery = Type.Object({
+  skip: Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 }),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+});
