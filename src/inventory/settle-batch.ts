@@ -53,7 +53,7 @@ export async function settleHolds(database: Database, eventId: number, confirms:
 // too (the asked ones are settled below: one UPDATE per row and statement). `answers` holds each settled
 // order as its answer shows it, and is what a keyed confirm records: its replays are the same bytes. The
 // webhooks (order.expired, order.confirmed, ticket.booked; src/outbox/splices.ts) are written by it too.
-const SETTLE_BATCH_SQL = /* sql */ `WITH req AS (
+export const SETTLE_BATCH_SQL = /* sql */ `WITH req AS (
     SELECT DISTINCT ON (r.order_id, r.user_id) r.order_id, r.user_id, r.arrival
     FROM unnest($2::int[], $3::int[]) WITH ORDINALITY AS r(order_id, user_id, arrival)
     ORDER BY r.order_id, r.user_id, r.arrival

@@ -1,0 +1,60 @@
+-- cancel-confirmed-order.sql: rendered by `npm run statements` from the code beside this folder; do not edit.
+-- $n are the statement's parameters.
+
+WITH ev AS (SELECT e.id, e.total_tickets, e.tickets_sold, e.tickets_held FROM events e JOIN orders o ON o.event_id = e.id
+    WHERE o.id = $1 AND o.user_id = $2 FOR UPDATE OF e
+          ), still_booked AS (
+            SELECT t.id, t.checked_in_at FROM tickets t, ev WHERE t.order_id = $3 AND t.status = 'booked' FOR UPDATE OF t
+          ), cancelled AS (
+            UPDATE orders o SET status = 'cancelled' FROM ev
+            WHERE o.id = $4 AND o.event_id = ev.id AND o.status = 'confirmed'
+              AND NOT EXISTS (SELECT 1 FROM still_booked WHERE checked_in_at IS NOT NULL)
+            RETURNING o.*
+          ), voided AS (
+            UPDATE tickets t SET status = 'cancelled' FROM cancelled c, still_booked b WHERE t.id = b.id AND t.order_id = c.id
+            RETURNING t.*
+          ), released AS (
+            UPDATE events e SET total_tickets = ev.total_tickets, tickets_sold = ev.tickets_sold - (SELECT count(*) FROM voided)::int,
+                                tickets_held = ev.tickets_held
+            FROM cancelled c, ev WHERE e.id = c.event_id
+            RETURNING e.id, e.event_name, e.date, e.ticket_price, e.total_tickets, e.tickets_sold, e.tickets_held, e.max_per_order, e.max_per_user, e.hold_minutes, e.currency, e.owner_id
+          ), wh_order_cancelled_to AS MATERIALIZED (
+  SELECT w.id FROM webhook_endpoints w, released wh_ev
+  WHERE w.scope_key = ANY (ARRAY['e' || wh_ev.id, 'o' || wh_ev.owner_id, 'a']) AND 'order.cancelled' = ANY (w.events)
+), wh_order_cancelled AS (
+  INSERT INTO webhook_outbox (endpoint_id, type, event_id, data)
+  SELECT wh_order_cancelled_to.id, 'order.cancelled', (SELECT id FROM released), json_build_object('id', o.id, 'event_id', o.event_id, 'user_id', o.user_id, 'status', o.status,
+  'quantity', o.quantity, 'tickets', COALESCE((SELECT json_agg(json_build_object('id', ot.id, 'event_id', ot.event_id, 'user_id', ot.user_id, 'status', ot.status,
+  'purchase_date', to_char(ot.purchase_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'code', ot.code, 'checked_in_at', to_char(ot.checked_in_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'event', json_build_object('id', released.id, 'event_name', released.event_name, 'date', to_char(released.date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'ticket_price', released.ticket_price::text, 'total_tickets', released.total_tickets, 'tickets_sold', released.tickets_sold,
+  'tickets_available', released.total_tickets - released.tickets_sold - released.tickets_held, 'max_per_order', released.max_per_order,
+  'max_per_user', released.max_per_user, 'hold_minutes', released.hold_minutes, 'currency', released.currency)) ORDER BY ot.id) FROM (SELECT * FROM voided UNION ALL
+    SELECT t.* FROM tickets t WHERE t.order_id IN (SELECT id FROM cancelled) AND t.id NOT IN (SELECT id FROM voided)) ot WHERE ot.order_id = o.id), '[]'::json), 'total_price', o.total_price::text,
+  'created_at', to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'expires_at', CASE WHEN o.status = 'pending' THEN to_char(o.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') END, 'event', json_build_object('id', released.id, 'event_name', released.event_name, 'date', to_char(released.date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'ticket_price', released.ticket_price::text, 'total_tickets', released.total_tickets, 'tickets_sold', released.tickets_sold,
+  'tickets_available', released.total_tickets - released.tickets_sold - released.tickets_held, 'max_per_order', released.max_per_order,
+  'max_per_user', released.max_per_user, 'hold_minutes', released.hold_minutes, 'currency', released.currency))
+  FROM wh_order_cancelled_to, cancelled o, released
+  ORDER BY wh_order_cancelled_to.id, o.id
+  RETURNING id
+),
+wh_ticket_cancelled_to AS MATERIALIZED (
+  SELECT w.id FROM webhook_endpoints w, released wh_ev
+  WHERE w.scope_key = ANY (ARRAY['e' || wh_ev.id, 'o' || wh_ev.owner_id, 'a']) AND 'ticket.cancelled' = ANY (w.events)
+), wh_ticket_cancelled AS (
+  INSERT INTO webhook_outbox (endpoint_id, type, event_id, data)
+  SELECT wh_ticket_cancelled_to.id, 'ticket.cancelled', (SELECT id FROM released), json_build_object('id', t.id, 'event_id', t.event_id, 'user_id', t.user_id, 'status', t.status,
+  'purchase_date', to_char(t.purchase_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'code', t.code, 'checked_in_at', to_char(t.checked_in_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'event', json_build_object('id', released.id, 'event_name', released.event_name, 'date', to_char(released.date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'ticket_price', released.ticket_price::text, 'total_tickets', released.total_tickets, 'tickets_sold', released.tickets_sold,
+  'tickets_available', released.total_tickets - released.tickets_sold - released.tickets_held, 'max_per_order', released.max_per_order,
+  'max_per_user', released.max_per_user, 'hold_minutes', released.hold_minutes, 'currency', released.currency))
+  FROM wh_ticket_cancelled_to, voided t, released, (SELECT count(*) FROM wh_order_cancelled) wh_order_cancelled_first
+  ORDER BY wh_ticket_cancelled_to.id, t.id
+  RETURNING id
+)
+          SELECT c.event_id, (SELECT count(*) FROM voided)::int AS seats, k.n AS checked_in
+          FROM (SELECT count(*)::int AS n FROM still_booked WHERE checked_in_at IS NOT NULL) k LEFT JOIN cancelled c ON true
+          WHERE c.id IS NOT NULL OR k.n > 0;
