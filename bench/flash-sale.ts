@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { renderQueueMarkdown, type QueueResults } from './queue.js';
+import { renderChart } from './chart.js';
 import { renderMarkdown, type BenchResults } from './report.js';
 import { checkedResults } from './results.js';
 import { runScenarios, SCENARIO_NAMES, type ScenarioName, type ScenarioRuns, type ScenarioSettings } from './scenarios.js';
@@ -130,8 +131,9 @@ function writeResults(results: BenchResults & { queue?: QueueResults | undefined
   const markdown =
     renderMarkdown(results) + (results.queue ? renderQueueMarkdown(results.queue) : '') + (results.webhooks ? renderWebhooksMarkdown(results.webhooks) : '');
   writeFileSync(`${out}.md`, markdown);
+  writeFileSync(`${out}.svg`, renderChart(results));
   console.log(`\n${markdown}`);
-  log(`wrote ${out}.json and ${out}.md`);
+  log(`wrote ${out}.json, ${out}.md and ${out}.svg`);
   if (!results.invariant.ok) process.exitCode = 1;
 }
 
