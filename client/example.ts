@@ -1,4 +1,4 @@
-// The README's "Typed client" example, kept here so the type checker and test/openapi.test.ts run it.
+// The "Typed client" example of docs/api/typed-client.md, kept here so the type checker and test/openapi.test.ts run it.
 // README:start
 import type { paths } from './bookfast-api.js';
 

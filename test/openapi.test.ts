@@ -25,13 +25,13 @@ describe('the committed OpenAPI document and client types', () => {
   });
 });
 
-describe('the typed client example of the README', () => {
+describe('the typed client example of the docs', () => {
   const { t } = setUpTestApp();
 
-  it('when it is in the README, then it is the very code the type checker and this test run', () => {
+  it('when it is in docs/api/typed-client.md, then it is the very code the type checker and this test run', () => {
     const example = readFileSync(new URL('../client/example.ts', import.meta.url), 'utf8');
     const snippet = /\/\/ README:start\n([\s\S]*?)\/\/ README:end/.exec(example)![1]!;
-    expect(readFileSync(new URL('../README.md', import.meta.url), 'utf8')).toContain(snippet.trim());
+    expect(readFileSync(new URL('../docs/api/typed-client.md', import.meta.url), 'utf8')).toContain(snippet.trim());
   });
 
   it('when a shop registers, logs in, creates an event and books through it, then every answer is the typed one', async () => {
