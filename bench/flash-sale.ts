@@ -1,4 +1,4 @@
-// `npm run bench`: the flash-sale benchmark. See README "Benchmark". Needs DATABASE_URL (a real PostgreSQL);
+// `npm run bench`: the flash-sale benchmark. See docs/benchmark.md. Needs DATABASE_URL (a real PostgreSQL);
 // it works in a throwaway database it creates on that server and drops afterwards. `--embedded` measures the
 // embedded database instead, in a throwaway data folder.
 import { execSync } from 'node:child_process';
