@@ -11,6 +11,7 @@ import lockfile from 'proper-lockfile';
 import { queryAfterLock, type LockStatement } from './after-lock.js';
 import type { Db } from './drizzle.js';
 import { EmbeddedClient } from './embedded.js';
+import { countNotPrimaryDrops, isNotPrimary } from './not-primary.js';
 import { routeReads, type ReadRoute } from './replica.js';
 import * as schema from './schema.js';
 
@@ -47,6 +48,9 @@ export interface PoolStats {
   total: number;
   idle: number;
   waiting: number;
+  /** Connections destroyed because their server was not the primary (a failover), and runs of them. */
+  notPrimaryDrops: number;
+  failoversSeen: number;
 }
 
 export interface DatabaseOptions {
@@ -92,6 +96,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   // listener for life. Its statement fails with the error (503); released, it is no longer queryable, so the
   // pool destroys it instead of reusing it and opens a new connection when one is needed.
   pool.on('connect', (client) => client.on('error', () => undefined));
+  const notPrimary = countNotPrimaryDrops(pool);
   if (behindPooler) {
     try {
       await checkPoolerTimeouts(pool);
@@ -107,7 +112,13 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     kind: 'postgres',
     url: options.directUrl ?? (behindPooler ? undefined : url),
     reads,
-    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    stats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      notPrimaryDrops: notPrimary.drops,
+      failoversSeen: notPrimary.episodes,
+    }),
     prepared: behindPooler
       ? async <T>(_name: string, text: string, values: unknown[]) => (await pool.query<T & pg.QueryResultRow>(text, values)).rows
       : async <T>(name: string, text: string, values: unknown[]) => (await pool.query<T & pg.QueryResultRow>({ name, text, values })).rows,
@@ -239,7 +250,8 @@ export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Prom
 }
 
 // BEGIN, the work, COMMIT on one pooled connection. A ROLLBACK that fails means the connection is gone or
-// unusable: it is destroyed rather than pooled again, so it never serves anyone else.
+// unusable, and a server that is not the primary refuses every write of the session: either way the
+// connection is destroyed rather than pooled again, so the next one may reach the new primary.
 async function onPooledTransaction<T>(pool: pg.Pool, work: (connection: pg.PoolClient) => Promise<T>): Promise<T> {
   const connection = await pool.connect();
   let broken: unknown;
@@ -250,6 +262,7 @@ async function onPooledTransaction<T>(pool: pg.Pool, work: (connection: pg.PoolC
     return result;
   } catch (error) {
     await connection.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+    if (isNotPrimary(error)) broken ??= error;
     throw error;
   } finally {
     connection.release(broken as Error | undefined);

@@ -1,7 +1,7 @@
 import { assertMayCreateEvents, assertOwnerOrAdmin } from '../auth/roles.js';
 import { deleteUnsoldEvent, updateEvent } from '../inventory/capacity.js';
 import type { SeatChanges } from '../inventory/seat-changes.js';
-import type { Db } from '../db/client.js';
+import { transaction, type Db } from '../db/client.js';
 import { BadRequest, invalidField, NotFound } from '../errors.js';
 import { recordWebhookEvent } from '../outbox/outbox.js';
 import { insertEvent, listEvents, type EventFilter } from './repository.js';
@@ -43,7 +43,7 @@ export async function editEvent(db: Db, changes: SeatChanges, eventId: number, b
   // An admin edits on the owner's behalf: the guarded update still matches the owner's row. The
   // event.updated webhook commits with the edit (transactional outbox); the UPDATE is inventory's, so the
   // transaction is opened here rather than adding a CTE to it.
-  const updated = await db.transaction(async (tx) => {
+  const updated = await transaction(db, async (tx) => {
     const row = await updateEvent(tx, eventId, event.owner_id, values);
     if (row) await recordWebhookEvent(tx, 'event.updated', row, toEventOut(row));
     return row;

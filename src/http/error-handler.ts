@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isNotPrimary } from '../db/not-primary.js';
 import { AppError, InvalidInput, type ValidationIssue } from '../errors.js';
 
 type AjvIssue = NonNullable<FastifyError['validation']>[number];
@@ -30,6 +31,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
       // Class 22 (data exception): input that passed the schema but that PostgreSQL cannot store, such as a
       // NUL character in a string. The client sent it, so it is a 4xx; nothing was written.
       return reply.code(400).send({ detail: 'Invalid input: a value cannot be stored (for example a NUL character in text)' });
+    }
+    if (isNotPrimary(error)) {
+      // A failover in progress: this server is (still) read-only; the pool has dropped the connection.
+      request.log.warn({ err: error }, 'database is not the primary (failover in progress)');
+      return reply.code(503).header('Retry-After', '1').send({ detail: 'Service temporarily unavailable, retry shortly' });
     }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');

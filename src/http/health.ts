@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import type { Database } from '../db/client.js';
+import { queryRows, transaction, type Database } from '../db/client.js';
+import { NotPrimary } from '../db/not-primary.js';
 
 export interface DatabaseProbe {
   /** Resolves when the database answers; rejects when it does not. */
@@ -8,8 +9,16 @@ export interface DatabaseProbe {
   close(): Promise<void>;
 }
 
+// Ready means writes would succeed: a server that answers read-only (a standby, a node still being
+// promoted) is not ready. The embedded database is never read-only: it is asked only whether it answers.
+const ASK_WRITABLE = "SELECT current_setting('transaction_read_only') = 'on' AS read_only";
+
+function checkWritable(rows: { read_only: boolean }[]): void {
+  if (rows[0]?.read_only) throw new NotPrimary();
+}
+
 /**
- * Asks the database whether it answers. Concurrent callers share the one query in flight, so a storm of
+ * Asks the database whether it answers, and (on a server) whether it takes writes. Concurrent callers share the one query in flight, so a storm of
  * health checks costs one round trip at a time. A busy pool (every connection taken, requests queued behind
  * a row lock) is not a database that is down: then the question goes over one connection of the probe's
  * own, opened on demand and kept, instead of queueing behind the requests.
@@ -41,16 +50,22 @@ export function databaseProbe(database: Database, timeoutMs: number): DatabasePr
       return client;
     })();
     try {
-      await (await own).query('SELECT 1');
+      checkWritable((await (await own).query<{ read_only: boolean }>(ASK_WRITABLE)).rows);
     } catch (error) {
       dropOwn();
       throw error;
     }
   };
 
+  const askPool = async () => {
+    if (database.kind === 'pglite') await database.db.execute(sql`SELECT 1`);
+    // In a transaction, so that a read-only answer (NotPrimary) also drops the connection from the pool.
+    else await transaction(database.db, async (tx) => checkWritable(await queryRows<{ read_only: boolean }>(tx, sql.raw(ASK_WRITABLE))));
+  };
+
   return {
     check() {
-      inFlight ??= (poolBusy() ? askOwn() : database.db.execute(sql`SELECT 1`).then(() => undefined)).finally(() => {
+      inFlight ??= (poolBusy() ? askOwn() : askPool()).finally(() => {
         inFlight = undefined;
       });
       return inFlight;

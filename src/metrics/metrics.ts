@@ -82,6 +82,13 @@ export function createMetrics(database: Database, options: { clusterWorker?: boo
     pool('bookfast_db_pool_connections', 'PostgreSQL connections open in the pool', (s) => s.total);
     pool('bookfast_db_pool_idle_connections', 'Pooled connections idle', (s) => s.idle);
     pool('bookfast_db_pool_waiting_requests', 'Queries waiting for a pooled connection', (s) => s.waiting);
+    // A failover, as the pool sees it: connections to a server that is no longer (or not yet) the primary.
+    const total = (name: string, help: string, read: (s: PoolStats) => number) => {
+      let counted = 0;
+      return new Counter({ name, help, registers: [registry], collect() { const now = read(stats()); this.inc(now - counted); counted = now; } });
+    };
+    total('bookfast_db_not_primary_drops_total', 'Pooled connections destroyed because their server was not the primary', (s) => s.notPrimaryDrops);
+    total('bookfast_db_failovers_seen_total', 'Runs of such drops (10 s apart): failovers or switchovers this process saw', (s) => s.failoversSeen);
   }
 
   const perEvent = new EventSeries([bookings, soldOut], options.eventLabels ?? 100);
