@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The Patroni failover test has its own run and CI step (vitest.failover.config.ts).
+    exclude: ['test/failover/**', '**/node_modules/**'],
     // Builds the web box office (web/dist) when it is missing or stale.
     globalSetup: ['test/global-setup.ts'],
     // Vitest's own report first (CI reads its summary), then what was skipped for want of PostgreSQL, Redis
