@@ -158,8 +158,13 @@ describe.skipIf(missing)('when PostgreSQL runs under Patroni and the cluster fai
     const event = await newEvent();
     const sale = sell(event.id);
     await sleep(2_000);
-    // The synchronous standby: the replica whose loss the primary's commits wait on.
-    const standby = (await cluster.members()).find((m) => m.role === 'sync_standby')!.name;
+    // The synchronous standby: the replica whose loss the primary's commits wait on (chosen again after
+    // the switchover once a replica has caught up).
+    const standby = await untilAnswered(async () => {
+      const found = (await cluster.members()).find((m) => m.role === 'sync_standby');
+      if (!found) throw new Error(`no synchronous standby yet: ${JSON.stringify(await cluster.members())}`);
+      return found.name;
+    });
 
     cluster.kill(standby);
     await sleep(8_000);
