@@ -15,6 +15,7 @@ import { checkedResults } from './results.js';
 import { runScenarios, SCENARIO_NAMES, type ScenarioName, type ScenarioRuns, type ScenarioSettings } from './scenarios.js';
 import { openDatabase } from '../src/db/client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
+import { benchThroughHa, renderThroughHa } from './through-ha.js';
 import { benchThroughPooler, renderThroughPooler } from './through-pooler.js';
 import { renderWebhooksMarkdown, type WebhookResults } from './webhooks.js';
 
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     port: { type: 'string', default: '8077' },
     // `--through pgbouncer`: POST /book direct, through PgBouncer, and through HAProxy + --hosts hosts + PgBouncer.
+    // `--through ha`: (c) and (d) on the single server, then through the Patroni cluster of ops/ha (sync, async).
     through: { type: 'string' },
     hosts: { type: 'string', default: '3' },
     // Where results go (.json and .md): bench/results/latest, or latest-only for an --only run, which must not
@@ -195,7 +197,8 @@ async function main(): Promise<void> {
 }
 
 async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
-  if (args.through !== 'pgbouncer') throw new Error(`--through ${args.through}: only pgbouncer is known`);
+  if (args.through === 'ha') return runThroughHa(dbUrl);
+  if (args.through !== 'pgbouncer') throw new Error(`--through ${args.through}: pgbouncer or ha`);
   const runs = await benchThroughPooler({
     dbUrl,
     serverUrl: serverUrl!,
@@ -212,6 +215,16 @@ async function runThroughPooler(dbUrl: string, benchDb: string): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}-through-pgbouncer.json`, JSON.stringify({ at: new Date().toISOString(), options: { connections, duration, workers, hosts: args.hosts }, runs }, null, 2));
   writeFileSync(`${out}-through-pgbouncer.md`, `${markdown}\n`);
+  console.log(`\n${markdown}`);
+  if (runs.some((run) => !run.soldEqualsBooked)) process.exitCode = 1;
+}
+
+async function runThroughHa(dbUrl: string): Promise<void> {
+  const runs = await benchThroughHa({ dbUrl, connections, duration, workers, buyers, port: Number(args.port), log });
+  const markdown = renderThroughHa(runs);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}-through-ha.json`, JSON.stringify({ at: new Date().toISOString(), options: { connections, duration, workers }, runs }, null, 2));
+  writeFileSync(`${out}-through-ha.md`, `${markdown}\n`);
   console.log(`\n${markdown}`);
   if (runs.some((run) => !run.soldEqualsBooked)) process.exitCode = 1;
 }

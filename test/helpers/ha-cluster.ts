@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 
 const OPS = resolve(dirname(fileURLToPath(import.meta.url)), '../../ops/ha');
 const TOOLS = ['/usr/bin/patroni', '/usr/bin/etcd', '/usr/sbin/haproxy', '/usr/lib/postgresql/15/bin/postgres'];
@@ -47,6 +48,8 @@ export interface HaCluster {
   start(name: string): Promise<void>;
   /** A planned switchover through the leader's REST API; resolves when another node leads and runs. */
   switchover(): Promise<string>;
+  /** Turns synchronous_mode on or off (Patroni's dynamic configuration); resolves once the primary applies it. */
+  setSynchronous(on: boolean): Promise<void>;
   /** etcd stops answering (SIGSTOP) or answers again (SIGCONT). */
   freezeEtcd(): void;
   thawEtcd(): void;
@@ -114,6 +117,27 @@ export async function startHaCluster(): Promise<HaCluster> {
       });
       if (!response.ok) throw new Error(`switchover refused: ${response.status} ${await response.text()}`);
       return leader(60_000, from);
+    },
+    async setSynchronous(on) {
+      const response = await fetch(`${api(nodeNumber(await leader()))}/config`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ synchronous_mode: on }),
+      });
+      if (!response.ok) throw new Error(`PATCH /config refused: ${response.status} ${await response.text()}`);
+      const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${base + 2}/postgres` });
+      await client.connect();
+      try {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const { rows } = await client.query<{ names: string }>('SELECT current_setting($1) AS names', ['synchronous_standby_names']);
+          if ((rows[0]!.names !== '') === on) return;
+          if (Date.now() > deadline) throw new Error(`synchronous_standby_names still '${rows[0]!.names}'`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      } finally {
+        await client.end();
+      }
     },
     freezeEtcd: () => process.kill(pidOf('etcd.pid'), 'SIGSTOP'),
     thawEtcd: () => process.kill(pidOf('etcd.pid'), 'SIGCONT'),
