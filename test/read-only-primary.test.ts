@@ -58,6 +58,10 @@ describe.skipIf(!process.env.DATABASE_URL)('when the database server is read-onl
     const after = await postOverHttp(t.baseUrl, '/book', buyers[0]!.token, { event_id: event.id });
     expect(after.status, JSON.stringify(after.body)).toBe(200);
     expect((await fetch(`${t.baseUrl}/health/ready`)).status).toBe(200);
+    // What an operator sees: the dropped connections and one failover, on the app's own pool.
+    const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(Number(/^bookfast_db_not_primary_drops_total (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(/^bookfast_db_failovers_seen_total (\S+)$/m.exec(metrics)?.[1]).toBe('1');
   });
 
   it('then a transaction that failed on it leaves the pool, so the next one reaches a writable session', async () => {
