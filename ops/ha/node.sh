@@ -4,6 +4,12 @@
 set -euo pipefail
 DIR="${1:?usage: ops/ha/node.sh DIR N}"
 N="${2:?usage: ops/ha/node.sh DIR N}"
+# From DIR: postgres may be unable to read the folder this was started from.
+cd "$DIR" && DIR="$PWD"
+if [ -f "node$N.pid" ] && kill -0 "$(cat "node$N.pid")" 2>/dev/null; then
+  echo "node.sh: node$N is already running (pid $(cat "node$N.pid"))" >&2
+  exit 1
+fi
 AS_PG=()
 # As root, as postgres (PostgreSQL refuses root); setpriv execs, so $! is Patroni's own pid.
 if [ "$(id -u)" = 0 ]; then AS_PG=(setpriv --reuid=postgres --regid=postgres --init-groups env HOME="$DIR"); fi

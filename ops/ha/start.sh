@@ -20,6 +20,7 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 # (setpriv execs, so a pid file holds the process's own pid; this script may sit where postgres cannot read).
 AS_PG=()
 mkdir -p "$DIR"
+DIR="$(cd "$DIR" && pwd)"
 if [ "$(id -u)" = 0 ]; then
   chown postgres: "$DIR"
   AS_PG=(setpriv --reuid=postgres --regid=postgres --init-groups env HOME="$DIR")
