@@ -6563,6 +6563,22 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "This event has no waiting room"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -6608,7 +6624,7 @@ export interface paths {
         };
         /**
          * My place, pushed (Server-Sent Events)
-         * @description Authorised by `?token=` from POST /events/{id}/queue/stream-token (checked when the stream opens). Each message is a QueueEntry as JSON, sent on connect and whenever it changes (at most once per tick); an open stream counts as polling. The stream ends once the status is final (expired, abandoned, closed).
+         * @description Authorised by `?token=` from POST /events/{id}/queue/stream-token (checked when the stream opens). Each message is a QueueEntry as JSON, sent on connect and whenever it changes (at most once per tick); an open stream counts as polling. The stream ends once the status is final (expired, abandoned, closed), when the token expires (fetch a new one and reconnect) and when its login ends (logout, password change). Each server process holds at most LIVE_MAX_STREAMS_PER_IP queue streams per client address (429 past it) and LIVE_MAX_STREAMS in all (503).
          */
         get: {
             parameters: {
@@ -6691,6 +6707,38 @@ export interface paths {
                                 msg: string;
                                 type: string;
                             }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Too many requests, retry in 5 s"
+                         *     }
+                         */
+                        "text/event-stream": {
+                            detail: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "Not Found"
+                         *     }
+                         */
+                        "text/event-stream": {
+                            detail: string;
                         };
                     };
                 };

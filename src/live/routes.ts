@@ -9,7 +9,7 @@ import { findEvent } from '../inventory/reads.js';
 import { ErrorOut, errorOut, ValidationErrorOut } from '../shapes/common.js';
 import type { SeatsWatcher } from './seats.js';
 import { startEventStream } from '../http/sse.js';
-import { StreamCaps } from './stream-caps.js';
+import { StreamCaps } from '../http/stream-caps.js';
 import { EventIdParams } from '../shapes/events.js';
 
 const HEARTBEAT_MS = 15_000;

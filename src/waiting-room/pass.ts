@@ -17,6 +17,13 @@ export interface Pass {
 
 type Kind = 'qp1' | 'qs1';
 
+/** The login a stream token was issued under: its user, token version and issue time (seconds). */
+export interface StreamSession {
+  userId: number;
+  tokenVersion: number;
+  issuedAt: number;
+}
+
 // Passes whose signature held, by token: a buyer's retries and further purchases carry the same token, so the
 // HMAC runs once per pass per process; event, user and expiry are still checked on every use. Bounded: when
 // full it is emptied (the next use of a pass verifies it again).
@@ -47,16 +54,22 @@ export class PassSigner {
     return pass;
   }
 
-  /** A short-lived token that opens the SSE stream of one buyer's place (EventSource sends no header). */
-  signStreamToken(eventId: number, userId: number, ttlSeconds: number, nowMs = Date.now()): string {
-    return this.sign('qs1', { eventId, userId, expiresAt: Math.floor(nowMs / 1000) + ttlSeconds, id: '0' });
+  /**
+   * A short-lived token that opens the SSE stream of one buyer's place (EventSource sends no header). It
+   * carries the login token's version and issue time, so a logout or password change ends it as well.
+   */
+  signStreamToken(eventId: number, session: StreamSession, ttlSeconds: number, nowMs = Date.now()): string {
+    const id = `${session.tokenVersion}-${session.issuedAt}`;
+    return this.sign('qs1', { eventId, userId: session.userId, expiresAt: Math.floor(nowMs / 1000) + ttlSeconds, id });
   }
 
-  /** The user id the stream token was issued to, if it is valid for this event and unexpired. */
-  verifyStreamToken(token: string | undefined, eventId: number, nowMs = Date.now()): number | null {
+  /** Whose stream token this is (and until when), if it is valid for this event and unexpired. */
+  verifyStreamToken(token: string | undefined, eventId: number, nowMs = Date.now()): (StreamSession & { expiresAt: number }) | null {
     const parsed = this.parse('qs1', token);
     if (!parsed || parsed.eventId !== eventId || parsed.expiresAt * 1000 <= nowMs) return null;
-    return parsed.userId;
+    const [version, issuedAt] = parsed.id.split('-').map(Number);
+    if (!Number.isSafeInteger(version) || !Number.isSafeInteger(issuedAt)) return null;
+    return { userId: parsed.userId, tokenVersion: version!, issuedAt: issuedAt!, expiresAt: parsed.expiresAt };
   }
 
   private sign(kind: Kind, pass: Pass): string {

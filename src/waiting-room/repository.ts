@@ -157,6 +157,24 @@ export async function findEntryWithRoom(db: Db, eventId: number, userId: number)
   return { room: row, entry };
 }
 
+/** The stream tick's one read of a room: the room and the places of the given buyers (those in line). */
+export async function findEntriesWithRoom(db: Db, eventId: number, userIds: number[]): Promise<{ room: RoomRow; entries: EntryRow[] } | null> {
+  const rows = await queryRows<RoomRow & { e_user_id: number | null; e_position: number | null; e_status: EntryStatus | null; e_joined_at: Date | null; e_pass_id: string | null; e_pass_expires_at: Date | null }>(
+    db,
+    sql`SELECT ${ROOM_COLUMNS}, q.user_id AS e_user_id, q.position AS e_position, q.status AS e_status, q.joined_at AS e_joined_at,
+               q.pass_id AS e_pass_id, q.pass_expires_at AS e_pass_expires_at
+        FROM waiting_rooms r LEFT JOIN queue_entries q ON q.event_id = r.event_id AND q.user_id = ANY(${`{${userIds.join(',')}}`}::int[])
+        WHERE r.event_id = ${eventId}`,
+  );
+  if (!rows[0]) return null;
+  const entries = rows.flatMap((row): EntryRow[] =>
+    row.e_user_id === null || row.e_status === null
+      ? []
+      : [{ event_id: eventId, user_id: row.e_user_id, position: row.e_position, status: row.e_status, joined_at: row.e_joined_at!, pass_id: row.e_pass_id, pass_expires_at: row.e_pass_expires_at }],
+  );
+  return { room: rows[0], entries };
+}
+
 /**
  * Presence of many buyers of one room in one statement (the coalesced marks of a tick). SKIP LOCKED: a row
  * the leader is admitting or skipping right now needs no mark, and waiting for it could deadlock with the

@@ -1,13 +1,16 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { WaitingRoomRuntime } from './runtime.js';
 import { Unauthorized } from '../errors.js';
 import { bearer, ErrorOut, errorOut, ValidationErrorOut } from '../shapes/common.js';
-import { startEventStream, type EventStream } from '../http/sse.js';
+import { startEventStream } from '../http/sse.js';
+import { StreamCaps } from '../http/stream-caps.js';
 import { QueueEntryOut, RoomPatchBody, RoomSettingsBody, StreamQuery, StreamTokenOut, WaitingRoomOut } from './schemas.js';
 import { changeRoom, configureRoom, getRoom, joinQueue, myPlace, removeRoom, streamToken, type RoomDeps } from './service.js';
+import { FINAL_STATUSES, QueueStreams } from './streams.js';
 import { EventIdParams } from '../shapes/events.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -18,15 +21,22 @@ const organizerErrors = { 401: ErrorOut, 403: errorOut('Only the event owner or 
 interface RoutesDeps {
   db: Db;
   waitingRoom: WaitingRoomRuntime;
+  config: Config;
 }
 
-export async function waitingRoomRoutes(instance: FastifyInstance, { db, waitingRoom }: RoutesDeps): Promise<void> {
+export async function waitingRoomRoutes(instance: FastifyInstance, { db, waitingRoom, config }: RoutesDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const deps: RoomDeps = { db, room: waitingRoom, log: app.log };
+  // Capped as /live is (per client address and per process: LIVE_MAX_STREAMS_PER_IP, LIVE_MAX_STREAMS), with a
+  // count of their own; request.ip is the forwarded client address only behind a proxy named in TRUST_PROXY.
+  const caps = new StreamCaps(config.live.maxStreamsPerIp, config.live.maxStreams);
+  const streams = new QueueStreams(db, waitingRoom, {
+    sessionCurrent: (session) => app.tokenVersions.isCurrent(session.userId, session.tokenVersion, session.issuedAt),
+    log: app.log,
+  });
   // Open streams would keep the server from closing: end them first.
-  const streams = new Set<EventStream>();
   app.addHook('preClose', (done) => {
-    for (const stream of streams) stream.end();
+    streams.close();
     done();
   });
 
@@ -135,10 +145,10 @@ export async function waitingRoomRoutes(instance: FastifyInstance, { db, waiting
         summary: 'A one-minute token that opens the push stream of my place (EventSource cannot send a header)',
         security: bearer,
         params: EventIdParams,
-        response: { 200: StreamTokenOut, 401: ErrorOut, 422: ValidationErrorOut },
+        response: { 200: StreamTokenOut, 401: ErrorOut, 404: errorOut('This event has no waiting room'), 422: ValidationErrorOut },
       },
     },
-    (request) => streamToken(deps, request.params.id, request.user.id),
+    (request) => streamToken(deps, request.params.id, { userId: request.user.id, tokenVersion: request.user.tokenVersion, issuedAt: request.user.issuedAt }),
   );
 
   app.get(
@@ -150,7 +160,9 @@ export async function waitingRoomRoutes(instance: FastifyInstance, { db, waiting
         description:
           'Authorised by `?token=` from POST /events/{id}/queue/stream-token (checked when the stream opens). Each message is a ' +
           'QueueEntry as JSON, sent on connect and whenever it changes (at most once per tick); an open stream counts as polling. ' +
-          'The stream ends once the status is final (expired, abandoned, closed).',
+          'The stream ends once the status is final (expired, abandoned, closed), when the token expires (fetch a new one and ' +
+          'reconnect) and when its login ends (logout, password change). Each server process holds at most ' +
+          'LIVE_MAX_STREAMS_PER_IP queue streams per client address (429 past it) and LIVE_MAX_STREAMS in all (503).',
         params: EventIdParams,
         querystring: StreamQuery,
         produces: ['text/event-stream'],
@@ -159,38 +171,30 @@ export async function waitingRoomRoutes(instance: FastifyInstance, { db, waiting
           401: ErrorOut,
           404: ErrorOut,
           422: ValidationErrorOut,
+          429: errorOut('Too many requests, retry in 5 s'),
+          503: ErrorOut,
         },
       },
     },
     async (request, reply) => {
       const eventId = request.params.id;
-      const userId = waitingRoom.passes.verifyStreamToken(request.query.token, eventId);
-      if (userId === null) throw new Unauthorized('Invalid or expired stream token');
-      const first = await myPlace(deps, eventId, userId);
-      let last = JSON.stringify(first);
+      const release = caps.open(request.ip);
+      let session: ReturnType<typeof waitingRoom.passes.verifyStreamToken>;
+      let first: QueueEntryOut;
+      try {
+        session = waitingRoom.passes.verifyStreamToken(request.query.token, eventId);
+        if (session === null) throw new Unauthorized('Invalid or expired stream token');
+        if (!(await app.tokenVersions.isCurrent(session.userId, session.tokenVersion, session.issuedAt))) throw new Unauthorized('Token has been revoked');
+        first = await myPlace(deps, eventId, session.userId);
+      } catch (error) {
+        release();
+        throw error;
+      }
       const stream = startEventStream(reply, HEARTBEAT_MS);
+      stream.onClose(release);
       stream.send(first);
-      streams.add(stream);
-      let busy = false;
-      const stop = waitingRoom.onTick(() => {
-        if (busy) return;
-        busy = true;
-        myPlace(deps, eventId, userId)
-          .then((entry) => {
-            const text = JSON.stringify(entry);
-            if (text !== last) stream.send(entry);
-            last = text;
-            if (entry.status === 'expired' || entry.status === 'abandoned' || entry.status === 'closed') stream.end();
-          })
-          .catch(() => stream.end())
-          .finally(() => {
-            busy = false;
-          });
-      });
-      stream.onClose(() => {
-        stop();
-        streams.delete(stream);
-      });
+      if (FINAL_STATUSES.has(first.status)) return stream.end();
+      streams.add(eventId, session, session.expiresAt * 1000, stream, first);
     },
   );
 }

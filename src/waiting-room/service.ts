@@ -3,6 +3,7 @@ import { assertOwnerOrAdmin } from '../auth/roles.js';
 import type { Db } from '../db/client.js';
 import { Conflict, invalidField, NotFound } from '../errors.js';
 import { deleteRoom, findEntryWithRoom, findEventFacts, findRoom, insertEntry, patchRoom, upsertRoom, type EntryRow, type RoomRow } from './repository.js';
+import type { StreamSession } from './pass.js';
 import type { WaitingRoomRuntime } from './runtime.js';
 import type { QueueEntryOut, RoomPatchBody, RoomSettingsBody, WaitingRoomOut } from './schemas.js';
 import { parseIsoDate } from '../shapes/dates.js';
@@ -91,11 +92,13 @@ export async function myPlace({ db, room }: RoomDeps, eventId: number, userId: n
   return toEntryOut(room, found.room, found.entry, nowMs);
 }
 
-export function streamToken({ room }: RoomDeps, eventId: number, userId: number) {
-  return { token: room.passes.signStreamToken(eventId, userId, STREAM_TOKEN_SECONDS), expires_in: STREAM_TOKEN_SECONDS };
+/** A token for the stream of my place; 404 when the event has no room (or does not exist). */
+export async function streamToken({ db, room }: RoomDeps, eventId: number, session: StreamSession) {
+  if (!(await findRoom(db, eventId))) throw noRoom();
+  return { token: room.passes.signStreamToken(eventId, session, STREAM_TOKEN_SECONDS), expires_in: STREAM_TOKEN_SECONDS };
 }
 
-function toEntryOut(runtime: WaitingRoomRuntime, room: RoomRow, entry: EntryRow, nowMs: number): QueueEntryOut {
+export function toEntryOut(runtime: WaitingRoomRuntime, room: RoomRow, entry: EntryRow, nowMs: number): QueueEntryOut {
   const out: QueueEntryOut = {
     event_id: entry.event_id,
     user_id: entry.user_id,
