@@ -118,18 +118,21 @@ export const securityPlugin = fp(async (app: FastifyInstance, { config, db, regi
     app.log.warn({ err: error }, 'rate limit store failed: booking limits fail open until it answers');
   };
   const perBuyer = (request: FastifyRequest) => (request.user ? `user:${request.user.id}` : `ip:${request.ip}`);
-  const bookingLimit = { max: bookingLimitPerProcess(config), timeWindow: MINUTE, hook: 'preHandler' as const, keyGenerator: perBuyer };
-  const routeLimits: Record<string, object> = {
-    // After authentication (preHandler), so the key is the buyer, not a shared NAT address.
-    'POST /book': bookingLimit,
-    'POST /orders': bookingLimit,
-  };
+  // One count per buyer for every selling route (POST /book and POST /orders, holds included): one limiter,
+  // so one store and one key, attached to each (per-route limits gave each route its own count, so a buyer
+  // had the limit twice). It counts requests, not seats (each request sells at most max_per_order seats).
+  const bookingLimit = { max: bookingLimitPerProcess(config), timeWindow: MINUTE, keyGenerator: perBuyer };
+  const sellingRoutes = new Set(['POST /book', 'POST /orders']);
+  let bookingLimiter: ReturnType<FastifyInstance['rateLimit']> | undefined;
   // Must run before the plugin's own onRoute hook reads route.config.rateLimit.
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const keys = methods.map((method) => `${method} ${route.url}`);
-    const limit = keys.map((key) => routeLimits[key]).find(Boolean);
-    if (limit) route.config = { ...(route.config as object), rateLimit: limit };
+    if (keys.some((key) => sellingRoutes.has(key))) {
+      // After authentication (preHandler), so the key is the buyer, not a shared NAT address.
+      bookingLimiter ??= app.rateLimit(bookingLimit);
+      route.preHandler = [...toArray(route.preHandler), bookingLimiter];
+    }
     const address = keys.find((key) => perAddress[key]);
     if (address) route.onRequest = [limitAddress(address, perAddress[address]!), ...toArray(route.onRequest)];
   });
@@ -160,7 +163,8 @@ function failureCountingStore(inner: RateLimitStore, onError: (error: Error) => 
         max,
       );
     },
-    child: (routeOptions) => wrap(store.child(routeOptions)),
+    // The selling routes' one limiter has no route: its Redis keys are named `selling-` instead of `undefinedundefined-`.
+    child: (routeOptions) => wrap(store.child({ ...routeOptions, routeInfo: { method: 'selling', url: '' } })),
   });
   return class {
     constructor() {
