@@ -31,7 +31,8 @@ export type TicketRow = Pick<SnakeRow<typeof tickets.$inferSelect>, 'id' | 'even
 
 export type TicketWithEvent = TicketRow & { event: EventRow };
 
-export type OrderRow = SnakeRow<typeof orders.$inferSelect>;
+// from_waitlist matters only to the waiting room's check (waiting-room/gate.ts), which reads it itself.
+export type OrderRow = Omit<SnakeRow<typeof orders.$inferSelect>, 'from_waitlist'>;
 
 export type OrderStatus = OrderRow['status'];
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { Type, type TObject } from 'typebox';
-import { Forbidden } from '../errors.js';
+import { Conflict, Forbidden } from '../errors.js';
 import { refuseUnlessReplay } from '../idempotency/wrapper.js';
-import { findOrderEventId } from './repository.js';
+import { findOrderToConfirm } from './repository.js';
 import type { Db } from '../db/client.js';
 import type { WaitingRoomRuntime } from './runtime.js';
 import { QueuePassHeaders } from './schemas.js';
@@ -24,19 +24,36 @@ declare module 'fastify' {
 const passUsed = new WeakMap<FastifyRequest, string>();
 
 export const passRequired = (eventId: number) => new Forbidden(`A queue pass is required: join the queue at /events/${eventId}/queue`);
+/** A closed room after onsale_at: the paced sale is over, its seats go to the waiting list in order. */
+export const salesClosed = (eventId: number) => new Conflict(`Sales are closed: join the waiting list at /events/${eventId}/waitlist`);
 
 export type QueueGate = ReturnType<typeof queueGate>;
 
 export function queueGate(room: WaitingRoomRuntime, db: Db) {
-  function check(request: FastifyRequest, eventId: number, forPurchase: boolean): void {
+  // A valid pass is remembered whatever the room's state (passthrough, closed, deleted): its completed
+  // purchase frees its slot in `active` all the same.
+  function notePass(request: FastifyRequest, eventId: number): boolean {
+    const header = request.headers['queue-pass'];
+    const pass = typeof header === 'string' ? room.passes.verifyPass(header, eventId, request.user.id) : null;
+    if (pass) passUsed.set(request, pass.id);
+    return pass !== null;
+  }
+
+  function checkPurchase(request: FastifyRequest, eventId: number): void {
+    const hasPass = notePass(request, eventId);
     const found = room.room(eventId);
     if (!found) return;
-    if (forPurchase && Date.now() < new Date(found.onsale_at).getTime()) return refuse(request, new Forbidden('Not on sale yet'));
-    if (found.state !== 'open' && found.state !== 'paused') return;
-    const header = request.headers['queue-pass'];
-    const pass = room.passes.verifyPass(typeof header === 'string' ? header : undefined, eventId, request.user.id);
-    if (!pass) return refuse(request, passRequired(eventId));
-    passUsed.set(request, pass.id);
+    if (Date.now() < new Date(found.onsale_at).getTime()) return refuse(request, new Forbidden('Not on sale yet'));
+    if (found.state === 'closed') return refuse(request, salesClosed(eventId));
+    if ((found.state === 'open' || found.state === 'paused') && !hasPass) refuse(request, passRequired(eventId));
+  }
+
+  /** A hold was admitted when it was made: behind a closed room it may still be confirmed, an offer always. */
+  function checkConfirm(request: FastifyRequest, order: { event_id: number; from_waitlist: boolean }): void {
+    const hasPass = notePass(request, order.event_id);
+    const found = room.room(order.event_id);
+    if (!found || order.from_waitlist || hasPass) return;
+    if (found.state === 'open' || found.state === 'paused') refuse(request, passRequired(order.event_id));
   }
 
   function refuse(request: FastifyRequest, refusal: Error): void {
@@ -48,19 +65,19 @@ export function queueGate(room: WaitingRoomRuntime, db: Db) {
     /** preHandler of POST /book and POST /orders (body.event_id). */
     purchase(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
       try {
-        check(request, (request.body as { event_id: number }).event_id, true);
+        checkPurchase(request, (request.body as { event_id: number }).event_id);
         done();
       } catch (error) {
         done(error as Error);
       }
     },
 
-    /** preHandler of POST /orders/{id}/confirm: the order's event is read only while some room needs a pass. */
+    /** preHandler of POST /orders/{id}/confirm: the order is read only while some room needs a pass or a pass is sent. */
     async confirm(request: FastifyRequest): Promise<void> {
-      if (!room.anyRoomGated()) return;
-      const eventId = await findOrderEventId(db, (request.params as { id: number }).id);
+      if (!room.anyRoomGated() && request.headers['queue-pass'] === undefined) return;
+      const order = await findOrderToConfirm(db, (request.params as { id: number }).id);
       // No such order: the route answers 404 as before.
-      if (eventId !== null) check(request, eventId, false);
+      if (order !== null) checkConfirm(request, order);
     },
 
     /** onResponse: a purchase with a pass completed, so its slot in `active` frees (a hold is no purchase). */

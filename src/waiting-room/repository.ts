@@ -109,9 +109,15 @@ export async function findRoom(db: Db, eventId: number): Promise<RoomRow | null>
   return rows[0] ?? null;
 }
 
-/** Every room not closed: the in-memory list that the booking path's pass check reads. */
+/**
+ * The in-memory list that the booking path's check reads: every room not closed, and the closed ones of events
+ * still to come (a closed room refuses new sales, so it must be known too).
+ */
 export function listLiveRooms(db: Db): Promise<RoomRow[]> {
-  return queryRows<RoomRow>(db, sql`SELECT ${ROOM_COLUMNS} FROM waiting_rooms r WHERE r.state <> 'closed'`);
+  return queryRows<RoomRow>(
+    db,
+    sql`SELECT ${ROOM_COLUMNS} FROM waiting_rooms r JOIN events e ON e.id = r.event_id WHERE r.state <> 'closed' OR e.date > now()`,
+  );
 }
 
 /**
@@ -197,8 +203,8 @@ export async function markPurchasesCompleted(db: Db, passIds: string[]): Promise
   );
 }
 
-/** The event of an order (confirming a hold names only the order); null when there is no such order. */
-export async function findOrderEventId(db: Db, orderId: number): Promise<number | null> {
-  const rows = await queryRows<{ event_id: number }>(db, sql`SELECT event_id FROM orders WHERE id = ${orderId}`);
-  return rows[0]?.event_id ?? null;
+/** The event of an order and whether it is a waiting-list offer (confirming a hold names only the order); null: no such order. */
+export async function findOrderToConfirm(db: Db, orderId: number): Promise<{ event_id: number; from_waitlist: boolean } | null> {
+  const rows = await queryRows<{ event_id: number; from_waitlist: boolean }>(db, sql`SELECT event_id, from_waitlist FROM orders WHERE id = ${orderId}`);
+  return rows[0] ?? null;
 }

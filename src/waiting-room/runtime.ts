@@ -11,7 +11,7 @@ import { PassSigner } from './pass.js';
 import { listLiveRooms, markPresence, markPurchasesCompleted, type RoomRow } from './repository.js';
 
 // What every process keeps in memory about the waiting rooms, and the loop that keeps it fresh:
-// - the rooms not closed (state, onsale_at, counters), re-read every tick: the booking path's pass check
+// - the rooms (state, onsale_at, counters; closed ones until their event), re-read every tick: the booking path's pass check
 //   reads this Map and never the database. Staleness: at most one tick plus one query (README);
 // - presence marks of polling buyers, coalesced: a buyer's mark is written at most once per PRESENCE_EVERY_MS,
 //   and all marks of a tick go out as one UPDATE per room;
@@ -79,7 +79,7 @@ export class WaitingRoomRuntime {
     this.passes = new PassSigner(options.secretKey);
     this.tickMs = options.tickMs;
     this.log = options.log;
-    this.metrics = createWaitingRoomMetrics(options.registry, () => this.rooms.values());
+    this.metrics = createWaitingRoomMetrics(options.registry, () => [...this.rooms.values()].filter((room) => room.state !== 'closed'));
   }
 
   /** Loads the rooms before the app serves its first request, then ticks in the background. */
@@ -99,7 +99,7 @@ export class WaitingRoomRuntime {
     await this.closeTickDb();
   }
 
-  /** The room of an event if it is not closed (in memory, at most a tick old). */
+  /** The room of an event, closed ones of events still to come included (in memory, at most a tick old). */
   room(eventId: number): RoomRow | undefined {
     return this.rooms.get(eventId);
   }
@@ -113,7 +113,7 @@ export class WaitingRoomRuntime {
   /** This process changed a room: it knows at once; the others within a tick. */
   roomChanged(eventId: number, room: RoomRow | null): void {
     this.changedAt.set(eventId, ++this.changes);
-    if (room && room.state !== 'closed') this.rooms.set(eventId, room);
+    if (room) this.rooms.set(eventId, room);
     else this.rooms.delete(eventId);
   }
 

@@ -12,36 +12,38 @@ export interface WaitlistPlace {
   created_at: Date;
 }
 
-export type JoinOutcome = { kind: 'no-such-event' } | { kind: 'seats-available' } | { kind: 'already-in-line' } | { kind: 'joined'; id: number };
+export type JoinOutcome = { kind: 'no-such-event' } | { kind: 'seats-available' } | { kind: 'already-in-line' } | { kind: 'joined'; id: number; seatsFree: boolean };
 
 /**
  * Puts the buyer in line, only while the event has no seat for sale (free seats all belong to people already
- * in line). `FOR UPDATE` on the event orders the join with promotion and every seat change: a seat that came
+ * in line) or its waiting room is closed (then the line is the only way to a seat). `FOR UPDATE` on the event orders the join with promotion and every seat change: a seat that came
  * back before it is seen (409, book it instead), one that comes back after it is reserved for the line by
  * events.waiting, which the join raised in the same statement. The unique (event_id, user_id) index makes a
  * second join a no-op, even when two arrive at once.
  */
 export async function joinWaitlist(db: Db, eventId: number, userId: number): Promise<JoinOutcome> {
-  const rows = await queryRows<{ free: number; id: number | null }>(
+  const rows = await queryRows<{ free: number; sales_closed: boolean; id: number | null }>(
     db,
     sql`WITH ev AS (
-          SELECT e.id, e.waiting, e.total_tickets - e.tickets_sold - e.tickets_held - e.waiting AS free
+          SELECT e.id, e.waiting, e.total_tickets - e.tickets_sold - e.tickets_held - e.waiting AS free,
+                 -- A closed waiting room after its sale began: seats are sold only through this line.
+                 EXISTS (SELECT 1 FROM waiting_rooms r WHERE r.event_id = e.id AND r.state = 'closed' AND r.onsale_at <= now()) AS sales_closed
           FROM events e WHERE e.id = ${eventId} FOR UPDATE
         ), joined AS (
-          INSERT INTO waitlist (event_id, user_id) SELECT ev.id, ${userId} FROM ev WHERE ev.free <= 0
+          INSERT INTO waitlist (event_id, user_id) SELECT ev.id, ${userId} FROM ev WHERE ev.free <= 0 OR ev.sales_closed
           ON CONFLICT (event_id, user_id) DO NOTHING
           RETURNING id
         ), counted AS (
           -- From the locked row, as every counter write (see src/inventory/INVARIANTS.md).
           UPDATE events e SET waiting = ev.waiting + 1 FROM ev, joined WHERE e.id = ev.id
         )
-        SELECT ev.free, joined.id FROM ev LEFT JOIN joined ON true`,
+        SELECT ev.free, ev.sales_closed, joined.id FROM ev LEFT JOIN joined ON true`,
   );
   const row = rows[0];
   if (!row) return { kind: 'no-such-event' };
-  if (row.free > 0) return { kind: 'seats-available' };
+  if (row.free > 0 && !row.sales_closed) return { kind: 'seats-available' };
   if (row.id === null) return { kind: 'already-in-line' };
-  return { kind: 'joined', id: row.id };
+  return { kind: 'joined', id: row.id, seatsFree: row.free > 0 };
 }
 
 /**

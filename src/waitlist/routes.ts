@@ -25,7 +25,8 @@ export async function waitlistRoutes(instance: FastifyInstance, { db, changes }:
         tags: ['waiting list'],
         summary: 'Join the waiting list of a sold-out event',
         description:
-          'Only while no seat is free (409 `Tickets are available: book them instead` otherwise), once per buyer (409 ' +
+          'Only while no seat is free (409 `Tickets are available: book them instead` otherwise) or the event’s waiting ' +
+          'room is closed after its sale began (then free seats go to the line, in order, at once), once per buyer (409 ' +
           '`Already on the waiting list`). When seats come back (a cancellation, an expired hold, more capacity), the ' +
           'first in line gets a hold of one seat for the event’s hold_minutes: a pending order in GET /orders, to confirm ' +
           'with POST /orders/{id}/confirm.',
@@ -40,7 +41,7 @@ export async function waitlistRoutes(instance: FastifyInstance, { db, changes }:
         },
       },
     },
-    async (request, reply) => reply.code(201).send(await joinLine(db, request.params.id, request.user.id)),
+    async (request, reply) => reply.code(201).send(await joinLine(db, changes, request.params.id, request.user.id)),
   );
 
   app.get(

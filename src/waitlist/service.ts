@@ -13,8 +13,8 @@ function toPlaceOut(place: WaitlistPlace): WaitlistPlaceOut {
   };
 }
 
-/** Puts me in line for a sold-out event; answers my place in it. */
-export async function joinLine(db: Db, eventId: number, userId: number): Promise<WaitlistPlaceOut> {
+/** Puts me in line for a sold-out event (or one whose waiting room closed); answers my place in it. */
+export async function joinLine(db: Db, changes: SeatChanges, eventId: number, userId: number): Promise<WaitlistPlaceOut> {
   const outcome = await joinWaitlist(db, eventId, userId);
   switch (outcome.kind) {
     case 'no-such-event':
@@ -24,6 +24,8 @@ export async function joinLine(db: Db, eventId: number, userId: number): Promise
     case 'already-in-line':
       throw new Conflict('Already on the waiting list');
     case 'joined':
+      // Behind a closed room free seats wait for the line: offer them now, in its order.
+      if (outcome.seatsFree) changes.seatsReturned(eventId);
       break;
   }
   // Read after the commit; a seat may already have come back and turned my place into a hold.

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, numeric, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, jsonb, numeric, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
 
 // Table names are part of the contract: operators read them in pgAdmin and report on them in SQL.
 
@@ -128,6 +128,8 @@ export const orders = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     // Set while the order is a hold (status pending): when its seats go back to sale.
     expiresAt: timestamp('expires_at', { withTimezone: true }),
+    // A waiting-list offer (made by the promoter): its own admission, confirmed without a queue pass.
+    fromWaitlist: boolean('from_waitlist').notNull().default(false),
   },
   (table) => [
     check('orders_status_valid', sql`${table.status} IN ('pending', 'confirmed', 'cancelled', 'expired')`),

@@ -18,8 +18,8 @@ WITH ev AS (
       ), promoted AS (
         DELETE FROM waitlist w USING chosen WHERE w.id = chosen.id RETURNING w.id, w.user_id
       ), held AS (
-        INSERT INTO orders (event_id, user_id, status, quantity, total_price, expires_at)
-        SELECT ev.id, p.user_id, 'pending', 1, ev.ticket_price, now() + ev.hold_minutes * interval '1 minute'
+        INSERT INTO orders (event_id, user_id, status, quantity, total_price, expires_at, from_waitlist)
+        SELECT ev.id, p.user_id, 'pending', 1, ev.ticket_price, now() + ev.hold_minutes * interval '1 minute', true
         FROM ev, promoted p ORDER BY p.id
         RETURNING *
       ), counted AS (
