@@ -142,17 +142,17 @@ export const ConfigSchema = Type.Object({
   })),
   RATE_LIMIT_BOOKINGS_PER_MINUTE: Type.Optional(Type.Integer({
     minimum: 1, maximum: 1000000,
-    description: '`POST /book` and `POST /orders` per buyer per minute, for the deployment: without `REDIS_URL` each process enforces `limit / WORKERS`. Default: 60000. In production: 600.',
+    description: 'Requests to `POST /book` and `POST /orders` (holds included), one count per buyer per minute shared by both routes, for the deployment: without `REDIS_URL` each process enforces `limit / WORKERS`. Default: 60000. In production: 600.',
     examples: ['600'],
   })),
   LIVE_MAX_STREAMS_PER_IP: Type.Optional(Type.Integer({
     minimum: 1, maximum: 1000000,
-    description: 'Open `GET /events/{id}/live` streams per client address per process (`429` past it). Default: 100. In production: 10.',
+    description: 'Open `GET /events/{id}/live` streams per client address per process (`429` past it), and as many queue streams (`GET /events/{id}/queue/stream`), counted apart. Default: 100. In production: 10.',
     examples: ['10'],
   })),
   LIVE_MAX_STREAMS: Type.Integer({
     default: 1000, minimum: 1, maximum: 1000000,
-    description: 'Open live streams per process (`503` past it).',
+    description: 'Open live streams per process (`503` past it), and as many queue streams, counted apart.',
   }),
   // Fastify's trustProxy forms: unset/false, true, or comma-separated addresses and CIDRs (no hop count).
   TRUST_PROXY: Type.String({
