@@ -51,17 +51,30 @@ export interface HeadWebhook {
   attempts: number;
   retry_until: Date;
   due: boolean;
+  /**
+   * Whether the endpoint's scope still covers it, by the owner's role now (issue 25): an admin's endpoint
+   * covers every event only while its owner is an admin; otherwise only the owner's own events (and pings).
+   */
+  in_scope: boolean;
 }
 
 /**
  * The endpoint's oldest pending webhooks, up to `limit`, in outbox order; read after the lease committed (so
- * after the previous holder's results). The worker sends them in this order and stops at the first not due.
+ * after the previous holder's results). The owner's role is read here, once per batch: a demoted admin's
+ * endpoint stops hearing about other owners' events at its next lease, not only at its next registration.
  */
 export async function headOfQueue(db: Db, endpointId: number, limit: number): Promise<HeadWebhook[]> {
   const rows = await queryRows<HeadWebhook & { id: number | string }>(
     db,
-    sql`SELECT id, type, data, created_at, attempts, retry_until, next_attempt_at <= now() AS due
-        FROM webhook_outbox WHERE endpoint_id = ${endpointId} AND status = 'pending' ORDER BY id LIMIT ${limit}`,
+    sql`SELECT o.id, o.type, o.data, o.created_at, o.attempts, o.retry_until, o.next_attempt_at <= now() AS due,
+               (owner.is_admin OR owner.own_events_only OR o.event_id IS NULL OR e.owner_id IS NOT DISTINCT FROM owner.owner_id) AS in_scope
+        FROM (SELECT w.owner_id, u.role = 'admin' AS is_admin, (w.event_id IS NULL AND NOT w.all_events) AS own_events_only
+              FROM webhook_endpoints w JOIN users u ON u.id = w.owner_id WHERE w.id = ${endpointId}) owner
+        CROSS JOIN LATERAL (
+          SELECT * FROM webhook_outbox WHERE endpoint_id = ${endpointId} AND status = 'pending' ORDER BY id LIMIT ${limit}
+        ) o
+        LEFT JOIN events e ON e.id = o.event_id
+        ORDER BY o.id`,
   );
   return rows.map((row) => ({ ...row, id: Number(row.id) }));
 }

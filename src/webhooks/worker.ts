@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/client.js';
 import { retryDelayMs } from './backoff.js';
-import { claimEndpoint, headOfQueue, recordAttempts, releaseEndpoint, type Attempt, type ClaimedEndpoint, type HeadWebhook } from './queue.js';
+import { claimEndpoint, headOfQueue, recordAttempts, releaseEndpoint, type Attempt, type AttemptResult, type ClaimedEndpoint, type HeadWebhook } from './queue.js';
 import { keepAliveAgent, sendWebhook, type SendOutcome } from './sender.js';
 import { signedHeaders } from './signing.js';
 import type { TargetPolicy } from './target.js';
@@ -104,7 +104,7 @@ export class DeliveryWorker {
     }
     const recorded = await recordAttempts(this.db, endpoint.id, this.token, attempts);
     for (const { webhookId, result } of attempts) {
-      if (recorded.has(webhookId)) this.options.onOutcome?.(result.status === 'pending' ? 'retrying' : result.status);
+      if (recorded.has(webhookId) && result !== OUT_OF_SCOPE) this.options.onOutcome?.(result.status === 'pending' ? 'retrying' : result.status);
     }
     return true;
   }
@@ -121,6 +121,10 @@ export class DeliveryWorker {
       for (const head of heads) {
         // In order: one not due yet (a retry's backoff) holds back the ones after it.
         if (!head.due || performance.now() > lastStartAt) break;
+        if (!head.in_scope) {
+          attempts.push({ webhookId: head.id, result: OUT_OF_SCOPE });
+          continue;
+        }
         const { id, body } = envelopeOf(head);
         const headers = signedHeaders({ secret: endpoint.secret, previousSecret: endpoint.previous_secret }, id, new Date(), body);
         const outcome = await sendWebhook(url, headers, body, { ...this.options, signal: this.abort.signal, agent });
@@ -137,6 +141,15 @@ export class DeliveryWorker {
     return attempts;
   }
 }
+
+// Settled without a request: the owner lost the role that put the event in the endpoint's scope.
+const OUT_OF_SCOPE: AttemptResult = {
+  status: 'failed',
+  retryInMs: 0,
+  statusCode: null,
+  error: 'not sent: the event is outside the endpoint’s scope (its owner is no longer an admin)',
+  durationMs: 0,
+};
 
 function resultOf(head: HeadWebhook, outcome: SendOutcome): { status: 'succeeded' | 'failed' | 'pending'; retryInMs: number } {
   if (outcome.error === null) return { status: 'succeeded', retryInMs: 0 };
