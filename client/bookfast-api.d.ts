@@ -5221,7 +5221,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queue a `ping` to the endpoint (after what it has pending) */
+        /** Queue a `ping` to the endpoint (after the pings it has pending; at most 3 wait at a time) */
         post: {
             parameters: {
                 query?: never;
@@ -5320,6 +5320,22 @@ export interface paths {
                                 msg: string;
                                 type: string;
                             }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "At most 3 test pings wait per webhook: send another once one is delivered"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
                         };
                     };
                 };

@@ -10,17 +10,19 @@ import type { DeliveredType } from '../outbox/types.js';
 
 export interface ClaimedEndpoint {
   id: number;
+  owner_id: number;
   url: string;
   secret: string;
   previous_secret: string | null;
 }
 
 /**
- * Leases one endpoint whose oldest pending webhook is due. `FOR UPDATE ... SKIP LOCKED`: concurrent workers
- * never wait for each other, and one that locks the row after another's lease committed re-reads it, sees
- * the lease and skips it (the row's newest version is re-checked under the lock).
+ * Leases one endpoint whose oldest pending webhook is due, of an owner not in `busyOwners` (those this
+ * process already delivers to: one owner's slow receivers hold one of its loops, never all). `FOR UPDATE
+ * ... SKIP LOCKED`: concurrent workers never wait for each other, and one that locks the row after
+ * another's lease committed re-reads it, sees the lease and skips it.
  */
-export async function claimEndpoint(db: Db, token: string, leaseSeconds: number): Promise<ClaimedEndpoint | null> {
+export async function claimEndpoint(db: Db, token: string, leaseSeconds: number, busyOwners: number[] = []): Promise<ClaimedEndpoint | null> {
   const rows = await queryRows<ClaimedEndpoint>(
     db,
     sql`WITH candidate AS (
@@ -30,6 +32,7 @@ export async function claimEndpoint(db: Db, token: string, leaseSeconds: number)
             WHERE o.endpoint_id = w.id AND o.status = 'pending' ORDER BY o.id LIMIT 1
           ) head
           WHERE head.next_attempt_at <= now() AND (w.lease_until IS NULL OR w.lease_until < now())
+            AND w.owner_id <> ALL (${`{${busyOwners.join(',')}}`}::int[])
           ORDER BY head.next_attempt_at, w.id
           LIMIT 1
           FOR UPDATE OF w SKIP LOCKED
@@ -37,7 +40,7 @@ export async function claimEndpoint(db: Db, token: string, leaseSeconds: number)
         UPDATE webhook_endpoints w
         SET lease_until = now() + make_interval(secs => ${leaseSeconds}), lease_token = ${token}
         FROM candidate WHERE w.id = candidate.id
-        RETURNING w.id, w.url, w.secret,
+        RETURNING w.id, w.owner_id, w.url, w.secret,
                   CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END AS previous_secret`,
   );
   return rows[0] ?? null;

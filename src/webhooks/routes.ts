@@ -76,7 +76,7 @@ export async function webhookRoutes(instance: FastifyInstance, { db, policy, que
       ...auth,
       schema: {
         tags,
-        summary: 'Queue a `ping` to the endpoint (after what it has pending)',
+        summary: 'Queue a `ping` to the endpoint (after the pings it has pending; at most 3 wait at a time)',
         security: bearer,
         params: IdParams,
         response: {
@@ -85,6 +85,7 @@ export async function webhookRoutes(instance: FastifyInstance, { db, policy, que
           403: notYours,
           404: notFound,
           422: ValidationErrorOut,
+          429: errorOut('At most 3 test pings wait per webhook: send another once one is delivered'),
         },
       },
     },

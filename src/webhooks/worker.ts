@@ -39,6 +39,10 @@ export class DeliveryWorker {
   private loops: Promise<void>[] = [];
   private readonly waiting = new Set<() => void>();
   private stopping = false;
+  // Owners whose endpoint a loop of this process holds, and the claim in progress: claims take turns, so
+  // that two loops never lease two endpoints of one owner at once.
+  private readonly busyOwners = new Set<number>();
+  private claiming: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -91,13 +95,32 @@ export class DeliveryWorker {
     // record it; a process killed mid-attempt holds the endpoint this long, then another takes over.
     const leaseSeconds = Math.ceil(this.options.timeoutMs / 1000) + 5;
     const leasedAt = performance.now();
-    const endpoint = await claimEndpoint(this.db, this.token, leaseSeconds);
+    const endpoint = await this.claim(leaseSeconds);
     if (!endpoint) return false;
+    try {
+      return await this.deliverLeased(endpoint, leasedAt + leaseSeconds * 1000 - this.options.timeoutMs - LEASE_MARGIN_MS);
+    } finally {
+      this.busyOwners.delete(endpoint.owner_id);
+    }
+  }
+
+  /** One claim at a time in this process, skipping the owners its loops already serve. */
+  private claim(leaseSeconds: number): Promise<ClaimedEndpoint | null> {
+    const claimed = this.claiming.then(async () => {
+      const endpoint = await claimEndpoint(this.db, this.token, leaseSeconds, [...this.busyOwners.keys()]);
+      if (endpoint) this.busyOwners.add(endpoint.owner_id);
+      return endpoint;
+    });
+    this.claiming = claimed.catch(() => undefined);
+    return claimed;
+  }
+
+  private async deliverLeased(endpoint: ClaimedEndpoint, lastStartAt: number): Promise<boolean> {
     const heads = await headOfQueue(this.db, endpoint.id, PER_LEASE).catch(async (error: unknown) => {
       await releaseEndpoint(this.db, endpoint.id, this.token);
       throw error;
     });
-    const attempts = await this.sendInOrder(heads, endpoint, leasedAt + leaseSeconds * 1000 - this.options.timeoutMs - LEASE_MARGIN_MS);
+    const attempts = await this.sendInOrder(heads, endpoint, lastStartAt);
     if (attempts.length === 0) {
       await releaseEndpoint(this.db, endpoint.id, this.token);
       return false;
