@@ -4,8 +4,8 @@ import type { DeliveredType } from '../outbox/types.js';
 
 // The delivery queue's SQL. One endpoint is delivered by one worker at a time, across processes and hosts:
 // a worker first takes the endpoint's lease (claimEndpoint), then reads the oldest pending rows of that
-// endpoint (headOfQueue) and sends them one at a time, in outbox order, and records them all with one
-// statement (recordAttempts). A worker that dies leaves a lease that runs out; another worker then sends
+// endpoint (headOfQueue) and sends them, in outbox order per resource (partitions.ts), and records them all
+// with one statement (recordAttempts). A worker that dies leaves a lease that runs out; another worker then sends
 // the unrecorded rows again, with the same Webhook-Ids (at least once: receivers drop duplicates by id).
 
 export interface ClaimedEndpoint {
