@@ -182,7 +182,7 @@ export function renderWebhooksMarkdown(w: WebhookResults): string {
     ...(w.written && w.writtenRatio !== undefined ? [`Ratio outbox writes only / none: ${n(w.writtenRatio, 3)} (the booking path's own cost).`] : []),
     `Ratio subscribed / none: ${n(w.ratio, 3)}${w.written ? ' (outbox writes and delivery on the same cores)' : ''} ` +
       `(the issue allows down to about 0.9). Delivered meanwhile: ${n(w.delivered)} ` +
-      `webhooks; ${n(w.queued)} still queued at the end (one endpoint is sent to one webhook at a time).`,
+      `webhooks; ${n(w.queued)} still queued at the end, the silent endpoint's included (up to 16 in flight per endpoint).`,
     '',
   ].join('\n');
 }

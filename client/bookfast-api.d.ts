@@ -4955,7 +4955,7 @@ export interface paths {
         put?: never;
         /**
          * Register a webhook endpoint (organizers for their events, admins for any); answers its signing secret once
-         * @description Deliveries are signed as Standard Webhooks says (`Webhook-Id`, `Webhook-Timestamp`, `Webhook-Signature`), sent in order one at a time per endpoint, and retried for 3 days (about 5 s, 30 s, 2 min, 10 min, 1 h, ...).
+         * @description Deliveries are signed as Standard Webhooks says (`Webhook-Id`, `Webhook-Timestamp`, `Webhook-Signature`), sent in order per event, ticket or order (up to 16 resources at once per endpoint), and retried for 3 days (about 5 s, 30 s, 2 min, 10 min, 1 h, ...).
          */
         post: {
             parameters: {
@@ -5221,7 +5221,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queue a `ping` to the endpoint (after what it has pending) */
+        /** Queue a `ping` to the endpoint (after the pings it has pending; at most 3 wait at a time) */
         post: {
             parameters: {
                 query?: never;
@@ -5320,6 +5320,22 @@ export interface paths {
                                 msg: string;
                                 type: string;
                             }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "detail": "At most 3 test pings wait per webhook: send another once one is delivered"
+                         *     }
+                         */
+                        "application/json": {
+                            detail: string;
                         };
                     };
                 };

@@ -195,7 +195,7 @@ export const ConfigSchema = Type.Object({
   }),
   WEBHOOKS_CONCURRENCY: Type.Integer({
     default: 4, minimum: 1, maximum: 64,
-    description: 'Webhook deliveries in flight per process, each to a different endpoint.',
+    description: 'Webhook delivery loops per process, each leasing one endpoint (of an owner no other loop of the process serves) and sending up to 16 of its webhooks at once.',
   }),
   WEBHOOKS_POLL_MS: Type.Integer({
     default: 500, minimum: 10, maximum: 60000,

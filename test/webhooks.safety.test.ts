@@ -73,12 +73,34 @@ describe('where webhooks may go', () => {
       'https://[fe80::1]/h',
       'https://[fd00::1]/h',
       'https://[::ffff:10.0.0.1]/h',
+      // IPv4-compatible (::/96) and the other IPv4-embedding forms: NAT64, SIIT, 6to4, Teredo.
+      'https://[::127.0.0.1]/',
+      'https://[::a9fe:a9fe]/h',
+      'https://[::10.0.0.1]/h',
+      'https://[64:ff9b::10.0.0.1]/h',
+      'https://[::ffff:0:10.0.0.1]/h',
+      'https://[2002:a00:1::]/h',
+      'https://[2001:0:a00:1::]/h',
       'https://localhost/h',
       'https://api.localhost/h',
     ]) {
       expect(refused(url), url).not.toBeNull();
     }
     expect(refused('https://127.0.0.1/h', { allowPrivate: true, allowHttp: false })).toBeNull();
+  });
+
+  it('when a target embeds an IPv4 address in IPv6 (::127.0.0.1, ::169.254.169.254), then registration and the send both refuse it', async () => {
+    expect(refused('https://[::127.0.0.1]/h')).toBe('::7f00:1 is an IPv4-compatible address (set WEBHOOKS_ALLOW_PRIVATE=true to allow)');
+    expect(refused('https://[::a9fe:a9fe]/h')).toMatch(/IPv4-compatible/);
+    const receiver = await startWebhookReceiver();
+    try {
+      const port = new URL(receiver.url).port;
+      const outcome = await sendWebhook(new URL(`http://[::127.0.0.1]:${port}/h`), {}, '{}', { allowPrivate: false, allowHttp: true, timeoutMs: 2000 });
+      expect(outcome).toMatchObject({ statusCode: null, error: 'refused: ::7f00:1 is an IPv4-compatible address (set WEBHOOKS_ALLOW_PRIVATE=true to allow)' });
+      expect(receiver.received).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('when a public-looking name resolves to loopback at send time (DNS rebinding), then nothing is sent', async () => {

@@ -156,7 +156,7 @@ describe('deliveries', () => {
     expect(missing.statusCode).toBe(404);
   });
 
-  it('when many changes follow each other, then the endpoint gets them one at a time, in order, each once', async () => {
+  it('when many changes to one event follow each other, then the endpoint gets them one at a time, in order, each once', async () => {
     const event = await createEvent(w.t.app, w.organizer);
     const hook = await w.subscribe(w.organizer, ['event.updated'], event.id);
     let inFlight = 0;

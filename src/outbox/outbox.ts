@@ -74,10 +74,18 @@ export async function recordWebhookEvent(tx: Db, type: WebhookEventType, event: 
   );
 }
 
-/** A webhook for one endpoint only (the test ping), outside any change. */
-export async function recordForEndpoint(db: Db, endpointId: number, type: DeliveredType, data: unknown): Promise<number> {
+/**
+ * A webhook for one endpoint only (the test ping), outside any change, unless `maxPending` of that type
+ * already wait for the endpoint (null then). Two racing pings may both pass the count: the cap is per
+ * request, not a lock, which is enough to keep a backlog from growing without bound.
+ */
+export async function recordForEndpoint(db: Db, endpointId: number, type: DeliveredType, data: unknown, maxPending: number): Promise<number | null> {
   const result = (await db.execute(
-    sql`INSERT INTO webhook_outbox (endpoint_id, type, data) VALUES (${endpointId}, ${type}, ${JSON.stringify(data)}::json) RETURNING id`,
+    sql`INSERT INTO webhook_outbox (endpoint_id, type, data)
+        SELECT ${endpointId}, ${type}, ${JSON.stringify(data)}::json
+        WHERE (SELECT count(*) FROM webhook_outbox WHERE endpoint_id = ${endpointId} AND status = 'pending' AND type = ${type}) < ${maxPending}
+        RETURNING id`,
   )) as unknown as { rows: { id: number | string }[] };
-  return Number(result.rows[0]!.id);
+  const row = result.rows[0];
+  return row ? Number(row.id) : null;
 }

@@ -4,23 +4,25 @@ import type { DeliveredType } from '../outbox/types.js';
 
 // The delivery queue's SQL. One endpoint is delivered by one worker at a time, across processes and hosts:
 // a worker first takes the endpoint's lease (claimEndpoint), then reads the oldest pending rows of that
-// endpoint (headOfQueue) and sends them one at a time, in outbox order, and records them all with one
-// statement (recordAttempts). A worker that dies leaves a lease that runs out; another worker then sends
+// endpoint (headOfQueue) and sends them, in outbox order per resource (partitions.ts), and records them all
+// with one statement (recordAttempts). A worker that dies leaves a lease that runs out; another worker then sends
 // the unrecorded rows again, with the same Webhook-Ids (at least once: receivers drop duplicates by id).
 
 export interface ClaimedEndpoint {
   id: number;
+  owner_id: number;
   url: string;
   secret: string;
   previous_secret: string | null;
 }
 
 /**
- * Leases one endpoint whose oldest pending webhook is due. `FOR UPDATE ... SKIP LOCKED`: concurrent workers
- * never wait for each other, and one that locks the row after another's lease committed re-reads it, sees
- * the lease and skips it (the row's newest version is re-checked under the lock).
+ * Leases one endpoint whose oldest pending webhook is due, of an owner not in `busyOwners` (those this
+ * process already delivers to: one owner's slow receivers hold one of its loops, never all). `FOR UPDATE
+ * ... SKIP LOCKED`: concurrent workers never wait for each other, and one that locks the row after
+ * another's lease committed re-reads it, sees the lease and skips it.
  */
-export async function claimEndpoint(db: Db, token: string, leaseSeconds: number): Promise<ClaimedEndpoint | null> {
+export async function claimEndpoint(db: Db, token: string, leaseSeconds: number, busyOwners: number[] = []): Promise<ClaimedEndpoint | null> {
   const rows = await queryRows<ClaimedEndpoint>(
     db,
     sql`WITH candidate AS (
@@ -30,6 +32,7 @@ export async function claimEndpoint(db: Db, token: string, leaseSeconds: number)
             WHERE o.endpoint_id = w.id AND o.status = 'pending' ORDER BY o.id LIMIT 1
           ) head
           WHERE head.next_attempt_at <= now() AND (w.lease_until IS NULL OR w.lease_until < now())
+            AND w.owner_id <> ALL (${`{${busyOwners.join(',')}}`}::int[])
           ORDER BY head.next_attempt_at, w.id
           LIMIT 1
           FOR UPDATE OF w SKIP LOCKED
@@ -37,7 +40,7 @@ export async function claimEndpoint(db: Db, token: string, leaseSeconds: number)
         UPDATE webhook_endpoints w
         SET lease_until = now() + make_interval(secs => ${leaseSeconds}), lease_token = ${token}
         FROM candidate WHERE w.id = candidate.id
-        RETURNING w.id, w.url, w.secret,
+        RETURNING w.id, w.owner_id, w.url, w.secret,
                   CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END AS previous_secret`,
   );
   return rows[0] ?? null;
@@ -51,17 +54,30 @@ export interface HeadWebhook {
   attempts: number;
   retry_until: Date;
   due: boolean;
+  /**
+   * Whether the endpoint's scope still covers it, by the owner's role now (issue 25): an admin's endpoint
+   * covers every event only while its owner is an admin; otherwise only the owner's own events (and pings).
+   */
+  in_scope: boolean;
 }
 
 /**
  * The endpoint's oldest pending webhooks, up to `limit`, in outbox order; read after the lease committed (so
- * after the previous holder's results). The worker sends them in this order and stops at the first not due.
+ * after the previous holder's results). The owner's role is read here, once per batch: a demoted admin's
+ * endpoint stops hearing about other owners' events at its next lease, not only at its next registration.
  */
 export async function headOfQueue(db: Db, endpointId: number, limit: number): Promise<HeadWebhook[]> {
   const rows = await queryRows<HeadWebhook & { id: number | string }>(
     db,
-    sql`SELECT id, type, data, created_at, attempts, retry_until, next_attempt_at <= now() AS due
-        FROM webhook_outbox WHERE endpoint_id = ${endpointId} AND status = 'pending' ORDER BY id LIMIT ${limit}`,
+    sql`SELECT o.id, o.type, o.data, o.created_at, o.attempts, o.retry_until, o.next_attempt_at <= now() AS due,
+               (owner.is_admin OR owner.own_events_only OR o.event_id IS NULL OR e.owner_id IS NOT DISTINCT FROM owner.owner_id) AS in_scope
+        FROM (SELECT w.owner_id, u.role = 'admin' AS is_admin, (w.event_id IS NULL AND NOT w.all_events) AS own_events_only
+              FROM webhook_endpoints w JOIN users u ON u.id = w.owner_id WHERE w.id = ${endpointId}) owner
+        CROSS JOIN LATERAL (
+          SELECT * FROM webhook_outbox WHERE endpoint_id = ${endpointId} AND status = 'pending' ORDER BY id LIMIT ${limit}
+        ) o
+        LEFT JOIN events e ON e.id = o.event_id
+        ORDER BY o.id`,
   );
   return rows.map((row) => ({ ...row, id: Number(row.id) }));
 }

@@ -31,7 +31,7 @@ export async function webhookRoutes(instance: FastifyInstance, { db, policy, que
         summary: 'Register a webhook endpoint (organizers for their events, admins for any); answers its signing secret once',
         description:
           'Deliveries are signed as Standard Webhooks says (`Webhook-Id`, `Webhook-Timestamp`, `Webhook-Signature`), sent in order ' +
-          'one at a time per endpoint, and retried for 3 days (about 5 s, 30 s, 2 min, 10 min, 1 h, ...).',
+          'per event, ticket or order (up to 16 resources at once per endpoint), and retried for 3 days (about 5 s, 30 s, 2 min, 10 min, 1 h, ...).',
         security: bearer,
         body: WebhookCreate,
         response: {
@@ -76,7 +76,7 @@ export async function webhookRoutes(instance: FastifyInstance, { db, policy, que
       ...auth,
       schema: {
         tags,
-        summary: 'Queue a `ping` to the endpoint (after what it has pending)',
+        summary: 'Queue a `ping` to the endpoint (after the pings it has pending; at most 3 wait at a time)',
         security: bearer,
         params: IdParams,
         response: {
@@ -85,6 +85,7 @@ export async function webhookRoutes(instance: FastifyInstance, { db, policy, que
           403: notYours,
           404: notFound,
           422: ValidationErrorOut,
+          429: errorOut('At most 3 test pings wait per webhook: send another once one is delivered'),
         },
       },
     },

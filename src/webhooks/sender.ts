@@ -28,12 +28,13 @@ export interface SendOptions extends TargetPolicy {
 }
 
 /**
- * One connection kept open across the attempts of one lease: a lease sends up to 100 webhooks to one
- * endpoint, and a connection each cost a handshake on both ends and left a socket in TIME_WAIT per webhook.
- * A reused connection goes to the address that was checked when it was opened. Destroy it after the lease.
+ * Connections kept open across the attempts of one lease, `sockets` at most (one per request in flight): a
+ * lease sends up to 500 webhooks to one endpoint, and a connection each cost a handshake on both ends and
+ * left a socket in TIME_WAIT per webhook. A reused connection goes to the address that was checked when it
+ * was opened. Destroy it after the lease.
  */
-export function keepAliveAgent(url: URL): http.Agent {
-  const options = { keepAlive: true, maxSockets: 1 };
+export function keepAliveAgent(url: URL, sockets: number): http.Agent {
+  const options = { keepAlive: true, maxSockets: sockets };
   return url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
 }
 

@@ -1,6 +1,6 @@
 import { findRole } from '../auth/roles.js';
 import type { Db } from '../db/client.js';
-import { Conflict, Forbidden, invalidField, NotFound, Unauthorized } from '../errors.js';
+import { AppError, Conflict, Forbidden, invalidField, NotFound, Unauthorized } from '../errors.js';
 import { recordForEndpoint } from '../outbox/outbox.js';
 import {
   deleteEndpoint,
@@ -52,10 +52,20 @@ export async function removeWebhook(db: Db, id: number, userId: number): Promise
   await deleteEndpoint(db, id);
 }
 
-/** Queues a `ping` to the endpoint, behind what it already has pending (deliveries are in order). */
+/** Test pings waiting for one endpoint at most: a tenant queueing thousands would only grow its own backlog. */
+export const MAX_PENDING_PINGS = 3;
+
+export class TooManyPings extends AppError {
+  constructor() {
+    super(429, `At most ${MAX_PENDING_PINGS} test pings wait per webhook: send another once one is delivered`, { 'Retry-After': '5' });
+  }
+}
+
+/** Queues a `ping` to the endpoint, after the pings it already has pending; 429 past MAX_PENDING_PINGS. */
 export async function pingWebhook(db: Db, id: number, userId: number): Promise<{ delivery_id: number; webhook_id: string }> {
   const endpoint = await requireManagedEndpoint(db, id, userId);
-  const deliveryId = await recordForEndpoint(db, endpoint.id, 'ping', { webhook: toWebhookOut(endpoint) });
+  const deliveryId = await recordForEndpoint(db, endpoint.id, 'ping', { webhook: toWebhookOut(endpoint) }, MAX_PENDING_PINGS);
+  if (deliveryId === null) throw new TooManyPings();
   return { delivery_id: deliveryId, webhook_id: `msg_${deliveryId}` };
 }
 

@@ -50,8 +50,15 @@ export async function resolveTarget(url: URL, policy: TargetPolicy): Promise<{ a
 function checkAddress(address: string, policy: TargetPolicy): void {
   if (policy.allowPrivate) return;
   // process() turns ::ffff:10.0.0.1 into 10.0.0.1, so a mapped private address is judged as one.
-  const range = ipaddr.process(address).range();
-  if (range !== 'unicast') throw new TargetRefused(`${address} is a ${range} address (set WEBHOOKS_ALLOW_PRIVATE=true to allow)`);
+  const parsed = ipaddr.process(address);
+  const range = isIpv4Compatible(parsed) ? 'IPv4-compatible' : parsed.range();
+  if (range !== 'unicast') throw new TargetRefused(`${address} is ${/^[aeiouI]/.test(range) ? 'an' : 'a'} ${range} address (set WEBHOOKS_ALLOW_PRIVATE=true to allow)`);
+}
+
+// ::a.b.c.d (::/96, deprecated by RFC 4291): ipaddr.js calls it unicast, yet it embeds an IPv4 address
+// (::127.0.0.1, ::169.254.169.254) that some stacks and proxies route to. :: and ::1 have ranges of their own.
+function isIpv4Compatible(parsed: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+  return parsed.kind() === 'ipv6' && parsed.range() === 'unicast' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0);
 }
 
 // URL keeps the brackets of an IPv6 literal in hostname.
