@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
@@ -174,6 +175,44 @@ describe.skipIf(missing)('when BookFast runs through PgBouncer in transaction mo
       expect(seats.tickets_sold).toBe(1);
     } finally {
       stream.close();
+    }
+  });
+
+  it('when db:migrate runs with DATABASE_DIRECT_URL on a role without timeouts, then it sets them and the app starts through the pooler', async () => {
+    const name = `bookfast_test_${randomBytes(6).toString('hex')}`;
+    const base = process.env.DATABASE_URL!;
+    await admin(base, `CREATE DATABASE ${name}`);
+    try {
+      const direct = new URL(base);
+      direct.pathname = `/${name}`;
+      const env = { ...process.env, DATABASE_URL: bouncer.pooled(direct.toString()), DATABASE_POOLER: 'pgbouncer', DATABASE_DIRECT_URL: direct.toString() };
+      execFileSync(process.execPath, ['--import', 'tsx', 'src/db/migrate-cli.ts'], { env, stdio: 'pipe' });
+      const settings = await admin<{ setconfig: string[] }>(
+        direct.toString(),
+        'SELECT setconfig FROM pg_db_role_setting WHERE setrole = (SELECT oid FROM pg_roles WHERE rolname = CURRENT_USER) AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())',
+      );
+      expect(settings.flatMap((row) => row.setconfig).sort()).toEqual(['idle_in_transaction_session_timeout=30000ms', 'lock_timeout=10000ms', 'statement_timeout=15000ms']);
+      const database = await openDatabase({ databaseUrl: bouncer.pooled(direct.toString()), pooler: 'pgbouncer', poolSize: 1 });
+      await database.close();
+    } finally {
+      await admin(base, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+
+  it('when the role already has a timeout of its own, then start-up keeps it', async () => {
+    const name = `bookfast_test_${randomBytes(6).toString('hex')}`;
+    const base = process.env.DATABASE_URL!;
+    await admin(base, `CREATE DATABASE ${name}`);
+    try {
+      const direct = new URL(base);
+      direct.pathname = `/${name}`;
+      await admin(direct.toString(), `ALTER ROLE CURRENT_USER IN DATABASE ${name} SET statement_timeout = '3s'`);
+      const database = await openDatabase({ databaseUrl: bouncer.pooled(direct.toString()), pooler: 'pgbouncer', directUrl: direct.toString(), poolSize: 1 });
+      const [row] = await queryRows<{ statement_timeout: string; lock_timeout: string }>(database.db, sql`SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('lock_timeout') AS lock_timeout`);
+      await database.close();
+      expect(row).toEqual({ statement_timeout: '3s', lock_timeout: '10s' });
+    } finally {
+      await admin(base, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
   });
 

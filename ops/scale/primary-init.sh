@@ -3,10 +3,5 @@
 set -e
 # The `scale` profile's replica streams from here (pg_basebackup -R).
 echo "host replication $POSTGRES_USER all scram-sha-256" >> "$PGDATA/pg_hba.conf"
-# Behind PgBouncer in transaction mode BookFast cannot send its timeouts per connection: they are the role's
-# defaults (BookFast checks at start-up that none is off).
-psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<SQL
-ALTER ROLE "$POSTGRES_USER" SET statement_timeout = '15s';
-ALTER ROLE "$POSTGRES_USER" SET lock_timeout = '10s';
-ALTER ROLE "$POSTGRES_USER" SET idle_in_transaction_session_timeout = '30s';
-SQL
+# The role's timeouts, which PgBouncer in transaction mode needs, are set by the API replicas themselves at
+# start-up through DATABASE_DIRECT_URL (src/db/role-timeouts.ts).

@@ -13,6 +13,7 @@ import type { Db } from './drizzle.js';
 import { EmbeddedClient } from './embedded.js';
 import { countNotPrimaryDrops, isNotPrimary } from './not-primary.js';
 import { routeReads, type ReadRoute } from './replica.js';
+import { setRoleTimeoutsWhereOff } from './role-timeouts.js';
 import * as schema from './schema.js';
 
 export type { Db };
@@ -77,7 +78,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 // Sent as startup parameters on a direct connection. PgBouncer refuses them (and would not keep them per
-// client anyway), so behind it they must be the role's defaults: checkPoolerTimeouts says so at start-up.
+// client anyway), so behind it they must be the role's defaults: set through DATABASE_DIRECT_URL when there
+// is one, else checkPoolerTimeouts says at start-up what to run.
 const SESSION_TIMEOUTS = { statement_timeout: 15_000, lock_timeout: 10_000, idle_in_transaction_session_timeout: 30_000 };
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
@@ -99,6 +101,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const notPrimary = countNotPrimaryDrops(pool);
   if (behindPooler) {
     try {
+      if (options.directUrl) await setRoleTimeoutsWhereOff(options.directUrl, SESSION_TIMEOUTS);
       await checkPoolerTimeouts(pool);
     } catch (error) {
       await pool.end();
