@@ -37,6 +37,7 @@ import { echoRequestId, requestIdFor } from './http/request-id.js';
 import { registerWebApp } from './http/web-app.js';
 import { ErrorOut } from './shapes/common.js';
 import { CANONICAL_ID, checkIdsAsWritten } from './http/ids.js';
+import { readMissingBodyAsEmpty } from './http/empty-body.js';
 import { acceptOnlyUtf8Json } from './http/json-body.js';
 import { webhooksPlugin } from './webhooks/plugin.js';
 
@@ -129,6 +130,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   registerErrorHandling(app);
   checkIdsAsWritten(app);
   acceptOnlyUtf8Json(app);
+  readMissingBodyAsEmpty(app);
   echoRequestId(app);
   registerMetrics(app, metrics, { token: config.metricsToken });
   await app.register(securityPlugin, { config, db: database.db, registry: metrics.registry });

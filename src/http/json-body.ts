@@ -11,6 +11,11 @@ export function acceptOnlyUtf8Json(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const bytes = body as Buffer;
+    // An empty body is no body (Fastify's parser refuses it with a 400): a bodiless POST reads as `{}`.
+    if (bytes.length === 0) {
+      done(null, undefined);
+      return;
+    }
     if (!isUtf8(bytes)) {
       done(Object.assign(new Error('Invalid JSON body: it is not valid UTF-8'), { statusCode: 400 }), undefined);
       return;
