@@ -4924,7 +4924,7 @@ export interface paths {
                         "application/json": {
                             id: number;
                             url: string;
-                            events: ("order.created" | "order.confirmed" | "order.cancelled" | "order.expired" | "ticket.booked" | "ticket.cancelled" | "ticket.checked_in" | "waitlist.offered" | "event.sold_out" | "event.updated")[];
+                            events: ("order.created" | "order.confirmed" | "order.cancelled" | "order.expired" | "ticket.booked" | "ticket.cancelled" | "ticket.checked_in" | "waitlist.offered" | "event.sold_out" | "event.updated" | "ping")[];
                             event_id: number | null;
                             /** @description event: event_id only; owner: every event of the endpoint’s owner; all: every event (admins) */
                             scope: "event" | "owner" | "all";
@@ -4979,7 +4979,7 @@ export interface paths {
                     "application/json": {
                         /** @description Where to POST: https:// (http:// only outside production or with WEBHOOKS_ALLOW_HTTP=true); public addresses only */
                         url: string;
-                        events: ("order.created" | "order.confirmed" | "order.cancelled" | "order.expired" | "ticket.booked" | "ticket.cancelled" | "ticket.checked_in" | "waitlist.offered" | "event.sold_out" | "event.updated")[];
+                        events: ("order.created" | "order.confirmed" | "order.cancelled" | "order.expired" | "ticket.booked" | "ticket.cancelled" | "ticket.checked_in" | "waitlist.offered" | "event.sold_out" | "event.updated" | "ping")[];
                         /**
                          * @description Only this event (its owner or an admin). Left out: every event of the caller (an organizer), or every event (an admin)
                          * @example 1
@@ -4998,7 +4998,7 @@ export interface paths {
                         "application/json": {
                             id: number;
                             url: string;
-                            events: ("order.created" | "order.confirmed" | "order.cancelled" | "order.expired" | "ticket.booked" | "ticket.cancelled" | "ticket.checked_in" | "waitlist.offered" | "event.sold_out" | "event.updated")[];
+                            events: ("order.created" | "order.confirmed" | "order.cancelled" | "order.expired" | "ticket.booked" | "ticket.cancelled" | "ticket.checked_in" | "waitlist.offered" | "event.sold_out" | "event.updated" | "ping")[];
                             event_id: number | null;
                             /** @description event: event_id only; owner: every event of the endpoint’s owner; all: every event (admins) */
                             scope: "event" | "owner" | "all";
@@ -5378,7 +5378,7 @@ export interface paths {
                         "application/json": {
                             id: number;
                             url: string;
-                            events: ("order.created" | "order.confirmed" | "order.cancelled" | "order.expired" | "ticket.booked" | "ticket.cancelled" | "ticket.checked_in" | "waitlist.offered" | "event.sold_out" | "event.updated")[];
+                            events: ("order.created" | "order.confirmed" | "order.cancelled" | "order.expired" | "ticket.booked" | "ticket.cancelled" | "ticket.checked_in" | "waitlist.offered" | "event.sold_out" | "event.updated" | "ping")[];
                             event_id: number | null;
                             /** @description event: event_id only; owner: every event of the endpoint’s owner; all: every event (admins) */
                             scope: "event" | "owner" | "all";

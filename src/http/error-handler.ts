@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isNotPrimary } from '../db/not-primary.js';
 import { AppError, InvalidInput, type ValidationIssue } from '../errors.js';
+import { namingAllowedValues } from './enum-issues.js';
 
 type AjvIssue = NonNullable<FastifyError['validation']>[number];
 
@@ -22,7 +23,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     if (error.validation) {
       const location = LOCATION[error.validationContext ?? 'body'] ?? 'body';
-      return reply.code(422).send({ detail: error.validation.map((issue) => toFastApiIssue(location, issue)) });
+      return reply.code(422).send({ detail: namingAllowedValues(error.validation).map((issue) => toFastApiIssue(location, issue)) });
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ detail: error.message });

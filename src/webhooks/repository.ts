@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 import { webhookOutbox } from '../db/schema.js';
 import type { DeliveryQuery } from './schemas.js';
-import type { WebhookEventType } from '../outbox/types.js';
+import type { DeliveredType } from '../outbox/types.js';
 
 // Endpoints and their deliveries, for the routes. The delivery worker's SQL is in queue.ts.
 
@@ -12,7 +12,7 @@ export interface EndpointRow {
   event_id: number | null;
   all_events: boolean;
   url: string;
-  events: WebhookEventType[];
+  events: DeliveredType[];
   created_at: Date;
 }
 
@@ -23,7 +23,7 @@ export interface NewEndpoint {
   eventId: number | null;
   allEvents: boolean;
   url: string;
-  events: WebhookEventType[];
+  events: DeliveredType[];
   secret: string;
 }
 

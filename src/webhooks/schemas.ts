@@ -1,9 +1,11 @@
 import { Type, type Static } from 'typebox';
 import { CANONICAL_ID } from '../http/ids.js';
 import { Id } from '../shapes/common.js';
-import { WEBHOOK_EVENT_TYPES } from '../outbox/types.js';
+import { DELIVERED_TYPES } from '../outbox/types.js';
 
-export const WebhookEventTypeSchema = Type.Enum(WEBHOOK_EVENT_TYPES, { description: 'A webhook event type' });
+export const WebhookEventTypeSchema = Type.Enum(DELIVERED_TYPES, {
+  description: 'A webhook event type; `ping` is sent by POST /webhooks/{id}/test whether it is listed or not',
+});
 
 export const WebhookCreate = Type.Object(
   {
@@ -12,7 +14,7 @@ export const WebhookCreate = Type.Object(
       maxLength: 2000,
       description: 'Where to POST: https:// (http:// only outside production or with WEBHOOKS_ALLOW_HTTP=true); public addresses only',
     }),
-    events: Type.Array(WebhookEventTypeSchema, { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true }),
+    events: Type.Array(WebhookEventTypeSchema, { minItems: 1, maxItems: DELIVERED_TYPES.length, uniqueItems: true }),
     event_id: Type.Optional({
       ...Id,
       description: 'Only this event (its owner or an admin). Left out: every event of the caller (an organizer), or every event (an admin)',
