@@ -5873,23 +5873,32 @@ export interface paths {
                 content: {
                     "application/json": {
                         /**
-                         * @description From when buyers may join; everyone who joins before onsale_at gets a random place at onsale_at
+                         * @description From when buyers may join; everyone who joins before onsale_at gets a random place at onsale_at. Default: now, or onsale_at if that is earlier
                          * @example 2027-06-01T10:00:00.000Z
                          */
-                        prequeue_opens_at: string;
+                        prequeue_opens_at?: string;
                         /**
-                         * @description The start of the sale; before it POST /book and POST /orders answer 403 "Not on sale yet"
+                         * @description The start of the sale; before it POST /book and POST /orders answer 403 "Not on sale yet". Default: now
                          * @example 2027-06-01T10:00:00.000Z
                          */
-                        onsale_at: string;
-                        /** @description Admissions per minute, spread evenly over each second */
-                        admit_per_minute: number;
-                        /** @description Most passes active at once (issued, unexpired, purchase not completed) */
-                        max_active: number;
-                        /** @description How long a pass lets its holder buy */
-                        pass_minutes: number;
-                        /** @description Whoever has not polled this long when their turn comes is skipped */
-                        grace_seconds: number;
+                        onsale_at?: string;
+                        /**
+                         * @description Admissions per minute, spread evenly over each second
+                         * @default 60
+                         */
+                        admit_per_minute?: number;
+                        /** @description Most passes active at once (issued, unexpired, purchase not completed). Default: admit_per_minute × pass_minutes, which caps nothing the rate does not */
+                        max_active?: number;
+                        /**
+                         * @description How long a pass lets its holder buy
+                         * @default 10
+                         */
+                        pass_minutes?: number;
+                        /**
+                         * @description Whoever has not polled this long when their turn comes is skipped
+                         * @default 30
+                         */
+                        grace_seconds?: number;
                     };
                 };
             };
@@ -6275,7 +6284,7 @@ export interface paths {
                             position: number | null;
                             /** @description People still waiting in front of you; null until you have a position */
                             ahead: number | null;
-                            /** @description At the current rate; null until you have a position */
+                            /** @description Time to onsale_at plus your place at the current rate; in the pre-queue your place is not drawn yet, so it counts the middle of those in it. Null once the line is not waiting (closed, abandoned) */
                             estimated_wait_seconds: number | null;
                             /** @description Send it as the Queue-Pass header of POST /book, POST /orders and POST /orders/{id}/confirm */
                             pass: string | null;
@@ -6304,7 +6313,7 @@ export interface paths {
                             position: number | null;
                             /** @description People still waiting in front of you; null until you have a position */
                             ahead: number | null;
-                            /** @description At the current rate; null until you have a position */
+                            /** @description Time to onsale_at plus your place at the current rate; in the pre-queue your place is not drawn yet, so it counts the middle of those in it. Null once the line is not waiting (closed, abandoned) */
                             estimated_wait_seconds: number | null;
                             /** @description Send it as the Queue-Pass header of POST /book, POST /orders and POST /orders/{id}/confirm */
                             pass: string | null;
@@ -6441,7 +6450,7 @@ export interface paths {
                             position: number | null;
                             /** @description People still waiting in front of you; null until you have a position */
                             ahead: number | null;
-                            /** @description At the current rate; null until you have a position */
+                            /** @description Time to onsale_at plus your place at the current rate; in the pre-queue your place is not drawn yet, so it counts the middle of those in it. Null once the line is not waiting (closed, abandoned) */
                             estimated_wait_seconds: number | null;
                             /** @description Send it as the Queue-Pass header of POST /book, POST /orders and POST /orders/{id}/confirm */
                             pass: string | null;

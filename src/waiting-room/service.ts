@@ -5,7 +5,7 @@ import { Conflict, invalidField, NotFound } from '../errors.js';
 import { deleteRoom, findEntryWithRoom, findEventFacts, findRoom, insertEntry, patchRoom, upsertRoom, type EntryRow, type RoomRow } from './repository.js';
 import type { StreamSession } from './pass.js';
 import type { WaitingRoomRuntime } from './runtime.js';
-import type { QueueEntryOut, RoomPatchBody, RoomSettingsBody, WaitingRoomOut } from './schemas.js';
+import { ROOM_DEFAULTS, type QueueEntryOut, type RoomPatchBody, type RoomSettingsBody, type WaitingRoomOut } from './schemas.js';
 import { parseIsoDate } from '../shapes/dates.js';
 
 export interface RoomDeps {
@@ -36,12 +36,10 @@ export function toRoomOut(room: RoomRow): WaitingRoomOut {
 }
 
 /** PUT: creates or replaces the room's settings (places in line are kept). Owner or admin. */
-export async function configureRoom({ db, room, log }: RoomDeps, eventId: number, userId: number, body: RoomSettingsBody) {
-  const prequeueOpensAt = parseIsoDate(body.prequeue_opens_at, ['body', 'prequeue_opens_at']);
-  const onsaleAt = parseIsoDate(body.onsale_at, ['body', 'onsale_at']);
-  if (prequeueOpensAt > onsaleAt) throw invalidField(['body', 'prequeue_opens_at'], 'prequeue_opens_at must not be after onsale_at');
+export async function configureRoom({ db, room, log }: RoomDeps, eventId: number, userId: number, body: RoomSettingsBody, now = new Date()) {
+  const settings = withDefaults(body, now);
   await assertMayRunRoom(db, eventId, userId);
-  const saved = await upsertRoom(db, eventId, { prequeueOpensAt, onsaleAt, admitPerMinute: body.admit_per_minute, maxActive: body.max_active, passMinutes: body.pass_minutes, graceSeconds: body.grace_seconds });
+  const saved = await upsertRoom(db, eventId, settings);
   room.roomChanged(eventId, saved);
   log.info({ event_id: eventId, by_user_id: userId, settings: body }, 'waiting room: configured');
   return toRoomOut(saved);
@@ -118,12 +116,25 @@ export function toEntryOut(runtime: WaitingRoomRuntime, room: RoomRow, entry: En
   }
   if (room.state === 'closed') return { ...out, status: 'closed', detail: `The room is closed or the event sold out: ${toWaitlist(entry.event_id)}` };
   if (room.state === 'passthrough') return { ...out, status: 'admitted', ahead: 0, estimated_wait_seconds: 0, detail: 'No pass is needed right now: book directly' };
-  if (entry.position === null) return out;
+  const untilOnsale = Math.max(0, new Date(room.onsale_at).getTime() - nowMs) / 1000;
+  const waitFor = (ahead: number) => Math.ceil(untilOnsale + ((ahead + 1) * 60) / room.admit_per_minute);
+  // Pre-queue: the shuffle at onsale_at puts me anywhere among those in it, on average behind half the others.
+  if (entry.position === null) return { ...out, estimated_wait_seconds: waitFor((Math.max(room.waiting, 1) - 1) / 2) };
   // Everyone between the serving counter and me is still waiting: skips happen only at the counter.
   const ahead = Math.max(0, entry.position - room.served_up_to - 1);
-  const untilOnsale = Math.max(0, new Date(room.onsale_at).getTime() - nowMs) / 1000;
-  const wait = untilOnsale + ((ahead + 1) * 60) / room.admit_per_minute;
-  return { ...out, ahead, estimated_wait_seconds: Math.ceil(wait) };
+  return { ...out, ahead, estimated_wait_seconds: waitFor(ahead) };
+}
+
+/** The settings with every field left out given its default (ROOM_DEFAULTS, and the times from `now`). */
+function withDefaults(body: RoomSettingsBody, now: Date) {
+  const onsaleAt = body.onsale_at === undefined ? now : parseIsoDate(body.onsale_at, ['body', 'onsale_at']);
+  const prequeueOpensAt =
+    body.prequeue_opens_at === undefined ? new Date(Math.min(now.getTime(), onsaleAt.getTime())) : parseIsoDate(body.prequeue_opens_at, ['body', 'prequeue_opens_at']);
+  if (prequeueOpensAt > onsaleAt) throw invalidField(['body', 'prequeue_opens_at'], 'prequeue_opens_at must not be after onsale_at');
+  const admitPerMinute = body.admit_per_minute ?? ROOM_DEFAULTS.admit_per_minute;
+  const passMinutes = body.pass_minutes ?? ROOM_DEFAULTS.pass_minutes;
+  const maxActive = body.max_active ?? Math.min(admitPerMinute * passMinutes, 2147483647);
+  return { prequeueOpensAt, onsaleAt, admitPerMinute, maxActive, passMinutes, graceSeconds: body.grace_seconds ?? ROOM_DEFAULTS.grace_seconds };
 }
 
 async function assertMayRunRoom(db: Db, eventId: number, userId: number): Promise<void> {
