@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { authRoutes } from './auth/routes.js';
 import { BookingBatcher } from './inventory/batcher.js';
@@ -37,6 +37,7 @@ import { echoRequestId, requestIdFor } from './http/request-id.js';
 import { registerWebApp } from './http/web-app.js';
 import { ErrorOut } from './shapes/common.js';
 import { CANONICAL_ID, checkIdsAsWritten } from './http/ids.js';
+import { logOneLinePerRequest, prettyStream } from './http/dev-logging.js';
 import { readMissingBodyAsEmpty } from './http/empty-body.js';
 import { acceptOnlyUtf8Json } from './http/json-body.js';
 import { webhooksPlugin } from './webhooks/plugin.js';
@@ -55,12 +56,18 @@ export interface BuildOptions {
   logger?: boolean | LoggerOptions;
   /** This process is one of several WORKERS: /metrics then answers for the whole cluster. */
   clusterWorker?: boolean;
+  /** Where LOG_FORMAT=pretty lines go: stdout unless a test reads them. */
+  prettyLogTo?: NodeJS.WritableStream;
 }
 
 /** Builds the whole API without listening: server.ts listens, tests call it through inject or a port. */
-export async function buildApp({ config, database, logger, clusterWorker }: BuildOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, clusterWorker, prettyLogTo }: BuildOptions): Promise<FastifyInstance> {
+  const prettyLog = config.logFormat === 'pretty' && logger === undefined;
   const app = Fastify({
-    logger: logger === false ? false : loggerOptions(config.logLevel, typeof logger === 'object' ? logger : {}),
+    // A caller's own logger options (tests) keep pino's JSON; the server's own log follows LOG_FORMAT.
+    logger: logger === false ? false : loggerOptions(config.logLevel, typeof logger === 'object' ? logger : prettyLog ? { stream: prettyStream(prettyLogTo) } : {}),
+    // Pretty: the one line per request is ours (logOneLinePerRequest), not Fastify's two.
+    ...(prettyLog ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
     // X-Request-Id: a sane incoming one is kept, else generated; echoed on every answer (echoRequestId).
     requestIdHeader: false,
     genReqId: requestIdFor,
@@ -132,6 +139,7 @@ export async function buildApp({ config, database, logger, clusterWorker }: Buil
   acceptOnlyUtf8Json(app);
   readMissingBodyAsEmpty(app);
   echoRequestId(app);
+  if (prettyLog) logOneLinePerRequest(app);
   registerMetrics(app, metrics, { token: config.metricsToken });
   await app.register(securityPlugin, { config, db: database.db, registry: metrics.registry });
   await app.register(formbody);

@@ -70,6 +70,10 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info', description: 'pino log level (JSON lines).' },
   ),
+  LOG_FORMAT: Type.Optional(Type.Union([Type.Literal('pretty'), Type.Literal('json')], {
+    description: '`pretty`: one readable line per request (`[12:00:01.234] INFO: POST /login 401 3.2 ms`), successful GETs (the box office\'s polling) at `debug`; `json`: pino\'s JSON, two lines per request, for log collectors. Default: `pretty`. In production: `json`.',
+    examples: ['json'],
+  })),
   BATCH_MAX_SIZE: Type.Integer({
     default: 256, minimum: 1, maximum: 10000,
     description: 'Most bookings of one event written in one statement.',

@@ -27,6 +27,8 @@ export interface Config {
   dbPoolSize: number;
   bcryptCost: number;
   logLevel: string;
+  /** pretty: one readable line per request (development); json: pino's JSON lines (production). */
+  logFormat: 'pretty' | 'json';
   batchMaxSize: number;
   batchQueueLimit: number;
   batchesInFlight: number;
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     dbPoolSize: raw.DB_POOL_SIZE,
     bcryptCost: raw.BCRYPT_COST ?? (production ? 12 : 10),
     logLevel: raw.LOG_LEVEL,
+    logFormat: raw.LOG_FORMAT ?? (production ? 'json' : 'pretty'),
     batchMaxSize: raw.BATCH_MAX_SIZE,
     batchQueueLimit: raw.BATCH_QUEUE_LIMIT,
     batchesInFlight: raw.BATCHES_IN_FLIGHT,

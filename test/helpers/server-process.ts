@@ -53,7 +53,8 @@ export async function startServerProcess(env: Record<string, string>, options: S
   const args = options.built ? ['--max-semi-space-size=64', 'dist/src/server.js'] : ['--import', 'tsx', 'src/server.ts'];
   const capture = (options.output ?? 'capture') === 'capture';
   const child = spawn(process.execPath, args, {
-    env: { ...inherited, LOG_LEVEL: 'warn', ...env, HOST: host, PORT: port },
+    // JSON logs, which tests read line by line (outside production the default is the pretty format).
+    env: { ...inherited, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env, HOST: host, PORT: port },
     stdio: capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', 'inherit'],
   });
   let stderr = '';
