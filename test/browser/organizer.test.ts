@@ -109,7 +109,7 @@ describe.skipIf(!hasChromium)('the web box office: organizing', () => {
     await scan(good.code);
     await expect.poll(() => result.getAttribute('class'), UI).toBe('verdict already');
     const admittedAt = (await t.app.inject({ url: `/tickets/${good.id}`, headers: buyer.auth })).json<{ checked_in_at: string }>().checked_in_at;
-    const when = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(admittedAt));
+    const when = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short', timeZone: 'UTC' }).format(new Date(admittedAt));
     expect(await result.locator('p').allTextContents()).toEqual(['Already admitted', `at ${when}`]);
     await screenshot(page, 'box-office-door-already');
 

@@ -82,7 +82,9 @@ export async function formBusy<T>(form: HTMLFormElement, work: () => Promise<T>)
   }
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+// With the zone's name ("CET", "GMT+1"): a buyer in another zone must not mistake the hour. Fields one by
+// one, because dateStyle and timeStyle refuse timeZoneName.
+const dateFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' });
 
 export function formatDate(iso: string): string {
   return dateFormat.format(new Date(iso));

@@ -53,15 +53,17 @@ export function ticketsView(): Shown {
   function orderItem(order: Order): HTMLLIElement {
     const name = order.event.event_name;
     const headingId = `order-${order.id}`;
+    const state = orderState(order);
     const item = h(
       'li',
-      { className: `ticket ${order.status === 'confirmed' ? 'booked' : 'cancelled'}`, 'aria-labelledby': headingId },
+      { className: `ticket ${state.live ? 'booked' : 'cancelled'}`, 'aria-labelledby': headingId },
       h('h3', { id: headingId }, `Order #${order.id}: ${name}`),
       h('p', { className: 'meta' }, `${plural(order.quantity, 'seat', 'seats')} · ${money(order.total_price, order.event.currency)} · ${formatDate(order.created_at)}`),
-      h('p', { className: 'ticket-status' }, order.status[0]!.toUpperCase() + order.status.slice(1)),
+      h('p', { className: 'ticket-status' }, state.label),
     );
     item.dataset.orderId = String(order.id);
-    if (order.status === 'confirmed') {
+    // The API refuses to cancel an order with a ticket used at the door; offer only what it accepts.
+    if (state.live && !order.tickets.some((ticket) => ticket.checked_in_at)) {
       const cancel = h('button', { type: 'button', className: 'secondary', 'aria-label': `Cancel order #${order.id} for ${name}` }, 'Cancel order');
       cancel.addEventListener('click', () => {
         void confirmStep(`Cancel order #${order.id} (${plural(order.quantity, 'seat', 'seats')} for ${name})? Its tickets stop working and the seats go back on sale.`, 'Cancel the order').then(
@@ -99,6 +101,8 @@ export function ticketsView(): Shown {
     const qr = h('img', { className: 'qr', alt: `QR code of ticket #${ticket.id} for ${name}`, width: 160, height: 160 });
     item.append(qr, h('p', { className: 'code' }, 'Check-in code ', h('code', {}, ticket.code)));
     void qrFor(ticket.id).then((svg) => (qr.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`)).catch(() => qr.remove());
+    // A ticket used at the door cannot be cancelled (the API answers 409): no button that can only fail.
+    if (ticket.checked_in_at) return item;
     const cancel = h('button', { type: 'button', className: 'secondary', 'aria-label': `Cancel ticket #${ticket.id} for ${name}` }, 'Cancel');
     cancel.addEventListener('click', () => {
       void confirmStep(`Cancel ticket #${ticket.id} for ${name}? It stops working and the seat goes back on sale.`, 'Cancel the ticket').then(async (yes) => {
@@ -147,4 +151,13 @@ export function ticketsView(): Shown {
       for (const stop of stops) stop();
     },
   };
+}
+
+/** What is true of an order now: a confirmed order whose tickets were cancelled one by one is not whole. */
+export function orderState(order: Order): { label: string; live: boolean } {
+  if (order.status !== 'confirmed') return { label: order.status[0]!.toUpperCase() + order.status.slice(1), live: false };
+  const cancelled = order.tickets.filter((ticket) => ticket.status === 'cancelled').length;
+  if (cancelled === 0) return { label: 'Confirmed', live: true };
+  if (cancelled === order.tickets.length) return { label: 'Cancelled', live: false };
+  return { label: `Partly cancelled (${cancelled} of ${plural(order.tickets.length, 'seat', 'seats')})`, live: true };
 }
