@@ -21,6 +21,11 @@ describe('compose.yaml without a profile', () => {
     expect(compose.services.api?.healthcheck?.test.join(' ')).toContain('/health/ready');
   });
 
+  it('when SECRET_KEY is unset, then compose still starts (a profile in production needs it, and its API says so)', () => {
+    const text = readFileSync('compose.yaml', 'utf8');
+    expect(text).not.toContain('${SECRET_KEY:?');
+  });
+
   it('when .env does not ask for production, then the API runs as in development', () => {
     expect(compose.services.api?.environment?.NODE_ENV).toBe('${NODE_ENV:-development}');
   });
