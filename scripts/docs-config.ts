@@ -36,6 +36,7 @@ const COMPOSE_ONLY = [
   { name: 'PGADMIN_DEFAULT_EMAIL', fallback: 'admin@example.com', meaning: 'pgAdmin login (`docker compose`, http://localhost:5050).' },
   { name: 'PGADMIN_DEFAULT_PASSWORD', fallback: 'admin', meaning: 'pgAdmin password.' },
   { name: 'GRAFANA_ADMIN_PASSWORD', fallback: 'admin', meaning: 'Grafana password of the user `admin` (`docker compose --profile monitoring`).' },
+  { name: 'SCALE_SUBNET', fallback: '172.28.0.0/16', meaning: 'Range of the `scale` profile\'s network (HAProxy and the API replicas, which trust its `X-Forwarded-For`); set a free private range if it clashes with one of yours.' },
 ];
 
 const code = (value: unknown) => (value === '' ? 'empty' : `\`${String(value)}\``);
@@ -85,7 +86,8 @@ export function renderConfigurationDoc(): string {
     '## Read by `compose.yaml` only',
     '',
     'The server never reads these; `docker compose` passes them to its other containers (see [Docker](docker.md)).',
-    'The stack also fixes `DATABASE_URL`, `NODE_ENV`, `PORT`, `HOST` and `DATA_DIR` for the API container.',
+    'The stack also fixes `DATABASE_URL`, `PORT`, `HOST` and `DATA_DIR` for the API container; its `NODE_ENV` comes',
+    'from `.env` (`development` when unset), while the `scale` and `ha` profiles always run as production.',
     '',
     '| variable | default | meaning |',
     '|---|---|---|',
