@@ -99,7 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
   const production = raw.NODE_ENV === 'production';
   if (raw.ADMIN_EMAILS?.trim()) {
-    throw new ConfigError('ADMIN_EMAILS was removed: it made whoever registered a listed address first an admin. Promote an existing account with `npm run user:promote -- <email> admin` (README "Organizers")');
+    throw new ConfigError('ADMIN_EMAILS was removed: it made whoever registered a listed address first an admin. Promote an existing account with `npm run user:promote -- <email> admin` (docs/api/organizers.md)');
   }
   const defaults = production ? LIMIT_DEFAULTS.production : LIMIT_DEFAULTS.development;
   const dataDir = resolve(raw.DATA_DIR);

@@ -12,6 +12,6 @@ export const WEBHOOK_EVENT_TYPES = [
   'event.updated',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-/** What an endpoint may list: `ping` too, as the README's table shows it, though the test sends it regardless. */
+/** What an endpoint may list: `ping` too, as docs/api/webhooks.md's table shows it, though the test sends it regardless. */
 export const DELIVERED_TYPES = [...WEBHOOK_EVENT_TYPES, 'ping'] as const;
 export type DeliveredType = (typeof DELIVERED_TYPES)[number];

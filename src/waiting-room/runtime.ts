@@ -12,7 +12,7 @@ import { listLiveRooms, markPresence, markPurchasesCompleted, type RoomRow } fro
 
 // What every process keeps in memory about the waiting rooms, and the loop that keeps it fresh:
 // - the rooms (state, onsale_at, counters; closed ones until their event), re-read every tick: the booking path's pass check
-//   reads this Map and never the database. Staleness: at most one tick plus one query (README);
+//   reads this Map and never the database. Staleness: at most one tick plus one query (docs/api/waiting-room.md);
 // - presence marks of polling buyers, coalesced: a buyer's mark is written at most once per PRESENCE_EVERY_MS,
 //   and all marks of a tick go out as one UPDATE per room;
 // - completed purchases, coalesced for COMPLETION_FLUSH_MS into one UPDATE, which frees their slots.
